@@ -1,0 +1,181 @@
+// Package api is the HTTP layer: the router, middleware, the response
+// envelope, and one file per API node. Handlers return errors; one function
+// renders them.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/auth"
+	"github.com/wabiz/wabiz/internal/settings"
+)
+
+// Gateway reports the connection state shown by /v1/health.
+type Gateway interface {
+	GatewayStatus(ctx context.Context) (string, error)
+}
+
+// Deps are what the HTTP layer is built from.
+type Deps struct {
+	Log      *slog.Logger
+	Auth     *auth.Service
+	Settings *settings.Service
+	Gateway  Gateway
+	// Version is meta.version of every response.
+	Version string
+	// MaxBodyBytes bounds JSON request bodies.
+	MaxBodyBytes int64
+	// LoginFailureLimit is the number of failed logins per hour per IP before 429.
+	LoginFailureLimit int
+	// HealthRateLimit is the number of health checks per minute (0: no limit).
+	HealthRateLimit int
+	Now             func() time.Time
+}
+
+// Server is the http.Handler of the API.
+type Server struct {
+	log      *slog.Logger
+	auth     *auth.Service
+	settings *settings.Service
+	gateway  Gateway
+	now      func() time.Time
+	maxBody  int64
+	metaJSON []byte
+
+	loginFailures *auth.Limiter
+	userCreates   *auth.Limiter
+	userUpdates   *auth.Limiter
+	healthChecks  *auth.Limiter
+
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// userWriteLimit is the Webapp's allowance of create/update-user calls per
+// hour per client IP.
+const userWriteLimit = 256
+
+// New builds the API handler.
+func New(d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 1 << 20
+	}
+	if d.LoginFailureLimit <= 0 {
+		d.LoginFailureLimit = 30
+	}
+	s := &Server{
+		log: d.Log, auth: d.Auth, settings: d.Settings, gateway: d.Gateway, now: d.Now,
+		maxBody: d.MaxBodyBytes, metaJSON: newMetaJSON(d.Version),
+		loginFailures: auth.NewLimiter(d.LoginFailureLimit, time.Hour, d.Now),
+		userCreates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
+		userUpdates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
+		healthChecks:  auth.NewLimiter(d.HealthRateLimit, time.Minute, d.Now),
+		mux:           http.NewServeMux(),
+	}
+	s.routes()
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withBodyLimit(s.withTrailingSlashFolded(s.mux)))))
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// handlerFunc is what every node implements: it writes a success response
+// itself and returns an error for anything else.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authMode says how a route authenticates.
+type authMode int
+
+const (
+	authToken authMode = iota // Bearer token or Apikey; the access rules decide the role
+	authBasic                 // HTTP Basic, checked by the handler (login only)
+)
+
+type endpoint struct {
+	auth    authMode
+	handler handlerFunc
+}
+
+// routeSet collects the methods of one path so that a known path with a
+// wrong method answers 405 rather than 404.
+type routeSet struct {
+	pattern string
+	methods map[string]endpoint
+}
+
+func (s *Server) handle(method, pattern string, mode authMode, h handlerFunc, sets map[string]*routeSet) {
+	rs := sets[pattern]
+	if rs == nil {
+		rs = &routeSet{pattern: pattern, methods: map[string]endpoint{}}
+		sets[pattern] = rs
+		s.mux.Handle(pattern, rs.dispatch(s))
+	}
+	rs.methods[method] = endpoint{auth: mode, handler: h}
+}
+
+func (rs *routeSet) dispatch(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		ep, ok := rs.methods[method]
+		if !ok {
+			allowed := make([]string, 0, len(rs.methods))
+			for m := range rs.methods {
+				allowed = append(allowed, m)
+			}
+			slices.Sort(allowed)
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			// The Webapp's framework answered a wrong method with a bare 1014.
+			s.writeError(w, r, (&apierr.Error{Details: []apierr.Detail{{Code: 1014, Title: "Internal error"}}}).WithStatus(http.StatusMethodNotAllowed))
+			return
+		}
+		if ep.auth == authToken {
+			p, err := s.authenticate(r)
+			if err != nil {
+				s.writeAuthError(w, r, err)
+				return
+			}
+			if err := checkAccess(r.Method, r.URL.Path, p.Role); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			r = r.WithContext(withPrincipal(r.Context(), p))
+			setLogUser(r.Context(), p.Username)
+		}
+		if err := ep.handler(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// routes declares every node. Handlers live in one file per node.
+func (s *Server) routes() {
+	sets := map[string]*routeSet{}
+	s.handle("POST", "/v1/users/login", authBasic, s.login, sets)
+	s.handle("POST", "/v1/users/logout", authToken, s.logout, sets)
+	s.handle("POST", "/v1/users", authToken, s.createUser, sets)
+	s.handle("GET", "/v1/users/{username}", authToken, s.getUser, sets)
+	s.handle("PUT", "/v1/users/{username}", authToken, s.updateUser, sets)
+	s.handle("DELETE", "/v1/users/{username}", authToken, s.deleteUser, sets)
+
+	s.handle("GET", "/v1/settings/application", authToken, s.getApplicationSettings, sets)
+	s.handle("PATCH", "/v1/settings/application", authToken, s.patchApplicationSettings, sets)
+	s.handle("DELETE", "/v1/settings/application", authToken, s.deleteApplicationSettings, sets)
+
+	s.handle("GET", "/v1/health", authToken, s.health, sets)
+
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, apierr.New(1006, "URL path not found"))
+	})
+}

@@ -1,0 +1,273 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// Store is the storage the auth service needs.
+type Store interface {
+	CreateUser(ctx context.Context, u store.User) error
+	GetUser(ctx context.Context, username string) (store.User, error)
+	SetPassword(ctx context.Context, username, hash string, changeRequired bool, now time.Time) error
+	DeleteUser(ctx context.Context, username string) error
+	InsertToken(ctx context.Context, t store.Token) error
+	LookupToken(ctx context.Context, hash string) (store.TokenOwner, error)
+	DeleteToken(ctx context.Context, hash string) error
+}
+
+// Options configure a Service.
+type Options struct {
+	SigningKey    []byte
+	APIKey        string // empty disables Apikey authentication
+	TokenLifetime time.Duration
+	BcryptCost    int
+	// TokenCacheTTL bounds how long a node trusts a token it has already
+	// looked up. Revocation on the same node is immediate; on another node it
+	// takes effect within this time.
+	TokenCacheTTL time.Duration
+	Now           func() time.Time
+}
+
+// Service authenticates requests and manages users and tokens.
+type Service struct {
+	store    Store
+	key      []byte
+	apiKey   string
+	lifetime time.Duration
+	cost     int
+	cacheTTL time.Duration
+	now      func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedToken // token hash -> owner
+
+	// dummyHash is compared against when a username does not exist, so a
+	// login takes as long for unknown users as for wrong passwords.
+	dummyHash []byte
+}
+
+type cachedToken struct {
+	owner    store.TokenOwner
+	cachedAt time.Time
+}
+
+// Principal is who a request is from.
+type Principal struct {
+	Username  string
+	Role      string
+	tokenHash string
+}
+
+// Errors the HTTP layer maps to responses.
+var (
+	ErrBadCredentials = errors.New("invalid credentials")
+	ErrUnknownUser    = errors.New("username could not be found")
+)
+
+// NewService builds the service.
+func NewService(s Store, o Options) (*Service, error) {
+	if len(o.SigningKey) < 32 {
+		return nil, errors.New("auth: signing key shorter than 32 bytes")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.TokenLifetime <= 0 {
+		o.TokenLifetime = 7 * 24 * time.Hour
+	}
+	if o.BcryptCost == 0 {
+		o.BcryptCost = bcrypt.DefaultCost
+	}
+	if o.TokenCacheTTL == 0 {
+		o.TokenCacheTTL = 2 * time.Second
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), o.BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: s, key: o.SigningKey, apiKey: o.APIKey, lifetime: o.TokenLifetime, cost: o.BcryptCost,
+		cacheTTL: o.TokenCacheTTL, now: o.Now, cache: map[string]cachedToken{}, dummyHash: dummy}, nil
+}
+
+// EnsureAdmin creates the built-in admin with the factory password on an
+// empty database. Its first login must set a new password.
+func (s *Service) EnsureAdmin(ctx context.Context) (bool, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(DefaultPassword), s.cost)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	err = s.store.CreateUser(ctx, store.User{Username: AdminUsername, PasswordHash: string(hash), Role: RoleAdmin,
+		PasswordChangeRequired: true, CreatedAt: now, UpdatedAt: now})
+	if errors.Is(err, store.ErrExists) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// CheckCredentials verifies a username and password (HTTP Basic on login).
+func (s *Service) CheckCredentials(ctx context.Context, username, password string) (store.User, error) {
+	u, err := s.store.GetUser(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		return store.User{}, ErrBadCredentials
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return store.User{}, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// HashPassword hashes a password that already passed CheckPassword.
+func (s *Service) HashPassword(p string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(p), s.cost)
+	return string(h), err
+}
+
+// ChangePassword validates and stores a new password, revoking the user's
+// tokens. store.ErrNotFound when the user is gone.
+func (s *Service) ChangePassword(ctx context.Context, username, newPassword string) error {
+	if e := CheckPassword(newPassword); e != nil {
+		return e
+	}
+	hash, err := s.HashPassword(newPassword)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetPassword(ctx, username, hash, false, s.now()); err != nil {
+		return err
+	}
+	s.forgetUser(username)
+	return nil
+}
+
+// CreateUser validates and creates a ROLE_USER. store.ErrExists on a
+// duplicate.
+func (s *Service) CreateUser(ctx context.Context, username, password string) error {
+	if e := CheckUsername(username); e != nil {
+		return e
+	}
+	if e := CheckPassword(password); e != nil {
+		return e
+	}
+	hash, err := s.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.CreateUser(ctx, store.User{Username: username, PasswordHash: hash, Role: RoleUser, CreatedAt: now, UpdatedAt: now})
+}
+
+// DeleteUser removes a user and revokes its tokens. The admin cannot be
+// deleted.
+func (s *Service) DeleteUser(ctx context.Context, username string) error {
+	if username == AdminUsername {
+		return apierr.New(1009, "Admin user cannot be deleted")
+	}
+	if err := s.store.DeleteUser(ctx, username); err != nil {
+		return err
+	}
+	s.forgetUser(username)
+	return nil
+}
+
+// IssueToken creates and records a token for username.
+func (s *Service) IssueToken(ctx context.Context, username string) (string, time.Time, error) {
+	issued := s.now()
+	expires := issued.Add(s.lifetime)
+	token, err := signToken(s.key, username, issued, expires)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := s.store.InsertToken(ctx, store.Token{Hash: tokenHash(token), Username: username, IssuedAt: issued, ExpiresAt: expires}); err != nil {
+		return "", time.Time{}, err
+	}
+	return token, expires, nil
+}
+
+// Authenticate checks a bearer token: signature, expiry (with the Webapp's
+// 600 s skew) and presence in the tokens table.
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	c, err := parseToken(s.key, token)
+	if err != nil {
+		return Principal{}, ErrBadCredentials
+	}
+	now := s.now()
+	if now.After(time.Unix(c.Exp, 0).Add(clockSkew)) {
+		return Principal{}, ErrBadCredentials
+	}
+	hash := tokenHash(token)
+	s.mu.Lock()
+	hit, ok := s.cache[hash]
+	s.mu.Unlock()
+	if ok && now.Sub(hit.cachedAt) < s.cacheTTL && now.Sub(hit.cachedAt) >= 0 {
+		return Principal{Username: hit.owner.Username, Role: hit.owner.Role, tokenHash: hash}, nil
+	}
+	owner, err := s.store.LookupToken(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if owner.Username != c.User {
+		return Principal{}, ErrUnknownUser
+	}
+	s.mu.Lock()
+	if len(s.cache) > 100_000 { // bounded: a flood of distinct tokens cannot grow it without limit
+		clear(s.cache)
+	}
+	s.cache[hash] = cachedToken{owner: owner, cachedAt: now}
+	s.mu.Unlock()
+	return Principal{Username: owner.Username, Role: owner.Role, tokenHash: hash}, nil
+}
+
+// AuthenticateAPIKey checks an Apikey credential.
+func (s *Service) AuthenticateAPIKey(key string) (Principal, error) {
+	if s.apiKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(s.apiKey)) != 1 {
+		return Principal{}, ErrBadCredentials
+	}
+	return Principal{Username: APIUsername, Role: RoleAPI}, nil
+}
+
+// Logout revokes the token p authenticated with.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	if p.tokenHash == "" {
+		return fmt.Errorf("auth: principal %s has no token", p.Username)
+	}
+	if err := s.store.DeleteToken(ctx, p.tokenHash); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.cache, p.tokenHash)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Service) forgetUser(username string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h, c := range s.cache {
+		if c.owner.Username == username {
+			delete(s.cache, h)
+		}
+	}
+}
+
+// User reads one user (store.ErrNotFound when absent).
+func (s *Service) User(ctx context.Context, username string) (store.User, error) {
+	return s.store.GetUser(ctx, username)
+}

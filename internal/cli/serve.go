@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/api"
+	"github.com/wabiz/wabiz/internal/certs"
+	"github.com/wabiz/wabiz/internal/config"
+	"github.com/wabiz/wabiz/internal/settings"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// runServe wires every part of the server together and runs it until ctx
+// ends (SIGINT or SIGTERM), then shuts down gracefully.
+func runServe(ctx context.Context, e env, args []string) error {
+	c, err := loadConfig(e, "serve", args, nil)
+	if err != nil {
+		return err
+	}
+	level := new(slog.LevelVar)
+	log := newLogger(c, e.stderr, level)
+
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory %s: %w", c.DataDir, err)
+	}
+	s, applied, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	log.Info("database ready", "engine", s.Dialect(), "database", s.Name(), "schema_version", store.LatestVersion(), "migrations_applied", applied)
+
+	authSvc, err := newAuthService(ctx, c, s, time.Now)
+	if err != nil {
+		return err
+	}
+	if created, err := authSvc.EnsureAdmin(ctx); err != nil {
+		return fmt.Errorf("create the built-in admin: %w", err)
+	} else if created {
+		log.Warn("created the built-in user admin with the factory password; its first login must set a new one")
+	}
+
+	settingsSvc, err := settings.NewService(ctx, s, settings.PatchRules{AllowHTTPWebhook: c.WebhookAllowHTTP}, time.Now)
+	if err != nil {
+		return err
+	}
+	configured := parseLevel(c.LogLevel)
+	applyLogLevel(level, configured, settingsSvc.Current())
+	settingsSvc.OnChange(func(a settings.Application) { applyLogLevel(level, configured, a) })
+
+	handler := api.New(api.Deps{
+		Log:               log,
+		Auth:              authSvc,
+		Settings:          settingsSvc,
+		Gateway:           registrationGateway{store: s},
+		Version:           c.APIVersion,
+		MaxBodyBytes:      c.MaxBodyBytes,
+		LoginFailureLimit: c.LoginFailureLimit,
+		HealthRateLimit:   c.HealthRateLimit,
+	})
+
+	certStore, err := serverCertificate(c, log)
+	if err != nil {
+		return err
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	errc := make(chan error, 2)
+	var servers []*http.Server
+
+	httpsLn, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (WABIZ_LISTEN): %w", c.Listen, err)
+	}
+	httpsSrv := newHTTPServer(handler, log)
+	httpsSrv.TLSConfig = certs.ServerConfig(certStore)
+	servers = append(servers, httpsSrv)
+	log.Info("listening for HTTPS", "addr", httpsLn.Addr().String(), "server_name", c.ServerName)
+	go func() { errc <- httpsSrv.ServeTLS(httpsLn, "", "") }()
+
+	if c.HTTPListen != "" {
+		httpLn, err := net.Listen("tcp", c.HTTPListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s (WABIZ_HTTP_LISTEN): %w", c.HTTPListen, err)
+		}
+		httpSrv := newHTTPServer(handler, log)
+		servers = append(servers, httpSrv)
+		log.Warn("PLAIN HTTP ENABLED: credentials and messages cross the network unencrypted on this address; use it only for local development, tests and benchmarks",
+			"addr", httpLn.Addr().String())
+		go func() { errc <- httpSrv.Serve(httpLn) }()
+	}
+
+	go settingsSvc.Run(runCtx, c.SettingsRefresh, log)
+	go removeExpiredTokens(runCtx, s, log)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "err", err)
+			shutdown(servers, c.ShutdownTimeout)
+			return err
+		}
+	}
+	stop()
+	shutdown(servers, c.ShutdownTimeout)
+	return nil
+}
+
+// newHTTPServer bounds what one client can hold: headers must arrive in
+// 10 s, a request in 60 s, and idle connections close after 2 minutes.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func shutdown(servers []*http.Server, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, srv := range servers {
+		srv.Shutdown(ctx)
+	}
+}
+
+// serverCertificate loads the configured pair, or keeps a self-signed one in
+// the data directory (generated on first start, renewed before it expires).
+func serverCertificate(c *config.Config, log *slog.Logger) (*certs.Store, error) {
+	if c.TLSCertFile != "" {
+		pair, err := certs.LoadPair(c.TLSCertFile, c.TLSKeyFile, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("WABIZ_TLS_CERT_FILE/WABIZ_TLS_KEY_FILE: %w", err)
+		}
+		return certs.NewStore(pair), nil
+	}
+	dir := filepath.Join(c.DataDir, "tls")
+	bundle, generated, err := certs.EnsureSelfSigned(dir, c.ServerName, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("self-signed certificate in %s: %w", dir, err)
+	}
+	if generated {
+		log.Info("generated a self-signed TLS certificate; clients can trust its CA", "server_name", c.ServerName, "ca_file", filepath.Join(dir, certs.CAFile))
+	}
+	pair, err := tls.X509KeyPair(bundle.CertPEM, bundle.KeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return certs.NewStore(pair), nil
+}
+
+// removeExpiredTokens keeps the tokens table from growing with sessions
+// nobody logged out of.
+func removeExpiredTokens(ctx context.Context, s *store.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// Past the 600 s clock-skew allowance a token can never be accepted again.
+			n, err := s.DeleteExpiredTokens(ctx, time.Now().Add(-10*time.Minute))
+			if err != nil && ctx.Err() == nil {
+				log.Warn("remove expired tokens", "err", err)
+			} else if n > 0 {
+				log.Debug("removed expired tokens", "count", n)
+			}
+		}
+	}
+}
+
+// registrationGateway answers /v1/health. This build has no registration
+// yet (it arrives with the messaging core), so a reachable database means
+// "unregistered"; an unreachable one is an internal error.
+type registrationGateway struct{ store *store.Store }
+
+func (g registrationGateway) GatewayStatus(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := g.store.Ping(ctx); err != nil {
+		return "", fmt.Errorf("database unreachable: %w", err)
+	}
+	return "unregistered", nil
+}
+
+func newLogger(c *config.Config, w io.Writer, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// applyLogLevel sets the more verbose of the configured level and the
+// application settings (log_level, or debug when verbose_logging is on), so
+// an operator can turn on debugging through the API without a restart.
+func applyLogLevel(level *slog.LevelVar, configured slog.Level, a settings.Application) {
+	fromSettings := parseLevel(a.LogLevel)
+	if a.VerboseLogging {
+		fromSettings = slog.LevelDebug
+	}
+	level.Set(min(configured, fromSettings))
+}

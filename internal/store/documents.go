@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Documents are small JSON bodies stored whole under a name (the application
+// settings, later the business profile and similar singletons). Each carries a
+// version so that concurrent read-modify-write cycles on several nodes cannot
+// lose each other's changes.
+
+// Document is one stored body with its version.
+type Document struct {
+	Name      string
+	Body      []byte
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// GetDocument reads a document; ErrNotFound when it was never written.
+func (s *Store) GetDocument(ctx context.Context, name string) (Document, error) {
+	var (
+		d       Document
+		body    string
+		updated int64
+	)
+	err := s.queryRow(ctx, `SELECT name, body, version, updated_at FROM documents WHERE name = ?`, name).
+		Scan(&d.Name, &body, &d.Version, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Document{}, ErrNotFound
+	}
+	if err != nil {
+		return Document{}, err
+	}
+	d.Body = []byte(body)
+	d.UpdatedAt = time.Unix(updated, 0).UTC()
+	return d, nil
+}
+
+// PutDocument writes body if the stored version is still expectVersion (0:
+// the document must not exist yet) and returns the new version. ErrConflict
+// means another writer got there first: read again and retry.
+func (s *Store) PutDocument(ctx context.Context, name string, body []byte, expectVersion int64, now time.Time) (int64, error) {
+	next := expectVersion + 1
+	var res sql.Result
+	var err error
+	if expectVersion == 0 {
+		res, err = s.exec(ctx, `INSERT INTO documents (name, body, version, updated_at) VALUES (?, ?, ?, ?)`+s.onDuplicateDoNothing("name"),
+			name, string(body), next, now.Unix())
+	} else {
+		res, err = s.exec(ctx, `UPDATE documents SET body = ?, version = ?, updated_at = ? WHERE name = ? AND version = ?`,
+			string(body), next, now.Unix(), name, expectVersion)
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, ErrConflict
+	}
+	return next, nil
+}
+
+// DocumentVersion reads only the version (0 when absent): a cheap check for
+// whether another node changed a document.
+func (s *Store) DocumentVersion(ctx context.Context, name string) (int64, error) {
+	var v int64
+	err := s.queryRow(ctx, `SELECT version FROM documents WHERE name = ?`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return v, err
+}
+
+// Secret returns the named server secret, creating it from 32 random bytes
+// (hex) on first use. Every node of a deployment shares the database, so they
+// all sign and check tokens with the same key.
+func (s *Store) Secret(ctx context.Context, name string, now time.Time) (string, error) {
+	var v string
+	err := s.queryRow(ctx, `SELECT secret FROM server_secrets WHERE name = ?`, name).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	if _, err := s.exec(ctx, `INSERT INTO server_secrets (name, secret, created_at) VALUES (?, ?, ?)`+s.onDuplicateDoNothing("name"),
+		name, hex.EncodeToString(raw), now.Unix()); err != nil {
+		return "", err
+	}
+	// Read back: a concurrent first start may have inserted a different value.
+	err = s.queryRow(ctx, `SELECT secret FROM server_secrets WHERE name = ?`, name).Scan(&v)
+	return v, err
+}

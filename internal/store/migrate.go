@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A migration is one schema version. Steps are written once with type tokens
+// ({{text}}, {{blob}}, {{serial}}) that each dialect spells its own way, and
+// every step is idempotent (IF NOT EXISTS, or a catalogue check for indexes)
+// because MySQL commits DDL statement by statement: a crash half-way through a
+// migration must leave something the next start can finish.
+type migration struct {
+	version int
+	name    string
+	steps   []step
+}
+
+type step struct {
+	sql   string     // DDL with type tokens
+	index *indexStep // or an index to create
+}
+
+type indexStep struct {
+	name, table, columns string
+	unique               bool
+}
+
+func ddl(sql string) step { return step{sql: sql} }
+
+func index(name, table, columns string) step {
+	return step{index: &indexStep{name: name, table: table, columns: columns}}
+}
+
+var typeTokens = map[Dialect]*strings.Replacer{
+	SQLite:   strings.NewReplacer("{{text}}", "TEXT", "{{blob}}", "BLOB", "{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+	Postgres: strings.NewReplacer("{{text}}", "TEXT", "{{blob}}", "BYTEA", "{{serial}}", "BIGSERIAL PRIMARY KEY"),
+	MySQL:    strings.NewReplacer("{{text}}", "LONGTEXT", "{{blob}}", "LONGBLOB", "{{serial}}", "BIGINT AUTO_INCREMENT PRIMARY KEY"),
+}
+
+// migrations is the ordered schema history. Append only: a released version
+// is never edited, a change is a new version.
+var migrations = []migration{
+	{version: 1, name: "users, tokens, settings, server secrets", steps: []step{
+		ddl(`CREATE TABLE IF NOT EXISTS users (
+			username VARCHAR(64) NOT NULL PRIMARY KEY,
+			password_hash VARCHAR(255) NOT NULL,
+			role VARCHAR(32) NOT NULL,
+			password_change_required INTEGER NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`),
+		// Tokens are kept as a SHA-256 of the JWT: a leaked database does not
+		// hand out working credentials.
+		ddl(`CREATE TABLE IF NOT EXISTS tokens (
+			token_hash VARCHAR(64) NOT NULL PRIMARY KEY,
+			username VARCHAR(64) NOT NULL,
+			issued_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL)`),
+		index("tokens_username", "tokens", "username"),
+		index("tokens_expires_at", "tokens", "expires_at"),
+		ddl(`CREATE TABLE IF NOT EXISTS documents (
+			name VARCHAR(64) NOT NULL PRIMARY KEY,
+			body {{text}} NOT NULL,
+			version BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`),
+		ddl(`CREATE TABLE IF NOT EXISTS server_secrets (
+			name VARCHAR(64) NOT NULL PRIMARY KEY,
+			secret {{text}} NOT NULL,
+			created_at BIGINT NOT NULL)`),
+	}},
+}
+
+// LatestVersion is the schema version this binary expects.
+var errAlreadyApplied = errors.New("already applied by another process")
+
+func LatestVersion() int { return migrations[len(migrations)-1].version }
+
+// Migrate brings the schema to LatestVersion and returns the versions it
+// applied (none when already current). Several processes may call it at once:
+// a database lock lets one of them work while the others wait.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	unlock, err := s.lockMigrations(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("store: take the migration lock: %w", err)
+	}
+	defer unlock()
+
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER NOT NULL PRIMARY KEY,
+		name VARCHAR(200) NOT NULL,
+		applied_at BIGINT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for v := range applied {
+		if v > LatestVersion() {
+			return nil, fmt.Errorf("store: the database is at schema version %d, newer than this binary knows (%d); run a newer wabiz", v, LatestVersion())
+		}
+	}
+
+	var done []int
+	for _, m := range migrations {
+		if applied[m.version] {
+			continue
+		}
+		err := s.apply(ctx, conn, m)
+		if errors.Is(err, errAlreadyApplied) {
+			continue
+		}
+		if err != nil {
+			return done, fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
+		}
+		done = append(done, m.version)
+	}
+	return done, nil
+}
+
+// SchemaVersion reports the highest applied migration (0 on an empty database).
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.queryRow(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v)
+	if err != nil {
+		return 0, err
+	}
+	return int(v.Int64), nil
+}
+
+func (s *Store) lockMigrations(ctx context.Context, conn *sql.Conn) (func(), error) {
+	switch s.dialect {
+	case Postgres:
+		const key = 0x77616269 // "wabi"
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+			return nil, err
+		}
+		return func() { conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", key) }, nil
+	case MySQL:
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('wabiz_migrate', 120)").Scan(&got); err != nil {
+			return nil, err
+		}
+		if got.Int64 != 1 {
+			return nil, fmt.Errorf("another process held the lock for 120 s")
+		}
+		return func() { conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK('wabiz_migrate')") }, nil
+	default:
+		// SQLite: the transaction in apply is immediate, which is the lock.
+		return func() {}, nil
+	}
+}
+
+func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// On SQLite the transaction is the lock, so look again under it: another
+	// process may have applied this version since we read the list.
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return errAlreadyApplied
+	}
+	for _, st := range m.steps {
+		if st.index != nil {
+			if err := s.createIndex(ctx, tx, st.index); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, typeTokens[s.dialect].Replace(st.sql)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.q("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+		m.version, m.name, time.Now().Unix()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) createIndex(ctx context.Context, tx *sql.Tx, ix *indexStep) error {
+	unique := ""
+	if ix.unique {
+		unique = "UNIQUE "
+	}
+	if s.dialect != MySQL {
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE %sINDEX IF NOT EXISTS %s ON %s (%s)", unique, ix.name, ix.table, ix.columns))
+		return err
+	}
+	// MySQL 5.7 and 8.0 have no CREATE INDEX IF NOT EXISTS.
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.statistics
+		WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?`, ix.table, ix.name).Scan(&n)
+	if err != nil || n > 0 {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, fmt.Sprintf("CREATE %sINDEX %s ON %s (%s)", unique, ix.name, ix.table, ix.columns))
+	return err
+}

@@ -1,0 +1,213 @@
+// Package store holds all of wabiz's SQL. One Store speaks one of three
+// dialects (SQLite, PostgreSQL, MySQL/MariaDB); queries are written once with
+// '?' placeholders and rebound for PostgreSQL, and the few statements whose
+// syntax differs are chosen per dialect next to each other so they stay in step.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Dialect names the SQL flavour of a Store.
+type Dialect string
+
+// The three supported dialects, named as WA_DB_ENGINE names them.
+const (
+	SQLite   Dialect = "SQLITE"
+	Postgres Dialect = "PGSQL"
+	MySQL    Dialect = "MYSQL"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	ErrConflict = errors.New("store: concurrent update, retry")
+)
+
+// Config says where the database is. For SQLite only SQLitePath matters; for
+// PostgreSQL and MySQL wabiz connects to the server and creates its database
+// <NamePrefix>wabiz when missing, as the official client created its own.
+type Config struct {
+	Engine          Dialect
+	SQLitePath      string
+	Host            string
+	Port            int
+	User            string
+	Password        string
+	NamePrefix      string
+	SSLCA           string
+	SSLCert         string
+	SSLKey          string
+	SSLVerify       bool
+	ConnIdleTimeout time.Duration
+	MaxOpenConns    int
+}
+
+var namePrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_]{0,32}$`)
+
+// DatabaseName is the database wabiz uses on a PostgreSQL or MySQL server.
+func (c Config) DatabaseName() string { return c.NamePrefix + "wabiz" }
+
+// Store is the handle every other package receives.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	name    string // database name or SQLite file, for support output
+
+	rebound sync.Map // query text -> rebound text (PostgreSQL only)
+}
+
+// Open connects (creating the database on a server engine when it does not
+// exist yet) and checks the connection. It does not migrate: call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if !namePrefixPattern.MatchString(cfg.NamePrefix) {
+		return nil, fmt.Errorf("store: database name prefix %q may only hold letters, digits and underscores (at most 32)", cfg.NamePrefix)
+	}
+	var (
+		db   *sql.DB
+		name string
+		err  error
+	)
+	switch cfg.Engine {
+	case SQLite, "":
+		cfg.Engine = SQLite
+		db, err = openSQLite(cfg)
+		name = cfg.SQLitePath
+	case Postgres:
+		db, err = openPostgres(ctx, cfg)
+		name = cfg.DatabaseName()
+	case MySQL:
+		db, err = openMySQL(ctx, cfg)
+		name = cfg.DatabaseName()
+	default:
+		return nil, fmt.Errorf("store: unknown database engine %q", cfg.Engine)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConnIdleTimeout > 0 {
+		db.SetConnMaxIdleTime(cfg.ConnIdleTimeout)
+	}
+	if err := ping(ctx, db, cfg.Engine); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to %s database %s: %w", cfg.Engine, name, err)
+	}
+	return &Store{db: db, dialect: cfg.Engine, name: name}, nil
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect reports which engine this store talks to.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Name is the database name (server engines) or file (SQLite).
+func (s *Store) Name() string { return s.name }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// ServerVersion is the database server's own version string.
+func (s *Store) ServerVersion(ctx context.Context) (string, error) {
+	var q string
+	switch s.dialect {
+	case SQLite:
+		q = "SELECT sqlite_version()"
+	default:
+		q = "SELECT version()"
+	}
+	var v string
+	err := s.db.QueryRowContext(ctx, q).Scan(&v)
+	return v, err
+}
+
+// q rebinds '?' placeholders to '$n' for PostgreSQL. Our SQL never holds a
+// literal question mark, so a plain scan is enough; results are cached because
+// the same few statements run on every request.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	out := b.String()
+	s.rebound.Store(query, out)
+	return out
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.q(query), args...)
+}
+
+// insertIgnoringDuplicate returns the statement suffix that makes an INSERT a
+// no-op when the key exists, so RowsAffected tells whether it inserted.
+func (s *Store) onDuplicateDoNothing(keyColumn string) string {
+	if s.dialect == MySQL {
+		return " ON DUPLICATE KEY UPDATE " + keyColumn + " = " + keyColumn
+	}
+	return " ON CONFLICT (" + keyColumn + ") DO NOTHING"
+}
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func boolToInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ping checks the connection. Switching a new SQLite file to WAL needs a
+// moment of exclusive access that SQLite does not wait for on its own, so two
+// processes opening the same new file can see SQLITE_BUSY once: retry briefly.
+func ping(ctx context.Context, db *sql.DB, engine Dialect) error {
+	delay := 10 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := db.PingContext(ctx)
+		if err == nil || engine != SQLite || attempt == 50 || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+}

@@ -1,0 +1,215 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/store/storetest"
+)
+
+var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		// Three processes starting together: exactly one applies each version.
+		var wg sync.WaitGroup
+		applied := make([][]int, 3)
+		errs := make([]error, 3)
+		for i := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := store.Open(ctx, cfg)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				defer s.Close()
+				applied[i], errs[i] = s.Migrate(ctx)
+			}()
+		}
+		wg.Wait()
+		total := 0
+		for i := range 3 {
+			if errs[i] != nil {
+				t.Fatalf("migrate %d: %v", i, errs[i])
+			}
+			total += len(applied[i])
+		}
+		if total != store.LatestVersion() {
+			t.Fatalf("versions applied across processes = %d, want %d (%v)", total, store.LatestVersion(), applied)
+		}
+		s := storetest.OpenConfig(t, cfg)
+		again, err := s.Migrate(ctx)
+		if err != nil || len(again) != 0 {
+			t.Fatalf("second migrate applied %v, err %v", again, err)
+		}
+		v, err := s.SchemaVersion(ctx)
+		if err != nil || v != store.LatestVersion() {
+			t.Fatalf("schema version %d, %v", v, err)
+		}
+		if ver, err := s.ServerVersion(ctx); err != nil || ver == "" {
+			t.Fatalf("server version %q, %v", ver, err)
+		}
+	})
+}
+
+func TestUsers(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		u := store.User{Username: "ops_team", PasswordHash: "h1", Role: "ROLE_USER", CreatedAt: t0, UpdatedAt: t0}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateUser(ctx, u); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("duplicate create: %v, want ErrExists", err)
+		}
+		// Usernames compare byte for byte on every engine (MySQL's default
+		// collation would make these equal).
+		upper := u
+		upper.Username = "OPS_TEAM"
+		if err := s.CreateUser(ctx, upper); err != nil {
+			t.Fatalf("case-different username: %v", err)
+		}
+		got, err := s.GetUser(ctx, "ops_team")
+		if err != nil || got.PasswordHash != "h1" || got.Role != "ROLE_USER" || got.PasswordChangeRequired || !got.CreatedAt.Equal(t0) {
+			t.Fatalf("get: %+v %v", got, err)
+		}
+		if _, err := s.GetUser(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("get missing: %v", err)
+		}
+		tok := store.Token{Hash: "abc", Username: "ops_team", IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if err := s.InsertToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPassword(ctx, "ops_team", "h2", true, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = s.GetUser(ctx, "ops_team")
+		if got.PasswordHash != "h2" || !got.PasswordChangeRequired {
+			t.Fatalf("after SetPassword: %+v", got)
+		}
+		if _, err := s.GetToken(ctx, "abc"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("token survived a password change: %v", err)
+		}
+		if err := s.SetPassword(ctx, "nobody", "h", false, t0); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("SetPassword missing: %v", err)
+		}
+		names, err := s.ListUsernames(ctx)
+		if err != nil || len(names) != 2 || names[0] != "OPS_TEAM" {
+			t.Fatalf("list: %v %v", names, err)
+		}
+		if err := s.InsertToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteUser(ctx, "ops_team"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetToken(ctx, "abc"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("token survived user deletion: %v", err)
+		}
+		if err := s.DeleteUser(ctx, "ops_team"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("delete twice: %v", err)
+		}
+		if err := s.InsertToken(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("token for a deleted user: %v", err)
+		}
+	})
+}
+
+func TestTokens(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		if err := s.CreateUser(ctx, store.User{Username: "admin", PasswordHash: "x", Role: "ROLE_ADMIN", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		for i, exp := range []time.Duration{-time.Hour, time.Hour} {
+			tok := store.Token{Hash: string(rune('a' + i)), Username: "admin", IssuedAt: t0, ExpiresAt: t0.Add(exp)}
+			if err := s.InsertToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.GetToken(ctx, "b")
+		if err != nil || got.Username != "admin" || !got.ExpiresAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("get token: %+v %v", got, err)
+		}
+		n, err := s.DeleteExpiredTokens(ctx, t0)
+		if err != nil || n != 1 {
+			t.Fatalf("expired removed %d, %v", n, err)
+		}
+		if err := s.DeleteToken(ctx, "b"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteToken(ctx, "b"); err != nil {
+			t.Fatalf("logout twice: %v", err)
+		}
+		if _, err := s.GetToken(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("deleted token: %v", err)
+		}
+	})
+}
+
+func TestDocumentsOptimisticConcurrency(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		if _, err := s.GetDocument(ctx, "application"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing document: %v", err)
+		}
+		if v, err := s.DocumentVersion(ctx, "application"); err != nil || v != 0 {
+			t.Fatalf("version of missing: %d %v", v, err)
+		}
+		v1, err := s.PutDocument(ctx, "application", []byte(`{"a":1}`), 0, t0)
+		if err != nil || v1 != 1 {
+			t.Fatalf("first put: %d %v", v1, err)
+		}
+		if _, err := s.PutDocument(ctx, "application", []byte(`{"a":2}`), 0, t0); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("second create: %v", err)
+		}
+		big := make([]byte, 200_000) // larger than MySQL's TEXT
+		for i := range big {
+			big[i] = 'x'
+		}
+		v2, err := s.PutDocument(ctx, "application", big, v1, t0)
+		if err != nil || v2 != 2 {
+			t.Fatalf("update: %d %v", v2, err)
+		}
+		if _, err := s.PutDocument(ctx, "application", []byte(`{}`), v1, t0); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("stale update: %v", err)
+		}
+		d, err := s.GetDocument(ctx, "application")
+		if err != nil || d.Version != 2 || len(d.Body) != len(big) {
+			t.Fatalf("get: v%d len %d %v", d.Version, len(d.Body), err)
+		}
+	})
+}
+
+func TestSecretIsCreatedOnceAndShared(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		a := storetest.OpenConfig(t, cfg)
+		b := storetest.OpenConfig(t, cfg)
+		s1, err := a.Secret(ctx, "jwt", t0)
+		if err != nil || len(s1) != 64 {
+			t.Fatalf("secret %q %v", s1, err)
+		}
+		s2, err := b.Secret(ctx, "jwt", t0)
+		if err != nil || s2 != s1 {
+			t.Fatalf("second node got %q, want %q (%v)", s2, s1, err)
+		}
+	})
+}
+
+func TestBadNamePrefixIsRejected(t *testing.T) {
+	_, err := store.Open(context.Background(), store.Config{Engine: store.MySQL, NamePrefix: "x`; DROP"})
+	if err == nil {
+		t.Fatal("a prefix with SQL in it was accepted")
+	}
+}

@@ -53,7 +53,7 @@ func ForEach(t *testing.T, fn func(t *testing.T, cfg store.Config)) {
 // Config returns a configuration for a new, empty database on engine, and
 // registers its removal. It skips the test when the engine's server is not
 // configured.
-func Config(t *testing.T, engine store.Dialect) store.Config {
+func Config(t testing.TB, engine store.Dialect) store.Config {
 	t.Helper()
 	if engine == store.SQLite {
 		return store.Config{Engine: store.SQLite, SQLitePath: filepath.Join(t.TempDir(), "wabiz.db")}
@@ -83,13 +83,13 @@ func Config(t *testing.T, engine store.Dialect) store.Config {
 }
 
 // Open returns a migrated store on engine, closed when the test ends.
-func Open(t *testing.T, engine store.Dialect) *store.Store {
+func Open(t testing.TB, engine store.Dialect) *store.Store {
 	t.Helper()
 	return OpenConfig(t, Config(t, engine))
 }
 
 // OpenConfig opens and migrates the database cfg names.
-func OpenConfig(t *testing.T, cfg store.Config) *store.Store {
+func OpenConfig(t testing.TB, cfg store.Config) *store.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -137,7 +137,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func drop(t *testing.T, cfg store.Config) {
+func drop(t testing.TB, cfg store.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var err error

@@ -61,6 +61,11 @@ func runUser(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// On a database no server has started on yet, admin must exist before
+	// "passwd admin" can recover it.
+	if _, err := svc.EnsureAdmin(ctx); err != nil {
+		return err
+	}
 	switch action {
 	case "list":
 		names, err := s.ListUsernames(ctx)

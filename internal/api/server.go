@@ -146,12 +146,12 @@ func (rs *routeSet) dispatch(s *Server) http.Handler {
 				s.writeAuthError(w, r, err)
 				return
 			}
+			setLogUser(r.Context(), p.Username)
 			if err := checkAccess(r.Method, r.URL.Path, p.Role); err != nil {
 				s.writeError(w, r, err)
 				return
 			}
 			r = r.WithContext(withPrincipal(r.Context(), p))
-			setLogUser(r.Context(), p.Username)
 		}
 		if err := ep.handler(w, r); err != nil {
 			s.writeError(w, r, err)

@@ -76,7 +76,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return s.loginFailed(w, r, ip, apierr.New(1024, "Password must be changed"))
 	}
 	if changing {
-		err := s.auth.ChangePassword(r.Context(), user.Username, newPassword)
+		err := s.auth.ChangePassword(r.Context(), user.Username, newPassword, auth.Principal{})
 		if errors.Is(err, store.ErrNotFound) {
 			return apierr.New(1006, "User does not exist")
 		}
@@ -192,7 +192,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if apiErr != nil {
 		return apiErr
 	}
-	err = s.auth.ChangePassword(r.Context(), name, password)
+	err = s.auth.ChangePassword(r.Context(), name, password, p)
 	if errors.Is(err, store.ErrNotFound) {
 		return apierr.New(1006, "User does not exist")
 	}

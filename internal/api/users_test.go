@@ -195,23 +195,30 @@ func TestUserManagement(t *testing.T) {
 		expectError(t, h.do(request{method: "POST", path: "/v1/users", header: bearer(ops), body: `{"username":"other","password":"Passw0rd!"}`}), 403, forbidden)
 		expectError(t, h.do(request{method: "DELETE", path: "/v1/users/ops_team", header: bearer(ops)}), 403, forbidden)
 
-		// Changing passwords: self yes, others no; the change revokes the
-		// user's tokens.
+		// Changing passwords: self yes, others no. A change revokes the user's
+		// other sessions but keeps the one that made it.
 		expectError(t, h.do(request{method: "PUT", path: "/v1/users/admin", header: bearer(ops), body: `{"password":"Passw0rd!2"}`}), 403,
 			e(1005, "Access denied", "Regular user cannot modify other user"))
 		expectError(t, h.do(request{method: "PUT", path: "/v1/users/ops_team", header: bearer(ops), body: `{"password":"weak"}`}), 400, policy)
 		expectError(t, h.do(request{method: "PUT", path: "/v1/users/ops_team", header: bearer(ops), body: `{}`}), 400, policy)
+		otherSession := h.login("ops_team", "Passw0rd!")
 		res = h.do(request{method: "PUT", path: "/v1/users/ops_team", header: bearer(ops), body: `{"password":"N3w-Passw0rd"}`})
 		if res.Status != 200 || !strings.HasPrefix(string(res.Raw), `{"users":[{"username":"ops_team"}]`) {
 			t.Fatalf("self update: %d %s", res.Status, res.Raw)
 		}
-		expectError(t, h.do(request{method: "GET", path: "/v1/users/ops_team", header: bearer(ops)}), 401, e(1005, "Access denied", "Invalid credentials."))
-		ops = h.login("ops_team", "N3w-Passw0rd")
+		if res := h.do(request{method: "GET", path: "/v1/users/ops_team", header: bearer(ops)}); res.Status != 200 {
+			t.Fatalf("the session that changed the password: %d %s", res.Status, res.Raw)
+		}
+		expectError(t, h.do(request{method: "GET", path: "/v1/users/ops_team", header: bearer(otherSession)}), 401, e(1005, "Access denied", "Invalid credentials."))
+		expectError(t, h.do(request{method: "POST", path: "/v1/users/login", header: basic("ops_team", "Passw0rd!")}), 401, e(1005, "Access denied", "Invalid credentials."))
+		h.login("ops_team", "N3w-Passw0rd")
 		expectError(t, h.do(request{method: "PUT", path: "/v1/users/ghost", header: bearer(admin), body: `{"password":"N3w-Passw0rd"}`}), 404,
 			e(1006, "Resource not found", "User does not exist"))
+		// An admin's change ends every session of that user.
 		if res := h.do(request{method: "PUT", path: "/v1/users/ops_team", header: bearer(admin), body: `{"password":"Adm1n-Set!"}`}); res.Status != 200 {
 			t.Fatalf("admin sets password: %d", res.Status)
 		}
+		expectError(t, h.do(request{method: "GET", path: "/v1/users/ops_team", header: bearer(ops)}), 401, e(1005, "Access denied", "Invalid credentials."))
 		ops = h.login("ops_team", "Adm1n-Set!")
 
 		// Deleting.

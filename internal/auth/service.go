@@ -18,7 +18,7 @@ import (
 type Store interface {
 	CreateUser(ctx context.Context, u store.User) error
 	GetUser(ctx context.Context, username string) (store.User, error)
-	SetPassword(ctx context.Context, username, hash string, changeRequired bool, now time.Time) error
+	SetPassword(ctx context.Context, username, hash string, changeRequired bool, now time.Time, keepTokenHash string) error
 	DeleteUser(ctx context.Context, username string) error
 	InsertToken(ctx context.Context, t store.Token) error
 	LookupToken(ctx context.Context, hash string) (store.TokenOwner, error)
@@ -137,9 +137,11 @@ func (s *Service) HashPassword(p string) (string, error) {
 	return string(h), err
 }
 
-// ChangePassword validates and stores a new password, revoking the user's
-// tokens. store.ErrNotFound when the user is gone.
-func (s *Service) ChangePassword(ctx context.Context, username, newPassword string) error {
+// ChangePassword validates and stores a new password and revokes the user's
+// tokens, except the one the change was made with when a user changes its own
+// password (so an integration that rotates its password keeps working).
+// store.ErrNotFound when the user is gone.
+func (s *Service) ChangePassword(ctx context.Context, username, newPassword string, by Principal) error {
 	if e := CheckPassword(newPassword); e != nil {
 		return e
 	}
@@ -147,10 +149,14 @@ func (s *Service) ChangePassword(ctx context.Context, username, newPassword stri
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetPassword(ctx, username, hash, false, s.now()); err != nil {
+	keep := ""
+	if by.Username == username {
+		keep = by.tokenHash
+	}
+	if err := s.store.SetPassword(ctx, username, hash, false, s.now(), keep); err != nil {
 		return err
 	}
-	s.forgetUser(username)
+	s.forgetUser(username, keep)
 	return nil
 }
 
@@ -180,7 +186,7 @@ func (s *Service) DeleteUser(ctx context.Context, username string) error {
 	if err := s.store.DeleteUser(ctx, username); err != nil {
 		return err
 	}
-	s.forgetUser(username)
+	s.forgetUser(username, "")
 	return nil
 }
 
@@ -257,11 +263,11 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	return nil
 }
 
-func (s *Service) forgetUser(username string) {
+func (s *Service) forgetUser(username, exceptHash string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for h, c := range s.cache {
-		if c.owner.Username == username {
+		if c.owner.Username == username && h != exceptHash {
 			delete(s.cache, h)
 		}
 	}

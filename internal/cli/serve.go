@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -122,7 +123,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 
 // newHTTPServer bounds what one client can hold: headers must arrive in
 // 10 s, a request in 60 s, and idle connections close after 2 minutes.
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -130,8 +131,23 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(handshakeNoiseFilter{log: logger}, "", 0),
 	}
+}
+
+// handshakeNoiseFilter sends net/http's own error lines to slog, demoting
+// failed TLS handshakes to debug: every TCP health probe of a load balancer
+// produces one, and they would bury the warnings that matter.
+type handshakeNoiseFilter struct{ log *slog.Logger }
+
+func (f handshakeNoiseFilter) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if strings.Contains(msg, "TLS handshake error") {
+		f.log.Debug(msg)
+	} else {
+		f.log.Warn(msg)
+	}
+	return len(p), nil
 }
 
 func shutdown(servers []*http.Server, timeout time.Duration) {

@@ -94,7 +94,7 @@ func runUser(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "created user %s\n", name)
 		return nil
 	}
-	if err := svc.ChangePassword(ctx, name, password); err != nil {
+	if err := svc.ChangePassword(ctx, name, password, auth.Principal{}); err != nil {
 		return describe(err, name)
 	}
 	fmt.Fprintf(e.stdout, "password of %s changed; its tokens are revoked\n", name)

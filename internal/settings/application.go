@@ -4,6 +4,8 @@
 // of the server see a change without a restart.
 package settings
 
+import "slices"
+
 // Application is the whole settings object as GET returns it. Field order is
 // the response's key order.
 type Application struct {
@@ -91,7 +93,7 @@ func Defaults() Application {
 // Clone returns a deep copy, so a caller can keep a snapshot while the
 // service swaps in a new value.
 func (a Application) Clone() Application {
-	a.Media.AutoDownload = append([]string(nil), a.Media.AutoDownload...)
+	a.Media.AutoDownload = slices.Clone(a.Media.AutoDownload) // keeps [] as [] (GET must not show null)
 	return a
 }
 

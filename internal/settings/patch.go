@@ -113,10 +113,17 @@ func leaf(name string) string {
 // strings without quotes, everything else as written.
 func display(raw json.RawMessage) string {
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if isString(raw) && json.Unmarshal(raw, &s) == nil {
 		return s
 	}
 	return string(bytes.TrimSpace(raw))
+}
+
+// isString reports whether raw is a JSON string. Decoding null into a Go
+// string succeeds (and leaves ""), so a successful Unmarshal alone does not
+// prove the value was a string.
+func isString(raw json.RawMessage) bool {
+	return bytes.HasPrefix(bytes.TrimSpace(raw), []byte(`"`))
 }
 
 func (p *patcher) lookup(obj map[string]json.RawMessage, name string) (json.RawMessage, bool) {
@@ -173,8 +180,10 @@ func (p *patcher) intValue(obj map[string]json.RawMessage, name string, min, max
 	}
 	v, err := strconv.ParseInt(text, 10, 64)
 	if err != nil {
-		// 3000.0 is an integer written as a float; 3000.5 is not.
-		if f, ferr := strconv.ParseFloat(text, 64); ferr == nil && f == float64(int64(f)) && !strings.ContainsAny(text, "eEnN") {
+		// 3000.0 is an integer written as a float; 3000.5 is not. Only plain
+		// decimal digits qualify: ParseFloat also takes exponents, Inf/NaN,
+		// Go hex floats (0x1p4) and digit separators (1_000).
+		if f, ferr := strconv.ParseFloat(text, 64); ferr == nil && f == float64(int64(f)) && strings.Trim(text, "+-.0123456789") == "" {
 			v, err = int64(f), nil
 		}
 	}
@@ -197,7 +206,7 @@ func (p *patcher) stringValue(obj map[string]json.RawMessage, name string, maxLe
 		return "", false
 	}
 	var s string
-	if json.Unmarshal(raw, &s) != nil || len(s) > maxLen {
+	if !isString(raw) || json.Unmarshal(raw, &s) != nil || len(s) > maxLen {
 		p.errs.Merge(apierr.InvalidValue(name, display(raw)))
 		return "", false
 	}

@@ -32,8 +32,9 @@ type Service struct {
 	rules PatchRules
 	now   func() time.Time
 
-	current atomic.Pointer[snapshot]
-	writeMu sync.Mutex // one local writer at a time; other nodes are handled by document versions
+	current   atomic.Pointer[snapshot]
+	writeMu   sync.Mutex // one local writer at a time; other nodes are handled by document versions
+	publishMu sync.Mutex // a Refresh and a local write publish one at a time, so listeners see versions in order
 
 	listenMu  sync.Mutex
 	listeners []func(Application)
@@ -62,7 +63,8 @@ func NewService(ctx context.Context, s Store, rules PatchRules, now func() time.
 func (s *Service) Current() Application { return s.current.Load().app.Clone() }
 
 // OnChange registers fn to run after every change (local or picked up by
-// Refresh), with the new settings. fn must not block.
+// Refresh), with the new settings. Calls come one at a time, in version
+// order. fn must not block, nor call Patch, Reset or Refresh.
 func (s *Service) OnChange(fn func(Application)) {
 	s.listenMu.Lock()
 	s.listeners = append(s.listeners, fn)
@@ -152,6 +154,11 @@ func (s *Service) Run(ctx context.Context, interval time.Duration, log *slog.Log
 }
 
 func (s *Service) publish(app Application, version int64) {
+	// Held through the listener calls: otherwise a Refresh that swapped in an
+	// older version could notify after a newer local write did, leaving
+	// listeners on stale settings.
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
 	for {
 		old := s.current.Load()
 		if version <= old.version && old.version != 0 {

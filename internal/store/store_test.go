@@ -85,11 +85,17 @@ func TestUsers(t *testing.T) {
 			t.Fatalf("get missing: %v", err)
 		}
 		tok := store.Token{Hash: "abc", Username: "ops_team", IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-		if err := s.InsertToken(ctx, tok); err != nil {
+		kept := store.Token{Hash: "keep", Username: "ops_team", IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		for _, tk := range []store.Token{tok, kept} {
+			if err := s.InsertToken(ctx, tk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.SetPassword(ctx, "ops_team", "h2", true, t0.Add(time.Minute), "keep"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetPassword(ctx, "ops_team", "h2", true, t0.Add(time.Minute)); err != nil {
-			t.Fatal(err)
+		if _, err := s.GetToken(ctx, "keep"); err != nil {
+			t.Fatalf("the session that changed the password was revoked: %v", err)
 		}
 		got, _ = s.GetUser(ctx, "ops_team")
 		if got.PasswordHash != "h2" || !got.PasswordChangeRequired {
@@ -98,7 +104,7 @@ func TestUsers(t *testing.T) {
 		if _, err := s.GetToken(ctx, "abc"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("token survived a password change: %v", err)
 		}
-		if err := s.SetPassword(ctx, "nobody", "h", false, t0); !errors.Is(err, store.ErrNotFound) {
+		if err := s.SetPassword(ctx, "nobody", "h", false, t0, ""); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("SetPassword missing: %v", err)
 		}
 		names, err := s.ListUsernames(ctx)

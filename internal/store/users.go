@@ -55,8 +55,9 @@ func (s *Store) GetUser(ctx context.Context, username string) (User, error) {
 }
 
 // SetPassword replaces a user's password hash and revokes every token the user
-// holds, in one transaction: a changed password must end old sessions.
-func (s *Store) SetPassword(ctx context.Context, username, hash string, changeRequired bool, now time.Time) error {
+// holds except keepTokenHash (the session that made the change, if any), in
+// one transaction: a changed password must end the other sessions.
+func (s *Store) SetPassword(ctx context.Context, username, hash string, changeRequired bool, now time.Time, keepTokenHash string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ?, password_change_required = ?, updated_at = ? WHERE username = ?`),
 			hash, boolToInt(changeRequired), now.Unix(), username)
@@ -68,7 +69,7 @@ func (s *Store) SetPassword(ctx context.Context, username, hash string, changeRe
 		} else if n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE username = ?`), username)
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE username = ? AND token_hash <> ?`), username, keepTokenHash)
 		return err
 	})
 }

@@ -23,6 +23,8 @@ var accessRules = []accessRule{
 	{prefix: "/v1/admin", role: auth.RoleAdmin},
 	{prefix: "/v1/account", role: auth.RoleAdmin},
 	{prefix: "/v1/settings", role: auth.RoleAdmin},
+	// The sandbox control API plays WhatsApp itself: admin only.
+	{prefix: "/sandbox", role: auth.RoleAdmin},
 	{contains: "/v1/users/log", methods: []string{"POST"}, role: auth.RoleUser},
 	{contains: "/v1/users", methods: []string{"POST", "DELETE"}, role: auth.RoleAdmin},
 	{contains: "/v1/certificates", methods: []string{"POST", "DELETE"}, role: auth.RoleAdmin},

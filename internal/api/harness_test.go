@@ -15,9 +15,13 @@ import (
 	"time"
 
 	"github.com/wabiz/wabiz/internal/auth"
+	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
+	"github.com/wabiz/wabiz/internal/webhook"
 )
 
 // clock is a frozen, manually advanced time source: token expiry and rate
@@ -39,25 +43,37 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-type fixedGateway string
-
-func (g fixedGateway) GatewayStatus(context.Context) (string, error) { return string(g), nil }
-
 const (
 	testAPIKey        = "test-api-key-0123456789"
 	testAdminPassword = "Admin#Pass1"
 )
 
 type harness struct {
-	t      testing.TB
-	srv    *Server
-	clock  *clock
-	store  *store.Store
-	auth   *auth.Service
-	logBuf *bytes.Buffer
+	t        testing.TB
+	srv      *Server
+	clock    *clock
+	store    *store.Store
+	auth     *auth.Service
+	settings *settings.Service
+	core     *core.Core
+	sandbox  *sandbox.Sandbox
+	hooks    *webhook.Dispatcher
+	logBuf   *bytes.Buffer
 }
 
-type harnessOption func(*Deps)
+// harnessSetup is what options may change before the server is built.
+type harnessSetup struct {
+	deps    *Deps
+	network func(network.Network) network.Network // wraps the sandbox, e.g. to block start-up
+}
+
+type harnessOption func(*harnessSetup)
+
+func withDeps(fn func(*Deps)) harnessOption { return func(s *harnessSetup) { fn(s.deps) } }
+
+func withNetwork(wrap func(network.Network) network.Network) harnessOption {
+	return func(s *harnessSetup) { s.network = wrap }
+}
 
 func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness {
 	t.Helper()
@@ -73,20 +89,45 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	if _, err := authSvc.EnsureAdmin(ctx); err != nil {
 		t.Fatal(err)
 	}
-	settingsSvc, err := settings.NewService(ctx, st, settings.PatchRules{}, clk.Now)
+	// Webhook receivers in tests are plain-HTTP httptest servers.
+	settingsSvc, err := settings.NewService(ctx, st, settings.PatchRules{AllowHTTPWebhook: true}, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logBuf bytes.Buffer
+	logW := &syncWriter{w: &logBuf}
+	log := slog.New(slog.NewTextHandler(logW, nil))
+	t.Cleanup(func() {
+		if t.Failed() {
+			logW.mu.Lock()
+			t.Logf("server log:\n%s", logBuf.String())
+			logW.mu.Unlock()
+		}
+	})
+	hooks, err := webhook.New(ctx, webhook.Options{Store: st, Settings: settingsSvc.Current, Now: clk.Now, Log: log, NodeID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sandboxNet := sandbox.New(st, clk.Now)
 	d := Deps{
-		Log:  slog.New(slog.NewTextHandler(&syncWriter{w: &logBuf}, nil)),
-		Auth: authSvc, Settings: settingsSvc, Gateway: fixedGateway("unregistered"),
+		Log: log, Auth: authSvc, Settings: settingsSvc, Sandbox: sandboxNet,
 		Version: "v2.51.2", MaxBodyBytes: 4096, LoginFailureLimit: 30, HealthRateLimit: 10, Now: clk.Now,
 	}
+	setup := harnessSetup{deps: &d, network: func(n network.Network) network.Network { return n }}
 	for _, o := range opts {
-		o(&d)
+		o(&setup)
 	}
-	return &harness{t: t, srv: New(d), clock: clk, store: st, auth: authSvc, logBuf: &logBuf}
+	engine := core.New(core.Options{Store: st, Network: setup.network(sandboxNet), Hooks: hooks, Settings: settingsSvc, Log: log, Now: clk.Now, NodeID: "test"})
+	if err := engine.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d.Messaging == nil {
+		d.Messaging = engine
+	} else if wrap, ok := d.Messaging.(interface{ setInner(Messaging) }); ok {
+		wrap.setInner(engine)
+	}
+	return &harness{t: t, srv: New(d), clock: clk, store: st, auth: authSvc, settings: settingsSvc,
+		core: engine, sandbox: sandboxNet, hooks: hooks, logBuf: &logBuf}
 }
 
 func sqliteHarness(t testing.TB, opts ...harnessOption) *harness {

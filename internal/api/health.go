@@ -20,7 +20,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	if !s.healthChecks.Allow("health") {
 		return apierr.New(1015, "Rate limiting exceeded on health check")
 	}
-	status, err := s.gateway.GatewayStatus(r.Context())
+	status, err := s.messaging.GatewayStatus(r.Context())
 	if err != nil {
 		return err
 	}

@@ -8,12 +8,18 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/auth"
+	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/message"
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/settings"
+	"github.com/wabiz/wabiz/internal/store"
 )
 
 // Gateway reports the connection state shown by /v1/health.
@@ -21,12 +27,42 @@ type Gateway interface {
 	GatewayStatus(ctx context.Context) (string, error)
 }
 
+// Messaging is what the messaging nodes need of the core.
+type Messaging interface {
+	Gateway
+	Account() (network.Account, bool)
+	RequestCode(ctx context.Context, req network.CodeRequest) (vname string, already bool, err error)
+	Verify(ctx context.Context, code string) error
+	Send(ctx context.Context, out *message.Outbound) (string, error)
+	MarkRead(ctx context.Context, id string) error
+	CheckContacts(ctx context.Context, inputs []string, wait, force bool) ([]core.ContactResult, error)
+}
+
+// SandboxControl is the sandbox network's control surface.
+type SandboxControl interface {
+	IssueCertificate(ctx context.Context, cc, phone, vname string) (string, error)
+	PendingCode(ctx context.Context) (string, error)
+	UserSends(ctx context.Context, waID string, m sandbox.UserMessage) (string, error)
+	UserReads(ctx context.Context, waID, messageID string) error
+	User(ctx context.Context, waID string) (store.SandboxUser, error)
+	Users(ctx context.Context) ([]store.SandboxUser, error)
+	UpdateUser(ctx context.Context, waID string, upd sandbox.UserUpdate) (store.SandboxUser, error)
+	UserConversation(ctx context.Context, waID string, limit int) (sandbox.Conversation, error)
+	ChangeNumber(ctx context.Context, oldWaID, newWaID string) error
+	World(ctx context.Context) (sandbox.World, error)
+	SetWorld(ctx context.Context, w sandbox.World) error
+}
+
 // Deps are what the HTTP layer is built from.
 type Deps struct {
 	Log      *slog.Logger
 	Auth     *auth.Service
 	Settings *settings.Service
-	Gateway  Gateway
+	// Messaging is the core; it also answers /v1/health.
+	Messaging Messaging
+	// Sandbox is set only when the sandbox network is selected: the
+	// /sandbox/v1 routes exist only then.
+	Sandbox SandboxControl
 	// Version is meta.version of every response.
 	Version string
 	// MaxBodyBytes bounds JSON request bodies.
@@ -40,13 +76,14 @@ type Deps struct {
 
 // Server is the http.Handler of the API.
 type Server struct {
-	log      *slog.Logger
-	auth     *auth.Service
-	settings *settings.Service
-	gateway  Gateway
-	now      func() time.Time
-	maxBody  int64
-	metaJSON []byte
+	log       *slog.Logger
+	auth      *auth.Service
+	settings  *settings.Service
+	messaging Messaging
+	sandbox   SandboxControl
+	now       func() time.Time
+	maxBody   int64
+	metaJSON  []byte
 
 	loginFailures *auth.Limiter
 	userCreates   *auth.Limiter
@@ -73,7 +110,7 @@ func New(d Deps) *Server {
 		d.LoginFailureLimit = 30
 	}
 	s := &Server{
-		log: d.Log, auth: d.Auth, settings: d.Settings, gateway: d.Gateway, now: d.Now,
+		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, now: d.Now,
 		maxBody: d.MaxBodyBytes, metaJSON: newMetaJSON(d.Version),
 		loginFailures: auth.NewLimiter(d.LoginFailureLimit, time.Hour, d.Now),
 		userCreates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
@@ -175,7 +212,29 @@ func (s *Server) routes() {
 
 	s.handle("GET", "/v1/health", authToken, s.health, sets)
 
+	s.handle("POST", "/v1/account", authToken, s.requestCode, sets)
+	s.handle("POST", "/v1/account/verify", authToken, s.verifyAccount, sets)
+	s.handle("POST", "/v1/messages", authToken, s.sendMessage, sets)
+	s.handle("PUT", "/v1/messages/{id}", authToken, s.markMessageRead, sets)
+	s.handle("POST", "/v1/contacts", authToken, s.checkContacts, sets)
+
+	if s.sandbox != nil {
+		s.handle("POST", "/sandbox/v1/certificates", authToken, s.sandboxCertificate, sets)
+		s.handle("GET", "/sandbox/v1/account/code", authToken, s.sandboxCode, sets)
+		s.handle("GET", "/sandbox/v1/users", authToken, s.sandboxUsers, sets)
+		s.handle("GET", "/sandbox/v1/users/{wa_id}", authToken, s.sandboxUser, sets)
+		s.handle("PATCH", "/sandbox/v1/users/{wa_id}", authToken, s.sandboxUpdateUser, sets)
+		s.handle("POST", "/sandbox/v1/users/{wa_id}/messages", authToken, s.sandboxUserSends, sets)
+		s.handle("GET", "/sandbox/v1/users/{wa_id}/messages", authToken, s.sandboxUserMessages, sets)
+		s.handle("POST", "/sandbox/v1/users/{wa_id}/read", authToken, s.sandboxUserReads, sets)
+		s.handle("POST", "/sandbox/v1/users/{wa_id}/number", authToken, s.sandboxChangeNumber, sets)
+		s.handle("GET", "/sandbox/v1/world", authToken, s.sandboxWorld, sets)
+		s.handle("PATCH", "/sandbox/v1/world", authToken, s.sandboxSetWorld, sets)
+	}
+
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apierr.New(1006, "URL path not found"))
 	})
 }
+
+func formatUnix(sec int64) string { return strconv.FormatInt(sec, 10) }

@@ -13,7 +13,11 @@ type applicationSettingsResponse struct {
 // getApplicationSettings is GET /v1/settings/application.
 func (s *Server) getApplicationSettings(w http.ResponseWriter, r *http.Request) error {
 	var resp applicationSettingsResponse
-	resp.Settings.Application = s.settings.Current()
+	app := s.settings.Current()
+	if acct, ok := s.messaging.Account(); ok {
+		app.WaID = acct.WaID
+	}
+	resp.Settings.Application = app
 	s.writeOK(w, http.StatusOK, resp)
 	return nil
 }

@@ -102,7 +102,7 @@ func TestLoginThrottledPerIP(t *testing.T) {
 }
 
 func TestPasswordChangeRequiredCountsAsFailure(t *testing.T) {
-	h := sqliteHarness(t, func(d *Deps) { d.LoginFailureLimit = 2 })
+	h := sqliteHarness(t, withDeps(func(d *Deps) { d.LoginFailureLimit = 2 }))
 	const ip = "192.0.2.9:1"
 	for i := 0; i < 2; i++ {
 		expectError(t, h.do(request{method: "POST", path: "/v1/users/login", header: basic("admin", "secret"), remote: ip}), 401,
@@ -306,7 +306,7 @@ func TestAPIKeyOnlyReachesHealth(t *testing.T) {
 	expectError(t, h.do(request{method: "GET", path: "/v1/health", header: map[string]string{"Authorization": "Apikey wrong-key-000000"}}), 401,
 		e(1005, "Access denied", "Invalid credentials."))
 
-	noKey := sqliteHarness(t, func(d *Deps) {})
+	noKey := sqliteHarness(t)
 	noKey.srv.auth, _ = auth.NewService(noKey.store, auth.Options{SigningKey: []byte(strings.Repeat("k", 32)), BcryptCost: 4})
 	expectError(t, noKey.do(request{method: "GET", path: "/v1/health", header: key}), 401, e(1005, "Access denied", "Invalid credentials."))
 }
@@ -329,7 +329,7 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("after a minute: %d", res.Status)
 	}
 
-	unlimited := sqliteHarness(t, func(d *Deps) { d.HealthRateLimit = 0 })
+	unlimited := sqliteHarness(t, withDeps(func(d *Deps) { d.HealthRateLimit = 0 }))
 	tok := unlimited.adminToken()
 	for i := 0; i < 50; i++ {
 		if res := unlimited.do(request{method: "GET", path: "/v1/health", header: bearer(tok)}); res.Status != 200 {
@@ -339,14 +339,17 @@ func TestHealth(t *testing.T) {
 }
 
 func TestHealthReportsGatewayFailure(t *testing.T) {
-	h := sqliteHarness(t, func(d *Deps) { d.Gateway = failingGateway{} })
+	h := sqliteHarness(t, withDeps(func(d *Deps) { d.Messaging = &failingGateway{} }))
 	admin := h.adminToken()
 	res := h.do(request{method: "GET", path: "/v1/health", header: bearer(admin)})
 	expectError(t, res, 500, e(1014, "Internal error", ""))
 }
 
-type failingGateway struct{}
+// failingGateway is the real core whose health check fails.
+type failingGateway struct{ Messaging }
 
-func (failingGateway) GatewayStatus(context.Context) (string, error) {
+func (f *failingGateway) setInner(m Messaging) { f.Messaging = m }
+
+func (*failingGateway) GatewayStatus(context.Context) (string, error) {
 	return "", errors.New("database unreachable")
 }

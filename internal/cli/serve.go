@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +20,11 @@ import (
 	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/certs"
 	"github.com/wabiz/wabiz/internal/config"
+	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/webhook"
 )
 
 // runServe wires every part of the server together and runs it until ctx
@@ -60,11 +65,26 @@ func runServe(ctx context.Context, e env, args []string) error {
 	applyLogLevel(level, configured, settingsSvc.Current())
 	settingsSvc.OnChange(func(a settings.Application) { applyLogLevel(level, configured, a) })
 
+	node := nodeID(c.NodeID)
+	hooks, err := webhook.New(ctx, webhook.Options{
+		Store: s, Settings: settingsSvc.Current, Log: log, Version: buildVersion(), NodeID: node,
+		BatchMax: c.WebhookBatchMax, Horizon: c.WebhookRetryHorizon, QueueLimit: c.WebhookQueueLimit,
+	})
+	if err != nil {
+		return err
+	}
+	sandboxNet := sandbox.New(s, time.Now)
+	engine := core.New(core.Options{
+		Store: s, Network: sandboxNet, Hooks: hooks, Settings: settingsSvc, Log: log, NodeID: node,
+		OfflineDrainLimit: c.StartupOfflineLimit,
+	})
+
 	handler := api.New(api.Deps{
 		Log:               log,
 		Auth:              authSvc,
 		Settings:          settingsSvc,
-		Gateway:           registrationGateway{store: s},
+		Messaging:         engine,
+		Sandbox:           sandboxNet,
 		Version:           c.APIVersion,
 		MaxBodyBytes:      c.MaxBodyBytes,
 		LoginFailureLimit: c.LoginFailureLimit,
@@ -105,6 +125,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 
 	go settingsSvc.Run(runCtx, c.SettingsRefresh, log)
 	go removeExpiredTokens(runCtx, s, log)
+	go hooks.Run(runCtx)
+	if err := engine.Start(runCtx); err != nil {
+		return err
+	}
+	go engine.Run(runCtx)
+	log.Info("network selected", "network", c.Network, "node", node)
 
 	select {
 	case <-ctx.Done():
@@ -204,18 +230,17 @@ func removeExpiredTokens(ctx context.Context, s *store.Store, log *slog.Logger) 
 	}
 }
 
-// registrationGateway answers /v1/health. This build has no registration
-// yet (it arrives with the messaging core), so a reachable database means
-// "unregistered"; an unreachable one is an internal error.
-type registrationGateway struct{ store *store.Store }
-
-func (g registrationGateway) GatewayStatus(ctx context.Context) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := g.store.Ping(ctx); err != nil {
-		return "", fmt.Errorf("database unreachable: %w", err)
+// nodeID names this process in queue leases: the configured name, or the
+// host name with a random suffix so two processes on one host never share
+// leases.
+func nodeID(configured string) string {
+	if configured != "" {
+		return configured
 	}
-	return "unregistered", nil
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
 }
 
 func newLogger(c *config.Config, w io.Writer, level *slog.LevelVar) *slog.Logger {

@@ -16,27 +16,33 @@ import (
 
 // Config is the fully resolved and validated configuration of one node.
 type Config struct {
-	DataDir            string        // WABIZ_DATA_DIR
-	Listen             string        // WABIZ_LISTEN: HTTPS host:port
-	HTTPListen         string        // WABIZ_HTTP_LISTEN: plain HTTP host:port, "" = disabled
-	TLSCertFile        string        // WABIZ_TLS_CERT_FILE: PEM chain; set together with TLSKeyFile
-	TLSKeyFile         string        // WABIZ_TLS_KEY_FILE
-	ServerName         string        // WA_WEB_SERVERNAME
-	APIKey             string        // WA_API_KEY (secret)
-	JWTKey             string        // WA_WEB_JWT_CRYPTO_KEY (secret): "" = server generates and stores one
-	APIVersion         string        // WA_VERSION: reported as meta.version
-	LogLevel           string        // WABIZ_LOG_LEVEL: debug|info|warn|error, lower-case
-	LogFormat          string        // WABIZ_LOG_FORMAT: text|json
-	MaxBodyBytes       int64         // WABIZ_MAX_BODY_BYTES
-	TokenLifetime      time.Duration // WABIZ_TOKEN_LIFETIME
-	HealthRateLimit    int           // WABIZ_HEALTH_RATE_LIMIT: per minute, server-wide; 0 = unlimited
-	LoginFailureLimit  int           // WABIZ_LOGIN_FAILURE_LIMIT: per hour per client IP
-	BcryptCost         int           // WABIZ_BCRYPT_COST
-	WebhookAllowHTTP   bool          // WABIZ_WEBHOOK_ALLOW_HTTP
-	SettingsRefresh    time.Duration // WABIZ_SETTINGS_REFRESH
-	ShutdownTimeout    time.Duration // WABIZ_SHUTDOWN_TIMEOUT
-	SQLitePathOverride string        // WABIZ_SQLITE_PATH: "" = DataDir/wabiz.db; use SQLitePath()
-	DB                 DBConfig
+	DataDir             string        // WABIZ_DATA_DIR
+	Listen              string        // WABIZ_LISTEN: HTTPS host:port
+	HTTPListen          string        // WABIZ_HTTP_LISTEN: plain HTTP host:port, "" = disabled
+	TLSCertFile         string        // WABIZ_TLS_CERT_FILE: PEM chain; set together with TLSKeyFile
+	TLSKeyFile          string        // WABIZ_TLS_KEY_FILE
+	ServerName          string        // WA_WEB_SERVERNAME
+	APIKey              string        // WA_API_KEY (secret)
+	JWTKey              string        // WA_WEB_JWT_CRYPTO_KEY (secret): "" = server generates and stores one
+	APIVersion          string        // WA_VERSION: reported as meta.version
+	LogLevel            string        // WABIZ_LOG_LEVEL: debug|info|warn|error, lower-case
+	LogFormat           string        // WABIZ_LOG_FORMAT: text|json
+	MaxBodyBytes        int64         // WABIZ_MAX_BODY_BYTES
+	TokenLifetime       time.Duration // WABIZ_TOKEN_LIFETIME
+	HealthRateLimit     int           // WABIZ_HEALTH_RATE_LIMIT: per minute, server-wide; 0 = unlimited
+	LoginFailureLimit   int           // WABIZ_LOGIN_FAILURE_LIMIT: per hour per client IP
+	BcryptCost          int           // WABIZ_BCRYPT_COST
+	WebhookAllowHTTP    bool          // WABIZ_WEBHOOK_ALLOW_HTTP
+	SettingsRefresh     time.Duration // WABIZ_SETTINGS_REFRESH
+	Network             string        // WABIZ_NETWORK: "sandbox"
+	NodeID              string        // WABIZ_NODE_ID: "" = host name
+	StartupOfflineLimit time.Duration // WABIZ_STARTUP_OFFLINE_LIMIT
+	WebhookRetryHorizon time.Duration // WABIZ_WEBHOOK_RETRY_HORIZON
+	WebhookBatchMax     int           // WABIZ_WEBHOOK_BATCH_MAX
+	WebhookQueueLimit   int           // WABIZ_WEBHOOK_QUEUE_LIMIT
+	ShutdownTimeout     time.Duration // WABIZ_SHUTDOWN_TIMEOUT
+	SQLitePathOverride  string        // WABIZ_SQLITE_PATH: "" = DataDir/wabiz.db; use SQLitePath()
+	DB                  DBConfig
 }
 
 // DBConfig holds the database settings, named after the official image's

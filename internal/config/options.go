@@ -94,6 +94,36 @@ func Options() []Option {
 			set:  durationIn(100*time.Millisecond, 10*time.Minute, func(c *Config) *time.Duration { return &c.SettingsRefresh }),
 		},
 		{
+			Env: "WABIZ_NETWORK", Flag: "network", Default: "sandbox",
+			Help: "the WhatsApp network messages travel on: sandbox (offline, simulated users)",
+			set:  oneOf(func(c *Config) *string { return &c.Network }, "sandbox"),
+		},
+		{
+			Env: "WABIZ_NODE_ID", Flag: "node-id", Default: "",
+			Help: "name of this process in queue leases and logs; empty uses the host name",
+			set:  anyText(func(c *Config) *string { return &c.NodeID }),
+		},
+		{
+			Env: "WABIZ_STARTUP_OFFLINE_LIMIT", Flag: "startup-offline-limit", Default: "6m",
+			Help: "at most this long at start-up for the messages that arrived while the server was down; sends answer 1011 until then",
+			set:  durationIn(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.StartupOfflineLimit }),
+		},
+		{
+			Env: "WABIZ_WEBHOOK_RETRY_HORIZON", Flag: "webhook-retry-horizon", Default: "24h",
+			Help: "a callback not delivered within this time is dropped (and counted)",
+			set:  durationIn(time.Minute, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.WebhookRetryHorizon }),
+		},
+		{
+			Env: "WABIZ_WEBHOOK_BATCH_MAX", Flag: "webhook-batch-max", Default: "20",
+			Help: "most notifications of one kind sent together in one callback POST (1 sends each alone)",
+			set:  integerIn(1, 1000, func(c *Config) *int { return &c.WebhookBatchMax }),
+		},
+		{
+			Env: "WABIZ_WEBHOOK_QUEUE_LIMIT", Flag: "webhook-queue-limit", Default: "100000",
+			Help: "callbacks queued before sends answer 1016 System overloaded",
+			set:  integerIn(100, 100_000_000, func(c *Config) *int { return &c.WebhookQueueLimit }),
+		},
+		{
 			Env: "WABIZ_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "15s",
 			Help: "how long shutdown waits for in-flight requests",
 			set:  durationIn(0, 10*time.Minute, func(c *Config) *time.Duration { return &c.ShutdownTimeout }),

@@ -72,6 +72,107 @@ var migrations = []migration{
 			secret {{text}} NOT NULL,
 			created_at BIGINT NOT NULL)`),
 	}},
+	// Times from here on are Unix milliseconds: retry delays and leases need
+	// finer steps than seconds.
+	{version: 2, name: "messaging: outbox, inbound messages, contacts, conversations, callbacks, sandbox", steps: []step{
+		// The outbox is a queue any core process can claim from: a row is
+		// due when status is queued and scheduled_at has passed, and is
+		// held by lease_owner until lease_until.
+		ddl(`CREATE TABLE IF NOT EXISTS outbox (
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			recipient VARCHAR(32) NOT NULL,
+			message_type VARCHAR(32) NOT NULL,
+			body {{text}} NOT NULL,
+			status VARCHAR(16) NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			scheduled_at BIGINT NOT NULL,
+			lease_owner VARCHAR(64) NOT NULL DEFAULT '',
+			lease_until BIGINT NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			conversation_id VARCHAR(64) NOT NULL DEFAULT '',
+			conversation_origin VARCHAR(32) NOT NULL DEFAULT '',
+			conversation_expires_at BIGINT NOT NULL DEFAULT 0,
+			conversation_opened INTEGER NOT NULL DEFAULT 0,
+			last_error {{text}},
+			updated_at BIGINT NOT NULL)`),
+		index("outbox_due", "outbox", "status, scheduled_at"),
+		ddl(`CREATE TABLE IF NOT EXISTS inbound_messages (
+			id VARCHAR(128) NOT NULL PRIMARY KEY,
+			sender VARCHAR(32) NOT NULL,
+			message_type VARCHAR(32) NOT NULL,
+			body {{text}} NOT NULL,
+			received_at BIGINT NOT NULL,
+			read_at BIGINT NOT NULL DEFAULT 0)`),
+		index("inbound_messages_received", "inbound_messages", "received_at"),
+		// contacts: what wabiz knows of each WhatsApp user: profile name and
+		// the last time they wrote (the 24-hour customer-service window).
+		ddl(`CREATE TABLE IF NOT EXISTS contacts (
+			wa_id VARCHAR(32) NOT NULL PRIMARY KEY,
+			profile_name VARCHAR(512) NOT NULL DEFAULT '',
+			last_inbound_at BIGINT NOT NULL DEFAULT 0,
+			updated_at BIGINT NOT NULL)`),
+		// contact_checks caches POST /v1/contacts results per normalised number.
+		ddl(`CREATE TABLE IF NOT EXISTS contact_checks (
+			number VARCHAR(32) NOT NULL PRIMARY KEY,
+			status VARCHAR(16) NOT NULL,
+			wa_id VARCHAR(32) NOT NULL DEFAULT '',
+			checked_at BIGINT NOT NULL)`),
+		ddl(`CREATE TABLE IF NOT EXISTS conversations (
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			wa_id VARCHAR(32) NOT NULL,
+			origin VARCHAR(32) NOT NULL,
+			started_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL)`),
+		index("conversations_open", "conversations", "wa_id, expires_at"),
+		// callbacks is the durable webhook queue (callback_persist=true).
+		ddl(`CREATE TABLE IF NOT EXISTS callbacks (
+			id {{serial}},
+			kind VARCHAR(16) NOT NULL,
+			payload {{text}} NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			next_attempt_at BIGINT NOT NULL,
+			lease_owner VARCHAR(64) NOT NULL DEFAULT '',
+			lease_until BIGINT NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL,
+			last_error {{text}})`),
+		index("callbacks_due", "callbacks", "next_attempt_at"),
+		// The sandbox network's own state: its simulated users, the events
+		// it has for the business (statuses, inbound messages) and what each
+		// user received.
+		ddl(`CREATE TABLE IF NOT EXISTS sandbox_users (
+			wa_id VARCHAR(32) NOT NULL PRIMARY KEY,
+			display_name VARCHAR(512) NOT NULL DEFAULT '',
+			online INTEGER NOT NULL DEFAULT 1,
+			auto_read_ms BIGINT NOT NULL DEFAULT 0,
+			blocked INTEGER NOT NULL DEFAULT 0,
+			whatsapp INTEGER NOT NULL DEFAULT 1,
+			updated_at BIGINT NOT NULL)`),
+		ddl(`CREATE TABLE IF NOT EXISTS sandbox_events (
+			id {{serial}},
+			kind VARCHAR(16) NOT NULL,
+			payload {{text}} NOT NULL,
+			due_at BIGINT NOT NULL,
+			created_at BIGINT NOT NULL)`),
+		index("sandbox_events_due", "sandbox_events", "due_at"),
+		ddl(`CREATE TABLE IF NOT EXISTS sandbox_received (
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			wa_id VARCHAR(32) NOT NULL,
+			body {{text}} NOT NULL,
+			status VARCHAR(16) NOT NULL,
+			received_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`),
+		index("sandbox_received_user", "sandbox_received", "wa_id, received_at"),
+		// What simulated users sent the business, and whether the business
+		// marked it read (the blue ticks the user sees).
+		ddl(`CREATE TABLE IF NOT EXISTS sandbox_sent (
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			wa_id VARCHAR(32) NOT NULL,
+			body {{text}} NOT NULL,
+			sent_at BIGINT NOT NULL,
+			read_at BIGINT NOT NULL DEFAULT 0)`),
+		index("outbox_expiry", "outbox", "status, expires_at"),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

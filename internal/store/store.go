@@ -64,6 +64,11 @@ type Store struct {
 	name    string // database name or SQLite file, for support output
 
 	rebound sync.Map // query text -> rebound text (PostgreSQL only)
+
+	// skipLocked is set when the server understands FOR UPDATE SKIP LOCKED
+	// (PostgreSQL, MySQL 8, MariaDB 10.6+), so queue claims by several
+	// processes pass each other instead of waiting. SQLite has one writer.
+	skipLocked bool
 }
 
 // Open connects (creating the database on a server engine when it does not
@@ -101,7 +106,41 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s database %s: %w", cfg.Engine, name, err)
 	}
-	return &Store{db: db, dialect: cfg.Engine, name: name}, nil
+	st := &Store{db: db, dialect: cfg.Engine, name: name}
+	switch cfg.Engine {
+	case Postgres:
+		st.skipLocked = true
+	case MySQL:
+		v, err := st.ServerVersion(ctx)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		st.skipLocked = mysqlHasSkipLocked(v)
+	}
+	return st, nil
+}
+
+// mysqlHasSkipLocked reads a MySQL or MariaDB version string.
+func mysqlHasSkipLocked(version string) bool {
+	var major, minor int
+	fmt.Sscanf(version, "%d.%d", &major, &minor)
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		return major > 10 || major == 10 && minor >= 6
+	}
+	return major >= 8
+}
+
+// forUpdate is the row-locking suffix of a claim query.
+func (s *Store) forUpdate() string {
+	switch {
+	case s.dialect == SQLite:
+		return ""
+	case s.skipLocked:
+		return " FOR UPDATE SKIP LOCKED"
+	default:
+		return " FOR UPDATE"
+	}
 }
 
 // Close releases the connection pool.

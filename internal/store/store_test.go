@@ -219,3 +219,13 @@ func TestBadNamePrefixIsRejected(t *testing.T) {
 		t.Fatal("a prefix with SQL in it was accepted")
 	}
 }
+
+func TestMySQLSkipLockedDetection(t *testing.T) {
+	for v, want := range map[string]bool{
+		"8.0.33": true, "5.7.44-log": false, "10.11.19-MariaDB-0+deb12u1": true, "10.5.2-MariaDB": false, "11.4.2-MariaDB": true,
+	} {
+		if got := store.MySQLHasSkipLocked(v); got != want {
+			t.Errorf("%s: %v", v, got)
+		}
+	}
+}

@@ -1,0 +1,352 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"unicode/utf8"
+
+	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/message"
+	"github.com/wabiz/wabiz/internal/network/sandbox"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// The sandbox control API (/sandbox/v1/...) drives the simulated WhatsApp:
+// certificates and registration codes, and simulated users who write, read,
+// go offline, change number or block the business. It exists only when the
+// sandbox network is selected, and only the admin may use it.
+
+var waIDPattern = regexp.MustCompile(`^[1-9][0-9]{6,14}$`)
+
+type certificateResponse struct {
+	Certificate string `json:"certificate"`
+}
+
+// sandboxCertificate is POST /sandbox/v1/certificates.
+func (s *Server) sandboxCertificate(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var errs apierr.List
+	cc := requiredMatching(p, "cc", ccPattern, &errs)
+	phone := requiredMatching(p, "phone_number", phonePattern, &errs)
+	vname := requiredMatching(p, "vname", nil, &errs)
+	if utf8.RuneCountInString(vname) > 256 {
+		errs.Merge(apierr.InvalidValue("vname", vname))
+	}
+	if e := errs.Err(); e != nil {
+		return e
+	}
+	cert, err := s.sandbox.IssueCertificate(r.Context(), cc, phone, vname)
+	if err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusCreated, certificateResponse{Certificate: cert})
+	return nil
+}
+
+type codeResponse struct {
+	Code string `json:"code"`
+}
+
+// sandboxCode is GET /sandbox/v1/account/code: the code "sent" by SMS or
+// voice for the registration in progress.
+func (s *Server) sandboxCode(w http.ResponseWriter, r *http.Request) error {
+	code, err := s.sandbox.PendingCode(r.Context())
+	if err != nil {
+		return err
+	}
+	if code == "" {
+		return apierr.New(1006, "No registration code is pending: request one with POST /v1/account")
+	}
+	s.writeOK(w, http.StatusOK, codeResponse{Code: code})
+	return nil
+}
+
+// sandboxUserID reads {wa_id} from the path.
+func sandboxUserID(r *http.Request) (string, error) {
+	id := r.PathValue("wa_id")
+	if !waIDPattern.MatchString(id) {
+		return "", apierr.InvalidValue("wa_id", id)
+	}
+	return id, nil
+}
+
+// sandboxUserSends is POST /sandbox/v1/users/{wa_id}/messages: the user
+// writes to the business. The body is the message as the user would send it.
+func (s *Server) sandboxUserSends(w http.ResponseWriter, r *http.Request) error {
+	waID, err := sandboxUserID(r)
+	if err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	msgType := message.TypeText
+	if t, present, e := p.optionalString("type"); e != nil {
+		return e
+	} else if present {
+		msgType = t
+	}
+	if msgType != message.TypeText {
+		return apierr.InvalidValue("type", msgType)
+	}
+	var text struct {
+		Body *string `json:"body"`
+	}
+	raw, ok := p["text"]
+	if !ok {
+		return apierr.MandatoryFor("text", "type", "text")
+	}
+	if json.Unmarshal(raw, &text) != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return apierr.InvalidValue("text", string(raw))
+	}
+	if text.Body == nil || *text.Body == "" {
+		return apierr.MissingParam("body")
+	}
+	if utf8.RuneCountInString(*text.Body) > message.MaxTextBodyChars {
+		return apierr.Newf(1001, "Text body is longer than %d characters", message.MaxTextBodyChars)
+	}
+	content, _ := json.Marshal(map[string]any{"text": map[string]string{"body": *text.Body}})
+	id, err := s.sandbox.UserSends(r.Context(), waID, sandbox.UserMessage{Type: msgType, Content: content})
+	if err != nil {
+		return apierr.New(1013, err.Error())
+	}
+	s.writeOK(w, http.StatusCreated, messagesResponse{Messages: []messageID{{ID: id}}})
+	return nil
+}
+
+type sandboxUserJSON struct {
+	WaID        string `json:"wa_id"`
+	DisplayName string `json:"display_name"`
+	Online      bool   `json:"online"`
+	AutoReadMs  int64  `json:"auto_read_ms"`
+	Blocked     bool   `json:"blocked"`
+	WhatsApp    bool   `json:"whatsapp"`
+}
+
+type sandboxUsersResponse struct {
+	Users []sandboxUserJSON `json:"users"`
+}
+
+func userJSON(u store.SandboxUser) sandboxUserJSON {
+	return sandboxUserJSON{WaID: u.WaID, DisplayName: u.DisplayName, Online: u.Online, AutoReadMs: u.AutoReadMs, Blocked: u.Blocked, WhatsApp: u.WhatsApp}
+}
+
+// sandboxUsers is GET /sandbox/v1/users.
+func (s *Server) sandboxUsers(w http.ResponseWriter, r *http.Request) error {
+	users, err := s.sandbox.Users(r.Context())
+	if err != nil {
+		return err
+	}
+	resp := sandboxUsersResponse{Users: []sandboxUserJSON{}}
+	for _, u := range users {
+		resp.Users = append(resp.Users, userJSON(u))
+	}
+	s.writeOK(w, http.StatusOK, resp)
+	return nil
+}
+
+// sandboxUser is GET /sandbox/v1/users/{wa_id} (meeting the user if new).
+func (s *Server) sandboxUser(w http.ResponseWriter, r *http.Request) error {
+	waID, err := sandboxUserID(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.sandbox.User(r.Context(), waID)
+	if err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, sandboxUsersResponse{Users: []sandboxUserJSON{userJSON(u)}})
+	return nil
+}
+
+// sandboxUpdateUser is PATCH /sandbox/v1/users/{wa_id}: display_name,
+// online, auto_read_ms (-1 never, 0 the world's default), blocked, whatsapp.
+func (s *Server) sandboxUpdateUser(w http.ResponseWriter, r *http.Request) error {
+	waID, err := sandboxUserID(r)
+	if err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var upd sandbox.UserUpdate
+	var errs apierr.List
+	recognised := false
+	decode := func(name string, dst any, valid func() bool) {
+		raw, ok := p[name]
+		if !ok {
+			return
+		}
+		recognised = true
+		if json.Unmarshal(raw, dst) != nil || string(bytes.TrimSpace(raw)) == "null" || !valid() {
+			errs.Merge(apierr.InvalidValue(name, displayJSON(raw)))
+		}
+	}
+	decode("display_name", &upd.DisplayName, func() bool { return upd.DisplayName != nil && utf8.RuneCountInString(*upd.DisplayName) <= 256 })
+	decode("online", &upd.Online, func() bool { return true })
+	decode("auto_read_ms", &upd.AutoReadMs, func() bool { return upd.AutoReadMs != nil && *upd.AutoReadMs >= -1 && *upd.AutoReadMs <= 86_400_000 })
+	decode("blocked", &upd.Blocked, func() bool { return true })
+	decode("whatsapp", &upd.WhatsApp, func() bool { return true })
+	if e := errs.Err(); e != nil {
+		return e
+	}
+	if !recognised {
+		return apierr.New(1009, "No valid parameters provided")
+	}
+	u, err := s.sandbox.UpdateUser(r.Context(), waID, upd)
+	if err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, sandboxUsersResponse{Users: []sandboxUserJSON{userJSON(u)}})
+	return nil
+}
+
+type sandboxMessageJSON struct {
+	ID        string          `json:"id"`
+	Status    string          `json:"status,omitempty"`
+	Timestamp string          `json:"timestamp"`
+	Message   json.RawMessage `json:"message"`
+}
+
+type sandboxConversationResponse struct {
+	Received []sandboxMessageJSON `json:"received"`
+	Sent     []sandboxMessageJSON `json:"sent"`
+}
+
+func messagesJSON(msgs []store.SandboxMessage) []sandboxMessageJSON {
+	out := make([]sandboxMessageJSON, 0, len(msgs))
+	for _, m := range msgs {
+		body := json.RawMessage(m.Body)
+		if !json.Valid(body) {
+			body = json.RawMessage("null")
+		}
+		out = append(out, sandboxMessageJSON{ID: m.ID, Status: m.Status, Timestamp: formatUnix(m.At.Unix()), Message: body})
+	}
+	return out
+}
+
+// sandboxUserMessages is GET /sandbox/v1/users/{wa_id}/messages: what the
+// user's phone shows, received and sent, with their status.
+func (s *Server) sandboxUserMessages(w http.ResponseWriter, r *http.Request) error {
+	waID, err := sandboxUserID(r)
+	if err != nil {
+		return err
+	}
+	conv, err := s.sandbox.UserConversation(r.Context(), waID, 1000)
+	if errors.Is(err, sandbox.ErrUnknownUser) {
+		return apierr.New(1006, "The sandbox has no user "+waID)
+	}
+	if err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, sandboxConversationResponse{Received: messagesJSON(conv.Received), Sent: messagesJSON(conv.Sent)})
+	return nil
+}
+
+// sandboxUserReads is POST /sandbox/v1/users/{wa_id}/read {"message_id"}.
+func (s *Server) sandboxUserReads(w http.ResponseWriter, r *http.Request) error {
+	waID, err := sandboxUserID(r)
+	if err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var errs apierr.List
+	id := requiredMatching(p, "message_id", nil, &errs)
+	if e := errs.Err(); e != nil {
+		return e
+	}
+	err = s.sandbox.UserReads(r.Context(), waID, id)
+	if errors.Is(err, sandbox.ErrUnknownMessage) {
+		return apierr.New(1006, "User "+waID+" has no message "+id)
+	}
+	if err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}
+
+// sandboxChangeNumber is POST /sandbox/v1/users/{wa_id}/number {"new_wa_id"}.
+func (s *Server) sandboxChangeNumber(w http.ResponseWriter, r *http.Request) error {
+	waID, err := sandboxUserID(r)
+	if err != nil {
+		return err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var errs apierr.List
+	newID := requiredMatching(p, "new_wa_id", waIDPattern, &errs)
+	if e := errs.Err(); e != nil {
+		return e
+	}
+	if newID == waID {
+		return apierr.InvalidValue("new_wa_id", newID)
+	}
+	if err := s.sandbox.ChangeNumber(r.Context(), waID, newID); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}
+
+type worldResponse struct {
+	World sandbox.World `json:"world"`
+}
+
+// sandboxWorld is GET /sandbox/v1/world: the rules simulated users follow.
+func (s *Server) sandboxWorld(w http.ResponseWriter, r *http.Request) error {
+	world, err := s.sandbox.World(r.Context())
+	if err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, worldResponse{World: world})
+	return nil
+}
+
+// sandboxSetWorld is PATCH /sandbox/v1/world: a partial update of the rules.
+func (s *Server) sandboxSetWorld(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	world, err := s.sandbox.World(r.Context())
+	if err != nil {
+		return err
+	}
+	merged, _ := json.Marshal(world)
+	var asMap map[string]json.RawMessage
+	json.Unmarshal(merged, &asMap)
+	recognised := false
+	for k, v := range p {
+		if _, ok := asMap[k]; ok {
+			asMap[k] = v
+			recognised = true
+		}
+	}
+	if !recognised {
+		return apierr.New(1009, "No valid parameters provided")
+	}
+	merged, _ = json.Marshal(asMap)
+	var next sandbox.World
+	if err := json.Unmarshal(merged, &next); err != nil {
+		return apierr.New(1009, "Invalid world: "+err.Error())
+	}
+	if err := s.sandbox.SetWorld(r.Context(), next); err != nil {
+		return apierr.New(1009, "Invalid world: "+err.Error())
+	}
+	s.writeOK(w, http.StatusOK, worldResponse{World: next})
+	return nil
+}

@@ -1,0 +1,186 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// ProcessEvents takes what the network has for the business and handles it:
+// status updates, inbound messages, number changes. Each event is
+// acknowledged only after what it means is stored and its callback queued, so
+// a crash repeats an event (same ids) instead of losing it. It returns how
+// many events it saw and how many it left for later (statuses of messages
+// whose own send has not been recorded yet).
+func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error) {
+	events, err := c.net.Events(ctx, c.batch)
+	if err != nil {
+		return 0, 0, err
+	}
+	var done []string
+	for _, e := range events {
+		handled, err := c.handle(ctx, e)
+		if err != nil {
+			if len(done) > 0 {
+				c.net.Ack(ctx, done)
+			}
+			return 0, 0, err
+		}
+		if handled {
+			done = append(done, e.ID)
+		} else {
+			deferred++
+		}
+	}
+	if len(done) > 0 {
+		if err := c.net.Ack(ctx, done); err != nil {
+			return 0, 0, err
+		}
+	}
+	return len(events), deferred, nil
+}
+
+func (c *Core) handle(ctx context.Context, e network.Event) (bool, error) {
+	switch e.Kind {
+	case network.EventStatus:
+		if e.Status == nil {
+			return true, nil
+		}
+		return c.handleStatus(ctx, e)
+	case network.EventMessage:
+		if e.Message == nil {
+			return true, nil
+		}
+		return true, c.handleInbound(ctx, e)
+	case network.EventNumberChange:
+		if e.Change == nil {
+			return true, nil
+		}
+		return true, c.handleNumberChange(ctx, e)
+	default:
+		c.log.Warn("ignoring an event of unknown kind", "kind", e.Kind, "id", e.ID)
+		return true, nil
+	}
+}
+
+var statusRank = map[string]int{store.OutboxQueued: 0, store.OutboxSent: 1, store.OutboxDelivered: 2, store.OutboxRead: 3}
+
+func (c *Core) handleStatus(ctx context.Context, e network.Event) (bool, error) {
+	st := e.Status
+	m, err := c.store.GetOutbox(ctx, st.MessageID)
+	if errors.Is(err, store.ErrNotFound) {
+		c.log.Warn("status for a message this server does not know", "id", st.MessageID, "status", st.Status)
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if m.Status == store.OutboxQueued {
+		// The network answered before our worker recorded the send (and its
+		// conversation): take this event again on a later pass.
+		return false, nil
+	}
+	if st.Status == "failed" {
+		code, details := 500, "Generic error"
+		if st.Error != nil {
+			code, details = st.Error.Code, st.Error.Details
+		}
+		return true, c.fail(ctx, m, code, details)
+	}
+	if _, known := statusRank[st.Status]; !known || st.Status == store.OutboxQueued {
+		c.log.Warn("ignoring an unknown status", "id", st.MessageID, "status", st.Status)
+		return true, nil
+	}
+	cur, moved, err := c.store.AdvanceOutbox(ctx, m.ID, st.Status, "", e.Time)
+	if err != nil {
+		return false, err
+	}
+	// Queue the callback when the status moved, and also when it was already
+	// there: after a crash between the two steps the event comes back and its
+	// callback must not be lost (a duplicate carries the same id).
+	if !moved && cur.Status != st.Status {
+		return true, nil
+	}
+	a := c.settings.Current()
+	if st.Status == store.OutboxDelivered && !a.Webhooks.Message.Delivered || st.Status == store.OutboxRead && !a.Webhooks.Message.Read {
+		return true, nil
+	}
+	return true, c.enqueueStatus(ctx, cur, st.Status, e.Time, nil)
+}
+
+func (c *Core) handleInbound(ctx context.Context, e network.Event) error {
+	in := e.Message
+	body, err := inboundObject(in, e)
+	if err != nil {
+		return err
+	}
+	if _, err := c.store.InsertInbound(ctx, store.InboundMessage{ID: in.ID, Sender: in.From, Type: in.Type, Body: body, ReceivedAt: e.Time}); err != nil {
+		return err
+	}
+	if err := c.store.TouchContact(ctx, in.From, in.ProfileName, e.Time, c.now()); err != nil {
+		return err
+	}
+	payload, err := json.Marshal(inboundCallback{
+		Contacts: []callbackContact{{Profile: callbackProfile{Name: in.ProfileName}, WaID: in.From}},
+		Messages: []json.RawMessage{body},
+	})
+	if err != nil {
+		return err
+	}
+	return c.enqueue(ctx, "messages", payload)
+}
+
+// inboundObject builds the webhook message object: from, id, timestamp (a
+// string of Unix seconds), type, then the type's own keys.
+func inboundObject(in *network.InboundMessage, e network.Event) ([]byte, error) {
+	head, err := json.Marshal(struct {
+		From      string `json:"from"`
+		ID        string `json:"id"`
+		Timestamp string `json:"timestamp"`
+		Type      string `json:"type"`
+	}{in.From, in.ID, strconv.FormatInt(e.Time.Unix(), 10), in.Type})
+	if err != nil {
+		return nil, err
+	}
+	return appendObject(head, in.Content)
+}
+
+// appendObject merges the keys of JSON object extra after those of head.
+func appendObject(head, extra json.RawMessage) ([]byte, error) {
+	var probe map[string]json.RawMessage
+	if len(extra) == 0 || json.Unmarshal(extra, &probe) != nil || len(probe) == 0 {
+		return head, nil
+	}
+	trimmed := extra[1:] // drop '{'
+	for len(trimmed) > 0 && (trimmed[0] == ' ' || trimmed[0] == '\n' || trimmed[0] == '\t' || trimmed[0] == '\r') {
+		trimmed = trimmed[1:]
+	}
+	out := append([]byte{}, head[:len(head)-1]...)
+	out = append(out, ',')
+	return append(out, trimmed...), nil
+}
+
+func (c *Core) handleNumberChange(ctx context.Context, e network.Event) error {
+	ch := e.Change
+	if !c.settings.Current().NotifyUserChangeNumber {
+		return nil
+	}
+	msg, err := json.Marshal(systemMessage{
+		From: ch.OldWaID, ID: ch.ID, Timestamp: strconv.FormatInt(e.Time.Unix(), 10), Type: "system",
+		System: systemBody{Body: "User " + ch.OldWaID + " changed from " + ch.OldWaID + " to " + ch.NewWaID, NewWaID: ch.NewWaID, Type: "user_changed_number"},
+	})
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(struct {
+		Messages []json.RawMessage `json:"messages"`
+	}{[]json.RawMessage{msg}})
+	if err != nil {
+		return err
+	}
+	return c.enqueue(ctx, "messages", payload)
+}

@@ -1,0 +1,69 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// RequestCode is POST /v1/account. It returns the display name of the
+// certificate when a code was sent, or already=true when this number is the
+// one registered here (nothing else to do).
+func (c *Core) RequestCode(ctx context.Context, req network.CodeRequest) (vname string, already bool, err error) {
+	if acct, ok := c.Account(); ok && acct.CC == req.CC && acct.PhoneNumber == req.PhoneNumber {
+		return acct.VName, true, nil
+	}
+	res, err := c.net.RequestCode(ctx, req)
+	if err != nil {
+		return "", false, networkError(err)
+	}
+	c.log.Info("registration code requested", "cc", req.CC, "phone_number", req.PhoneNumber, "method", req.Method, "vname", res.VName)
+	return res.VName, false, nil
+}
+
+// Verify is POST /v1/account/verify: it completes the registration and
+// starts the core on the new number.
+func (c *Core) Verify(ctx context.Context, code string) error {
+	acct, err := c.net.Register(ctx, code)
+	if err != nil {
+		return networkError(err)
+	}
+	body, err := json.Marshal(acct)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		version := int64(0)
+		if doc, err := c.store.GetDocument(ctx, RegistrationDocument); err == nil {
+			version = doc.Version
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		_, err := c.store.PutDocument(ctx, RegistrationDocument, body, version, c.now())
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
+			return err
+		}
+	}
+	c.account.Store(&acct)
+	c.log.Info("number registered", "wa_id", acct.WaID, "vname", acct.VName)
+	c.beginStartup(acct)
+	return nil
+}
+
+// networkError turns a network refusal into the API error the client sees;
+// anything else is an internal failure.
+func networkError(err error) error {
+	var ne *network.Error
+	if errors.As(err, &ne) {
+		return apierr.New(ne.Code, ne.Details)
+	}
+	return fmt.Errorf("network: %w", err)
+}

@@ -1,0 +1,80 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/message"
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// Send is the accept path of POST /v1/messages: readiness, back-pressure and
+// the rules that need the core's state, then one durable insert. No network
+// call: a worker hands the message to the network afterwards.
+func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) {
+	if !c.ready.Load() {
+		return "", c.notReady()
+	}
+	if c.hooks.Full() {
+		return "", apierr.New(1016, "The callback queue is full: retry later")
+	}
+	if acct, _ := c.Account(); out.WaID == acct.WaID {
+		return "", apierr.New(1021, "Cannot send a message to the business's own number")
+	}
+	body, err := out.Body()
+	if err != nil {
+		return "", err
+	}
+	now := c.now()
+	ttl := message.DefaultTTL
+	if out.TTLSet {
+		ttl = out.TTL
+	}
+	id := message.NewOutboundID(out.WaID)
+	err = c.store.InsertOutbox(ctx, store.OutboxMessage{
+		ID: id, Recipient: out.WaID, Type: out.Type, Body: body,
+		ScheduledAt: now, CreatedAt: now, ExpiresAt: now.Add(ttl),
+	})
+	if err != nil {
+		return "", err
+	}
+	c.wake(c.outboxWake)
+	return id, nil
+}
+
+func (c *Core) notReady() error {
+	if _, ok := c.Account(); !ok {
+		c.log.Info("Service not ready: no number is registered")
+		return apierr.New(1011, "Service not ready: register a number with POST /v1/account first")
+	}
+	c.log.Info("Service not ready: start-up in progress")
+	return apierr.New(1011, "Service not ready: start-up in progress (loading templates and offline messages); retry shortly")
+}
+
+// MarkRead is PUT /v1/messages/{id}: the business read an inbound message;
+// the sender sees it.
+func (c *Core) MarkRead(ctx context.Context, id string) error {
+	if !c.ready.Load() {
+		return c.notReady()
+	}
+	m, err := c.store.GetInbound(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return apierr.New(1006, "Message not found")
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.net.MarkRead(ctx, m.Sender, m.ID); err != nil {
+		var ne *network.Error
+		if !errors.As(err, &ne) || ne.Code != 1006 {
+			return networkError(err)
+		}
+	}
+	return c.store.MarkInboundRead(ctx, id, c.now())
+}
+
+// conversationLength is how long a conversation stays open.
+const conversationLength = 24 * time.Hour

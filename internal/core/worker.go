@@ -1,0 +1,113 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// outboxLease is how long a claimed message is held before another process
+// may take it over (a crashed sender's messages are retried after this).
+const outboxLease = 30 * time.Second
+
+// maxPending is how long a message may wait unsent before it fails with 408
+// (the client was down or could not reach WhatsApp).
+const maxPending = 24 * time.Hour
+
+// ProcessOutbox claims the messages that are due and hands them to the
+// network; it returns how many it handled.
+func (c *Core) ProcessOutbox(ctx context.Context) (int, error) {
+	if !c.ready.Load() {
+		return 0, nil
+	}
+	msgs, err := c.store.ClaimOutbox(ctx, c.node, c.now(), outboxLease, c.batch)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range msgs {
+		if err := c.deliver(ctx, m); err != nil {
+			return 0, err
+		}
+	}
+	return len(msgs), nil
+}
+
+func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
+	now := c.now()
+	switch {
+	case now.Sub(m.CreatedAt) > maxPending:
+		return c.fail(ctx, m, 408, "The message was pending for more than a day and was not sent")
+	case !now.Before(m.ExpiresAt):
+		return c.fail(ctx, m, 410, "The message was not sent within its time to live")
+	}
+	// The 24-hour customer-service window is WhatsApp's rule: the network
+	// refuses a free-form message outside it (470), as it refuses a number
+	// without WhatsApp (1013), and the message fails below.
+	origin := "service"
+	err := c.net.Send(ctx, network.Outgoing{ID: m.ID, To: m.Recipient, Type: m.Type, Body: m.Body})
+	var ne *network.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &ne) && !ne.Temporary:
+		return c.fail(ctx, m, ne.Code, ne.Details)
+	default:
+		m.Attempts++
+		delay := min(time.Duration(1<<min(m.Attempts, 6))*time.Second, time.Minute)
+		c.log.Warn("send failed; will retry", "id", m.ID, "attempt", m.Attempts, "retry_in", delay, "err", err)
+		return c.store.RescheduleOutbox(ctx, m.ID, m.Attempts, now.Add(delay), err.Error(), now)
+	}
+	conv, opened, err := c.store.OpenConversation(ctx, m.Recipient, origin, now, conversationLength, newConversationID)
+	if err != nil {
+		return err
+	}
+	m.Attempts++
+	m.ConversationID, m.ConversationOrigin, m.ConversationExpiresAt, m.ConversationOpened = conv.ID, conv.Origin, conv.ExpiresAt, opened
+	moved, err := c.store.MarkOutboxSent(ctx, m, now)
+	if err != nil || !moved {
+		return err
+	}
+	m.Status = store.OutboxSent
+	if c.settings.Current().SendSentStatus() {
+		return c.enqueueStatus(ctx, m, store.OutboxSent, now, nil)
+	}
+	return nil
+}
+
+func isTemplate(messageType string) bool { return messageType == "template" || messageType == "hsm" }
+
+func newConversationID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// fail ends a message with an asynchronous error: a failed status callback.
+func (c *Core) fail(ctx context.Context, m store.OutboxMessage, code int, details string) error {
+	now := c.now()
+	cur, moved, err := c.store.AdvanceOutbox(ctx, m.ID, store.OutboxFailed, details, now)
+	if err != nil || !moved {
+		return err
+	}
+	c.log.Info("message failed", "id", m.ID, "recipient", m.Recipient, "code", code, "details", details)
+	return c.enqueueStatus(ctx, cur, store.OutboxFailed, now, &asyncError{Code: code, Details: details})
+}
+
+// ExpireMessages fails sent messages whose time to live ran out before the
+// recipient's phone got them (410).
+func (c *Core) ExpireMessages(ctx context.Context) (int, error) {
+	msgs, err := c.store.ExpiredOutbox(ctx, c.now(), c.batch)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range msgs {
+		if err := c.fail(ctx, m, 410, "The message was not delivered within its time to live"); err != nil {
+			return 0, err
+		}
+	}
+	return len(msgs), nil
+}

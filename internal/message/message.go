@@ -1,0 +1,152 @@
+// Package message is the outbound message model of POST /v1/messages: it
+// decodes and validates a request with the exact error codes and texts of
+// the On-Premises API, mints message ids, normalises phone numbers and parses
+// TTLs. It is pure (no I/O, no clock) and imports nothing of ours but
+// apierr, so the API, the engine and the networks can all use it.
+package message
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Message types a client may send (spec §5.1.2).
+const (
+	TypeAudio       = "audio"
+	TypeDocument    = "document"
+	TypeHSM         = "hsm"
+	TypeImage       = "image"
+	TypeLocation    = "location"
+	TypeText        = "text"
+	TypeVideo       = "video"
+	TypeContacts    = "contacts"
+	TypeTemplate    = "template"
+	TypeSticker     = "sticker"
+	TypeInteractive = "interactive"
+	TypeReaction    = "reaction"
+)
+
+// knownTypes is in the Webapp's ALLOWED_TYPES order, which fixes the order
+// of the 1010 "is not required" errors; the types later builds added come
+// after it.
+var knownTypes = []string{
+	TypeAudio, TypeDocument, TypeHSM, TypeImage, TypeLocation, TypeText,
+	TypeVideo, TypeContacts, TypeTemplate,
+	TypeSticker, TypeInteractive, TypeReaction,
+}
+
+// KnownTypes lists every accepted value of `type`.
+func KnownTypes() []string { return slices.Clone(knownTypes) }
+
+// IsKnownType reports whether t is an accepted value of `type`.
+func IsKnownType(t string) bool { return slices.Contains(knownTypes, t) }
+
+// Recipient types. Groups were removed from the product; the value is still
+// recognised so that it gets its own error (1002) rather than 1009.
+const (
+	RecipientIndividual = "individual"
+	RecipientGroup      = "group"
+)
+
+// MaxTextBodyChars is the longest text body, counted in characters
+// (Unicode code points), spec §5.1.2.
+const MaxTextBodyChars = 4096
+
+// Outbound is a validated POST /v1/messages request.
+type Outbound struct {
+	To             string // `to` as the client wrote it
+	WaID           string // `to` normalised to digits (NormalizeNumber)
+	Type           string
+	RecipientType  string
+	PreviewURL     bool
+	RenderMentions bool
+	TTL            time.Duration // DefaultTTL unless the request set one
+	TTLSet         bool          // whether the request carried a ttl
+	Text           *Text         // set when Type is "text"
+	Context        *Context      // set when the message replies to another
+	// Raw is every top-level parameter as received, kept for storage and
+	// for the types this package does not model yet.
+	Raw map[string]json.RawMessage
+}
+
+// Text is the `text` object.
+type Text struct {
+	Body string `json:"body"`
+}
+
+// Context makes the message a reply. MessageID is kept as the client gave
+// it: it may be an inbound id ("AB..."), one of ours, or an id this server
+// never saw (after a migration), and only the network can tell.
+type Context struct {
+	MessageID string `json:"message_id"`
+}
+
+// Body returns the canonical JSON of the message: what is stored in the
+// outbox and handed to the network. `to` is the normalised wa_id (the input
+// is in Raw); `ttl` is left out because the engine enforces it, not the
+// recipient; `render_mentions` is left out because it only ever applied to
+// groups. Keys come in a fixed order so equal messages have equal bodies.
+func (m *Outbound) Body() ([]byte, error) {
+	typeObject, err := m.typeObject()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	writeMember(&buf, "to", m.WaID, false)
+	writeMember(&buf, "recipient_type", m.RecipientType, true)
+	writeMember(&buf, "type", m.Type, true)
+	writeMember(&buf, "preview_url", m.PreviewURL, true)
+	if m.Context != nil {
+		writeMember(&buf, "context", m.Context, true)
+	}
+	buf.WriteByte(',')
+	buf.Write(quote(m.Type))
+	buf.WriteByte(':')
+	buf.Write(typeObject)
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// typeObject is the modelled object for the types this package knows in
+// detail, else the client's own object, compacted.
+func (m *Outbound) typeObject() ([]byte, error) {
+	if m.Type == TypeText && m.Text != nil {
+		return marshal(m.Text), nil
+	}
+	raw, ok := m.Raw[m.Type]
+	if !ok || isNull(raw) {
+		return nil, fmt.Errorf("message: no %q object to send", m.Type)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return nil, fmt.Errorf("message: %q object: %w", m.Type, err)
+	}
+	return compact.Bytes(), nil
+}
+
+func writeMember(buf *bytes.Buffer, key string, value any, comma bool) {
+	if comma {
+		buf.WriteByte(',')
+	}
+	buf.Write(quote(key))
+	buf.WriteByte(':')
+	buf.Write(marshal(value))
+}
+
+func quote(s string) []byte { return marshal(s) }
+
+// marshal encodes without HTML escaping: the body is stored and sent, never
+// embedded in a page, and "<" is more legible than "\u003c" in the database.
+// The values passed here (strings, bools, small structs of strings) cannot
+// fail to encode.
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}

@@ -1,0 +1,149 @@
+// Package network is the port to "WhatsApp": what a connection to WhatsApp's
+// servers offers a business client. The core talks only to this interface;
+// the sandbox (an offline, simulated WhatsApp) and the Cloud API bridge are
+// its implementations.
+package network
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Network is one WhatsApp connection for one business number.
+type Network interface {
+	// RequestCode starts registering a number: the network checks the
+	// verified-name certificate and sends a code by SMS or voice. It returns
+	// the display name the certificate carries.
+	RequestCode(ctx context.Context, req CodeRequest) (CodeResult, error)
+	// Register completes a registration with the code the business received.
+	Register(ctx context.Context, code string) (Account, error)
+	// Connect (re)opens the connection of a registered account.
+	Connect(ctx context.Context, acct Account) error
+	// Templates returns the account's message templates.
+	Templates(ctx context.Context) ([]Template, error)
+	// Send hands one message to the network. A nil error means WhatsApp
+	// accepted it (the "sent" status); delivery and reading come later as
+	// events. An *Error says why it was refused; Temporary ones may be retried.
+	Send(ctx context.Context, msg Outgoing) error
+	// MarkRead tells the sender of an inbound message that it was read.
+	MarkRead(ctx context.Context, from, messageID string) error
+	// CheckContacts says which numbers are WhatsApp users.
+	CheckContacts(ctx context.Context, waIDs []string) ([]ContactStatus, error)
+	// Events returns up to max pending events, oldest first. An event stays
+	// pending, and is returned again, until acknowledged: the core
+	// acknowledges only after it has stored what the event means, so a crash
+	// in between repeats an event rather than losing it.
+	Events(ctx context.Context, max int) ([]Event, error)
+	// Ack removes handled events.
+	Ack(ctx context.Context, ids []string) error
+	// Pending signals (without blocking the sender) when new events may be
+	// waiting, so the core need not poll fast. It may be nil.
+	Pending() <-chan struct{}
+}
+
+// CodeRequest is POST /v1/account.
+type CodeRequest struct {
+	CC          string
+	PhoneNumber string
+	Method      string // "sms" or "voice"
+	Cert        string // base64 verified-name certificate
+}
+
+// CodeResult is what a code request returns.
+type CodeResult struct {
+	VName string
+}
+
+// Account is a registered business number.
+type Account struct {
+	CC          string `json:"cc"`
+	PhoneNumber string `json:"phone_number"`
+	WaID        string `json:"wa_id"`
+	VName       string `json:"vname"`
+}
+
+// Template is one message template of the account (its details arrive with
+// template sending).
+type Template struct {
+	Namespace string          `json:"namespace"`
+	Name      string          `json:"name"`
+	Language  string          `json:"language"`
+	Category  string          `json:"category"`
+	Status    string          `json:"status"`
+	Body      json.RawMessage `json:"components,omitempty"`
+}
+
+// Outgoing is a message the business sends.
+type Outgoing struct {
+	ID   string          // our message id (gB...); the network keeps it
+	To   string          // recipient wa_id
+	Type string          // message type
+	Body json.RawMessage // the validated message object
+}
+
+// ContactStatus is one result of CheckContacts.
+type ContactStatus struct {
+	WaID  string
+	Valid bool
+}
+
+// EventKind says what an event carries.
+type EventKind string
+
+// Event kinds.
+const (
+	EventStatus       EventKind = "status"        // an outbound message was delivered, read or failed
+	EventMessage      EventKind = "message"       // a user sent the business a message
+	EventNumberChange EventKind = "number_change" // a user moved to a new number
+)
+
+// Event is something the network tells the business.
+type Event struct {
+	ID      string // for Ack
+	Kind    EventKind
+	Time    time.Time
+	Status  *StatusEvent
+	Message *InboundMessage
+	Change  *NumberChange
+}
+
+// StatusEvent reports progress of an outbound message.
+type StatusEvent struct {
+	MessageID string `json:"message_id"`
+	Recipient string `json:"recipient"`
+	Status    string `json:"status"` // "delivered", "read" or "failed"
+	Error     *Error `json:"error,omitempty"`
+}
+
+// InboundMessage is a message from a user. Content holds the webhook
+// message object's type-specific keys (for a text: {"text":{"body":"hi"}}),
+// plus context or referral when present.
+type InboundMessage struct {
+	ID          string          `json:"id"`
+	From        string          `json:"from"`
+	ProfileName string          `json:"profile_name"`
+	Type        string          `json:"type"`
+	Content     json.RawMessage `json:"content"`
+}
+
+// NumberChange reports that a user changed number. ID is the inbound id of
+// the system message that tells the business.
+type NumberChange struct {
+	ID      string `json:"id"`
+	OldWaID string `json:"old_wa_id"`
+	NewWaID string `json:"new_wa_id"`
+}
+
+// Error is a refusal in the On-Premises API's vocabulary: a code of its
+// error table and a detail text.
+type Error struct {
+	Code      int    `json:"code"`
+	Details   string `json:"details,omitempty"`
+	Temporary bool   `json:"temporary,omitempty"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("network error %d: %s", e.Code, e.Details)
+}

@@ -1,0 +1,271 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/message"
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// ServiceWindow is the customer-service window: free-form messages reach a
+// user only within this time after the user last wrote; outside it only
+// templates do.
+const ServiceWindow = 24 * time.Hour
+
+// ErrUnknownUser is returned for operations on a number the sandbox has
+// never met.
+var ErrUnknownUser = errors.New("sandbox: no such user")
+
+// ErrUnknownMessage is returned when a message id is not one the user has.
+var ErrUnknownMessage = errors.New("sandbox: no such message for this user")
+
+// Send implements network.Network: the user's phone receives the message;
+// an online user's phone reports delivery, and the user reads it if they
+// auto-read. A user who blocked the business never gets it delivered.
+func (s *Sandbox) Send(ctx context.Context, msg network.Outgoing) error {
+	u, err := s.user(ctx, msg.To)
+	if err != nil {
+		return err
+	}
+	if !u.WhatsApp {
+		return &network.Error{Code: 1013, Details: "Recipient is not a valid WhatsApp user"}
+	}
+	now := s.now()
+	if msg.Type != "template" && msg.Type != "hsm" {
+		last, err := s.store.LastSandboxSent(ctx, u.WaID)
+		if err != nil {
+			return err
+		}
+		if last.IsZero() || now.Sub(last) > ServiceWindow {
+			return &network.Error{Code: 470, Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number"}
+		}
+	}
+	fresh, err := s.store.RecordSandboxReceived(ctx, store.SandboxMessage{ID: msg.ID, WaID: u.WaID, Body: msg.Body, Status: "sent", At: now})
+	if err != nil {
+		return err
+	}
+	if !fresh || !u.Online || u.Blocked {
+		return nil // a repeated send changes nothing; offline messages wait for the user
+	}
+	return s.scheduleDelivery(ctx, u, msg.ID, now)
+}
+
+// scheduleDelivery queues "delivered" (and "read" when the user reads on
+// their own) for a message the user's phone now has.
+func (s *Sandbox) scheduleDelivery(ctx context.Context, u store.SandboxUser, id string, from time.Time) error {
+	w, err := s.World(ctx)
+	if err != nil {
+		return err
+	}
+	delivered := from.Add(time.Duration(w.DeliveryDelayMs) * time.Millisecond)
+	events := []store.SandboxEvent{s.event(network.EventStatus, delivered, eventPayload{Status: &network.StatusEvent{
+		MessageID: id, Recipient: u.WaID, Status: "delivered"}})}
+	if readDelay, reads := readDelay(u, w); reads {
+		events = append(events, s.event(network.EventStatus, delivered.Add(readDelay), eventPayload{Status: &network.StatusEvent{
+			MessageID: id, Recipient: u.WaID, Status: "read"}}))
+	}
+	return s.addEvents(ctx, events...)
+}
+
+func readDelay(u store.SandboxUser, w World) (time.Duration, bool) {
+	switch {
+	case u.AutoReadMs < 0:
+		return 0, false
+	case u.AutoReadMs > 0:
+		return time.Duration(u.AutoReadMs) * time.Millisecond, true
+	default:
+		return time.Duration(w.ReadDelayMs) * time.Millisecond, w.AutoRead
+	}
+}
+
+// MarkRead implements network.Network: the user sees blue ticks on their
+// message.
+func (s *Sandbox) MarkRead(ctx context.Context, from, messageID string) error {
+	err := s.store.MarkSandboxSentRead(ctx, messageID, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return &network.Error{Code: 1006, Details: "Message not found"}
+	}
+	return err
+}
+
+// CheckContacts implements network.Network.
+func (s *Sandbox) CheckContacts(ctx context.Context, waIDs []string) ([]network.ContactStatus, error) {
+	w, err := s.World(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]network.ContactStatus, len(waIDs))
+	for i, id := range waIDs {
+		u, err := s.store.GetSandboxUser(ctx, id)
+		switch {
+		case err == nil:
+			out[i] = network.ContactStatus{WaID: id, Valid: u.WhatsApp}
+		case errors.Is(err, store.ErrNotFound):
+			out[i] = network.ContactStatus{WaID: id, Valid: w.hasWhatsApp(id)}
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// UserMessage is what a simulated user sends: the type and its object, as
+// an inbound webhook message carries them ({"type":"text","text":{"body":"hi"}}).
+type UserMessage struct {
+	Type    string
+	Content json.RawMessage // the message object's keys other than from/id/timestamp/type
+}
+
+// UserSends makes a simulated user write to the business and returns the
+// inbound message id.
+func (s *Sandbox) UserSends(ctx context.Context, waID string, m UserMessage) (string, error) {
+	u, err := s.user(ctx, waID)
+	if err != nil {
+		return "", err
+	}
+	if !u.WhatsApp {
+		return "", fmt.Errorf("%s is not a WhatsApp user in this sandbox", waID)
+	}
+	now := s.now()
+	id := message.NewInboundID(waID)
+	if err := s.store.RecordSandboxSent(ctx, store.SandboxMessage{ID: id, WaID: waID, Body: m.Content, At: now}); err != nil {
+		return "", err
+	}
+	in := &network.InboundMessage{ID: id, From: waID, ProfileName: u.DisplayName, Type: m.Type, Content: m.Content}
+	return id, s.addEvents(ctx, s.event(network.EventMessage, now, eventPayload{Message: in}))
+}
+
+// UserReads makes a user read a business message now (delivering it first
+// if their phone had not reported it yet).
+func (s *Sandbox) UserReads(ctx context.Context, waID, messageID string) error {
+	m, err := s.store.GetSandboxReceived(ctx, messageID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && m.WaID != waID {
+		return ErrUnknownMessage
+	}
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	var events []store.SandboxEvent
+	if m.Status == "sent" {
+		events = append(events, s.event(network.EventStatus, now, eventPayload{Status: &network.StatusEvent{MessageID: m.ID, Recipient: waID, Status: "delivered"}}))
+	}
+	if m.Status != "read" {
+		events = append(events, s.event(network.EventStatus, now, eventPayload{Status: &network.StatusEvent{MessageID: m.ID, Recipient: waID, Status: "read"}}))
+	}
+	return s.addEvents(ctx, events...)
+}
+
+// UserUpdate changes a user's simulated behaviour; nil fields stay.
+type UserUpdate struct {
+	DisplayName *string `json:"display_name"`
+	Online      *bool   `json:"online"`
+	AutoReadMs  *int64  `json:"auto_read_ms"`
+	Blocked     *bool   `json:"blocked"`
+	WhatsApp    *bool   `json:"whatsapp"`
+}
+
+// UpdateUser applies u. A user coming online gets the messages that waited
+// for them.
+func (s *Sandbox) UpdateUser(ctx context.Context, waID string, upd UserUpdate) (store.SandboxUser, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.user(ctx, waID)
+	if err != nil {
+		return u, err
+	}
+	wasReachable := u.Online && !u.Blocked
+	if upd.DisplayName != nil {
+		u.DisplayName = *upd.DisplayName
+	}
+	if upd.Online != nil {
+		u.Online = *upd.Online
+	}
+	if upd.AutoReadMs != nil {
+		u.AutoReadMs = *upd.AutoReadMs
+	}
+	if upd.Blocked != nil {
+		u.Blocked = *upd.Blocked
+	}
+	if upd.WhatsApp != nil {
+		u.WhatsApp = *upd.WhatsApp
+	}
+	u.UpdatedAt = s.now()
+	if err := s.store.PutSandboxUser(ctx, u); err != nil {
+		return u, err
+	}
+	if !wasReachable && u.Online && !u.Blocked {
+		waiting, err := s.store.ListSandboxReceived(ctx, waID, "sent", 10_000)
+		if err != nil {
+			return u, err
+		}
+		for _, m := range waiting {
+			if err := s.scheduleDelivery(ctx, u, m.ID, u.UpdatedAt); err != nil {
+				return u, err
+			}
+		}
+	}
+	return u, nil
+}
+
+// User returns a user, meeting them first if needed.
+func (s *Sandbox) User(ctx context.Context, waID string) (store.SandboxUser, error) {
+	return s.user(ctx, waID)
+}
+
+// Users lists every user the sandbox has met.
+func (s *Sandbox) Users(ctx context.Context) ([]store.SandboxUser, error) {
+	return s.store.ListSandboxUsers(ctx)
+}
+
+// Conversation is what a user's phone shows: what they received from the
+// business and what they sent it.
+type Conversation struct {
+	Received []store.SandboxMessage
+	Sent     []store.SandboxMessage
+}
+
+// UserConversation returns what a user received and sent, oldest first.
+func (s *Sandbox) UserConversation(ctx context.Context, waID string, limit int) (Conversation, error) {
+	if _, err := s.store.GetSandboxUser(ctx, waID); errors.Is(err, store.ErrNotFound) {
+		return Conversation{}, ErrUnknownUser
+	} else if err != nil {
+		return Conversation{}, err
+	}
+	recv, err := s.store.ListSandboxReceived(ctx, waID, "", limit)
+	if err != nil {
+		return Conversation{}, err
+	}
+	sent, err := s.store.ListSandboxSent(ctx, waID, limit)
+	return Conversation{Received: recv, Sent: sent}, err
+}
+
+// ChangeNumber moves a user to a new number: the business is told, and the
+// new number behaves like the old one.
+func (s *Sandbox) ChangeNumber(ctx context.Context, oldWaID, newWaID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, err := s.user(ctx, oldWaID)
+	if err != nil {
+		return err
+	}
+	moved := old
+	moved.WaID = newWaID
+	moved.WhatsApp = true
+	moved.UpdatedAt = s.now()
+	if err := s.store.PutSandboxUser(ctx, moved); err != nil {
+		return err
+	}
+	old.WhatsApp = false // the old number no longer has WhatsApp
+	old.UpdatedAt = moved.UpdatedAt
+	if err := s.store.PutSandboxUser(ctx, old); err != nil {
+		return err
+	}
+	return s.addEvents(ctx, s.event(network.EventNumberChange, s.now(), eventPayload{Change: &network.NumberChange{
+		ID: message.NewInboundID(oldWaID), OldWaID: oldWaID, NewWaID: newWaID}}))
+}

@@ -1,0 +1,274 @@
+// Package sandbox is an offline, deterministic WhatsApp: simulated users who
+// receive the business's messages (delivered and read after configurable
+// delays, or never while offline), write to the business, change numbers and
+// block it. Its state lives in the database so a restart loses nothing, and
+// every event it produces waits there until the core has handled it.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// Store is the storage the sandbox needs.
+type Store interface {
+	GetSandboxUser(ctx context.Context, waID string) (store.SandboxUser, error)
+	PutSandboxUser(ctx context.Context, u store.SandboxUser) error
+	ListSandboxUsers(ctx context.Context) ([]store.SandboxUser, error)
+	AddSandboxEvents(ctx context.Context, events []store.SandboxEvent) error
+	DueSandboxEvents(ctx context.Context, now time.Time, max int) ([]store.SandboxEvent, error)
+	DeleteSandboxEvents(ctx context.Context, ids []int64) error
+	RecordSandboxReceived(ctx context.Context, m store.SandboxMessage) (bool, error)
+	AdvanceSandboxReceived(ctx context.Context, id, status string, now time.Time) error
+	GetSandboxReceived(ctx context.Context, id string) (store.SandboxMessage, error)
+	ListSandboxReceived(ctx context.Context, waID, status string, limit int) ([]store.SandboxMessage, error)
+	RecordSandboxSent(ctx context.Context, m store.SandboxMessage) error
+	MarkSandboxSentRead(ctx context.Context, id string, now time.Time) error
+	ListSandboxSent(ctx context.Context, waID string, limit int) ([]store.SandboxMessage, error)
+	LastSandboxSent(ctx context.Context, waID string) (time.Time, error)
+	GetDocument(ctx context.Context, name string) (store.Document, error)
+	PutDocument(ctx context.Context, name string, body []byte, expectVersion int64, now time.Time) (int64, error)
+	Secret(ctx context.Context, name string, now time.Time) (string, error)
+}
+
+// World holds the rules every simulated user follows unless set otherwise.
+type World struct {
+	// NonWhatsAppPattern is a regular expression: numbers matching it are not
+	// WhatsApp users (sends fail with 1013, contact checks say invalid).
+	NonWhatsAppPattern string `json:"non_whatsapp_pattern"`
+	// NonWhatsApp lists numbers that are not WhatsApp users.
+	NonWhatsApp []string `json:"non_whatsapp"`
+	// DeliveryDelayMs is how long after sending an online user's phone
+	// reports delivery.
+	DeliveryDelayMs int64 `json:"delivery_delay_ms"`
+	// ReadDelayMs is how long after delivery a user reads a message, when
+	// AutoRead is on and the user has no delay of its own.
+	ReadDelayMs int64 `json:"read_delay_ms"`
+	AutoRead    bool  `json:"auto_read"`
+	// CodeTTLSeconds is how long a registration code stays valid.
+	CodeTTLSeconds int64 `json:"code_ttl_seconds"`
+}
+
+// DefaultWorld is what a new sandbox starts with: everyone is on WhatsApp,
+// online, and reads what they get a second after it arrives.
+func DefaultWorld() World {
+	return World{NonWhatsApp: []string{}, DeliveryDelayMs: 100, ReadDelayMs: 1000, AutoRead: true, CodeTTLSeconds: 600}
+}
+
+const (
+	worldDocument        = "sandbox.world"
+	registrationDocument = "sandbox.registration"
+)
+
+// Sandbox implements network.Network.
+type Sandbox struct {
+	store   Store
+	now     func() time.Time
+	pending chan struct{}
+
+	mu sync.Mutex // serialises read-modify-write of users and documents
+}
+
+// New builds a sandbox over st.
+func New(st Store, now func() time.Time) *Sandbox {
+	if now == nil {
+		now = time.Now
+	}
+	return &Sandbox{store: st, now: now, pending: make(chan struct{}, 1)}
+}
+
+var _ network.Network = (*Sandbox)(nil)
+
+// Pending implements network.Network.
+func (s *Sandbox) Pending() <-chan struct{} { return s.pending }
+
+func (s *Sandbox) signal() {
+	select {
+	case s.pending <- struct{}{}:
+	default:
+	}
+}
+
+// World returns the current rules.
+func (s *Sandbox) World(ctx context.Context) (World, error) {
+	w, _, err := s.world(ctx)
+	return w, err
+}
+
+func (s *Sandbox) world(ctx context.Context) (World, int64, error) {
+	doc, err := s.store.GetDocument(ctx, worldDocument)
+	if errors.Is(err, store.ErrNotFound) {
+		return DefaultWorld(), 0, nil
+	}
+	if err != nil {
+		return World{}, 0, err
+	}
+	w := DefaultWorld()
+	if err := json.Unmarshal(doc.Body, &w); err != nil {
+		return World{}, 0, fmt.Errorf("sandbox: stored world is corrupt: %w", err)
+	}
+	return w, doc.Version, nil
+}
+
+// SetWorld replaces the rules after checking them.
+func (s *Sandbox) SetWorld(ctx context.Context, w World) error {
+	if _, err := regexp.Compile(w.NonWhatsAppPattern); err != nil {
+		return fmt.Errorf("non_whatsapp_pattern: %w", err)
+	}
+	if w.DeliveryDelayMs < 0 || w.ReadDelayMs < 0 || w.CodeTTLSeconds <= 0 {
+		return errors.New("delays must not be negative and code_ttl_seconds must be positive")
+	}
+	if w.NonWhatsApp == nil {
+		w.NonWhatsApp = []string{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, version, err := s.world(ctx)
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(w)
+	_, err = s.store.PutDocument(ctx, worldDocument, body, version, s.now())
+	return err
+}
+
+func (w World) hasWhatsApp(waID string) bool {
+	for _, n := range w.NonWhatsApp {
+		if n == waID {
+			return false
+		}
+	}
+	if w.NonWhatsAppPattern != "" {
+		if re, err := regexp.Compile(w.NonWhatsAppPattern); err == nil && re.MatchString(waID) {
+			return false
+		}
+	}
+	return true
+}
+
+// user returns a simulated user, meeting them (by the world's rules) the
+// first time their number comes up.
+func (s *Sandbox) user(ctx context.Context, waID string) (store.SandboxUser, error) {
+	u, err := s.store.GetSandboxUser(ctx, waID)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return u, err
+	}
+	w, err := s.World(ctx)
+	if err != nil {
+		return store.SandboxUser{}, err
+	}
+	u = store.SandboxUser{WaID: waID, DisplayName: defaultName(waID), Online: true, WhatsApp: w.hasWhatsApp(waID), UpdatedAt: s.now()}
+	return u, s.store.PutSandboxUser(ctx, u)
+}
+
+func defaultName(waID string) string {
+	tail := waID
+	if len(tail) > 4 {
+		tail = tail[len(tail)-4:]
+	}
+	return "Sandbox User " + tail
+}
+
+// Connect implements network.Network: the sandbox is always reachable.
+func (s *Sandbox) Connect(context.Context, network.Account) error { return nil }
+
+// Templates implements network.Network. The sandbox's catalogue is managed
+// through its control API; until templates are added it is empty.
+func (s *Sandbox) Templates(ctx context.Context) ([]network.Template, error) {
+	return []network.Template{}, nil
+}
+
+// eventPayload is how the sandbox stores an event.
+type eventPayload struct {
+	Status  *network.StatusEvent    `json:"status,omitempty"`
+	Message *network.InboundMessage `json:"message,omitempty"`
+	Change  *network.NumberChange   `json:"change,omitempty"`
+}
+
+func (s *Sandbox) event(kind network.EventKind, due time.Time, p eventPayload) store.SandboxEvent {
+	body, _ := json.Marshal(p)
+	return store.SandboxEvent{Kind: string(kind), Payload: body, DueAt: due, CreatedAt: s.now()}
+}
+
+func (s *Sandbox) addEvents(ctx context.Context, events ...store.SandboxEvent) error {
+	if err := s.store.AddSandboxEvents(ctx, events); err != nil {
+		return err
+	}
+	now := s.now()
+	for _, e := range events {
+		if !e.DueAt.After(now) {
+			s.signal()
+			break
+		}
+	}
+	return nil
+}
+
+// Events implements network.Network. A status event also moves the message
+// forward on the user's phone, as it happens.
+func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) {
+	rows, err := s.store.DueSandboxEvents(ctx, s.now(), max)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]network.Event, 0, len(rows))
+	for _, r := range rows {
+		var p eventPayload
+		if err := json.Unmarshal(r.Payload, &p); err != nil {
+			return nil, fmt.Errorf("sandbox: event %d is corrupt: %w", r.ID, err)
+		}
+		e := network.Event{ID: strconv.FormatInt(r.ID, 10), Kind: network.EventKind(r.Kind), Time: r.DueAt,
+			Status: p.Status, Message: p.Message, Change: p.Change}
+		if e.Status != nil && e.Status.Status != "failed" {
+			if err := s.store.AdvanceSandboxReceived(ctx, e.Status.MessageID, e.Status.Status, r.DueAt); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Ack implements network.Network.
+func (s *Sandbox) Ack(ctx context.Context, ids []string) error {
+	nums := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			return fmt.Errorf("sandbox: bad event id %q", id)
+		}
+		nums = append(nums, n)
+	}
+	return s.store.DeleteSandboxEvents(ctx, nums)
+}
+
+// NextEventDue says when the next delayed event (a delivery, a read) falls
+// due, so the core can sleep until then.
+func (s *Sandbox) NextEventDue(ctx context.Context) (time.Time, bool, error) {
+	if n, ok := s.store.(interface {
+		NextSandboxEventDue(context.Context) (time.Time, bool, error)
+	}); ok {
+		return n.NextSandboxEventDue(ctx)
+	}
+	return time.Time{}, false, nil
+}
+
+func randomDigits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		d, _ := rand.Int(rand.Reader, big.NewInt(10))
+		b[i] = byte('0' + d.Int64())
+	}
+	return string(b)
+}

@@ -1,0 +1,4 @@
+package store
+
+// MySQLHasSkipLocked is exported to the external tests.
+var MySQLHasSkipLocked = mysqlHasSkipLocked

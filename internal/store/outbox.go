@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+)
+
+// OutboxMessage is a message the business sent, from acceptance to its last
+// status. Times are kept in Unix milliseconds.
+type OutboxMessage struct {
+	ID          string
+	Recipient   string
+	Type        string
+	Body        []byte
+	Status      string // queued, sent, delivered, read, failed
+	Attempts    int
+	ScheduledAt time.Time
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	// The conversation the message was billed to, fixed when it was sent.
+	ConversationID        string
+	ConversationOrigin    string
+	ConversationExpiresAt time.Time
+	// ConversationOpened is set on the message that started its conversation
+	// (its statuses carry the expiration timestamp).
+	ConversationOpened bool
+	LastError          string
+	UpdatedAt          time.Time
+}
+
+// Outbox statuses in the order a message moves through them; failed ends it.
+const (
+	OutboxQueued    = "queued"
+	OutboxSent      = "sent"
+	OutboxDelivered = "delivered"
+	OutboxRead      = "read"
+	OutboxFailed    = "failed"
+)
+
+// earlierStatuses lists, for each status, the ones a message may move to it
+// from: statuses only move forward, and delivered or read messages cannot
+// fail any more.
+var earlierStatuses = map[string][]string{
+	OutboxSent:      {OutboxQueued},
+	OutboxDelivered: {OutboxQueued, OutboxSent},
+	OutboxRead:      {OutboxQueued, OutboxSent, OutboxDelivered},
+	OutboxFailed:    {OutboxQueued, OutboxSent},
+}
+
+const outboxColumns = `id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at,
+	conversation_id, conversation_origin, conversation_expires_at, conversation_opened, last_error, updated_at`
+
+// InsertOutbox durably accepts a message.
+func (s *Store) InsertOutbox(ctx context.Context, m OutboxMessage) error {
+	_, err := s.exec(ctx, `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+		m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued, m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(), m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli())
+	return err
+}
+
+// GetOutbox reads one message; ErrNotFound when absent.
+func (s *Store) GetOutbox(ctx context.Context, id string) (OutboxMessage, error) {
+	msgs, err := s.outboxRows(ctx, s.db, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id)
+	if err != nil {
+		return OutboxMessage{}, err
+	}
+	if len(msgs) == 0 {
+		return OutboxMessage{}, ErrNotFound
+	}
+	return msgs[0], nil
+}
+
+// ClaimOutbox leases up to limit queued messages that are due, oldest first,
+// to owner until now+lease. A crashed owner's lease simply runs out and the
+// messages are claimed again.
+func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error) {
+	due := `SELECT id FROM outbox WHERE status = 'queued' AND scheduled_at <= ? AND lease_until <= ? ORDER BY scheduled_at, id LIMIT ?`
+	args := []any{now.UnixMilli(), now.UnixMilli(), limit}
+	until := now.Add(lease).UnixMilli()
+	var out []OutboxMessage
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(due+s.forUpdate()), args...)
+		if err != nil {
+			return err
+		}
+		var ids []any
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		in := placeholders(len(ids))
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN (`+in+`)`),
+			append([]any{owner, until}, ids...)...); err != nil {
+			return err
+		}
+		out, err = s.outboxRows(ctx, tx, `SELECT `+outboxColumns+` FROM outbox WHERE id IN (`+in+`) ORDER BY scheduled_at, id`, ids...)
+		return err
+	})
+	return out, err
+}
+
+// RescheduleOutbox puts a claimed message back in the queue for a later try.
+func (s *Store) RescheduleOutbox(ctx context.Context, id string, attempts int, next time.Time, lastError string, now time.Time) error {
+	_, err := s.exec(ctx, `UPDATE outbox SET attempts = ?, scheduled_at = ?, last_error = ?, lease_owner = '', lease_until = 0, updated_at = ?
+		WHERE id = ? AND status = 'queued'`, attempts, next.UnixMilli(), lastError, now.UnixMilli(), id)
+	return err
+}
+
+// MarkOutboxSent records that the network accepted a queued message and the
+// conversation it belongs to. It returns false if the message had already
+// moved on (another process sent it, or it failed).
+func (s *Store) MarkOutboxSent(ctx context.Context, m OutboxMessage, now time.Time) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE outbox SET status = 'sent', attempts = ?, conversation_id = ?, conversation_origin = ?,
+		conversation_expires_at = ?, conversation_opened = ?, lease_owner = '', lease_until = 0, updated_at = ?
+		WHERE id = ? AND status = 'queued'`,
+		m.Attempts, m.ConversationID, m.ConversationOrigin, m.ConversationExpiresAt.UnixMilli(), boolToInt(m.ConversationOpened), now.UnixMilli(), m.ID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// AdvanceOutbox moves a message to status if that is forward from where it
+// is, and returns the message as it now stands and whether it moved.
+func (s *Store) AdvanceOutbox(ctx context.Context, id, status, lastError string, now time.Time) (OutboxMessage, bool, error) {
+	from := earlierStatuses[status]
+	if len(from) == 0 {
+		return OutboxMessage{}, false, errors.New("store: unknown outbox status " + status)
+	}
+	quoted := make([]string, len(from))
+	for i, f := range from {
+		quoted[i] = "'" + f + "'"
+	}
+	res, err := s.exec(ctx, `UPDATE outbox SET status = ?, last_error = ?, lease_owner = '', lease_until = 0, updated_at = ?
+		WHERE id = ? AND status IN (`+strings.Join(quoted, ", ")+`)`, status, lastError, now.UnixMilli(), id)
+	if err != nil {
+		return OutboxMessage{}, false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return OutboxMessage{}, false, err
+	}
+	m, err := s.GetOutbox(ctx, id)
+	return m, n > 0, err
+}
+
+// ExpiredOutbox lists sent messages whose time to live ran out before they
+// were delivered.
+func (s *Store) ExpiredOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error) {
+	return s.outboxRows(ctx, s.db, `SELECT `+outboxColumns+` FROM outbox WHERE status = 'sent' AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+		now.UnixMilli(), limit)
+}
+
+// NextOutboxDue is when the earliest queued message falls due.
+func (s *Store) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
+	var due sql.NullInt64
+	if err := s.queryRow(ctx, `SELECT MIN(scheduled_at) FROM outbox WHERE status = 'queued'`).Scan(&due); err != nil {
+		return time.Time{}, false, err
+	}
+	if !due.Valid {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(due.Int64).UTC(), true, nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) outboxRows(ctx context.Context, q queryer, query string, args ...any) ([]OutboxMessage, error) {
+	rows, err := q.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OutboxMessage
+	for rows.Next() {
+		var (
+			m                                             OutboxMessage
+			body                                          string
+			lastErr                                       sql.NullString
+			scheduled, created, expires, convExp, updated int64
+			opened                                        int
+		)
+		if err := rows.Scan(&m.ID, &m.Recipient, &m.Type, &body, &m.Status, &m.Attempts, &scheduled, &created, &expires,
+			&m.ConversationID, &m.ConversationOrigin, &convExp, &opened, &lastErr, &updated); err != nil {
+			return nil, err
+		}
+		m.Body, m.LastError, m.ConversationOpened = []byte(body), lastErr.String, opened != 0
+		m.ScheduledAt, m.CreatedAt, m.ExpiresAt = time.UnixMilli(scheduled).UTC(), time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
+		m.ConversationExpiresAt, m.UpdatedAt = time.UnixMilli(convExp).UTC(), time.UnixMilli(updated).UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,322 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+)
+
+// The sandbox network's tables: its simulated users, the events it holds for
+// the business, and the messages each user received and sent.
+
+// SandboxUser is one simulated WhatsApp user.
+type SandboxUser struct {
+	WaID        string
+	DisplayName string
+	Online      bool
+	AutoReadMs  int64 // -1 never, 0 the world's default, > 0 this delay
+	Blocked     bool  // the user blocked the business
+	WhatsApp    bool  // the number has WhatsApp
+	UpdatedAt   time.Time
+}
+
+// GetSandboxUser reads one user; ErrNotFound when the sandbox never met them.
+func (s *Store) GetSandboxUser(ctx context.Context, waID string) (SandboxUser, error) {
+	var (
+		u                         SandboxUser
+		online, blocked, whatsapp int
+		updated                   int64
+	)
+	err := s.queryRow(ctx, `SELECT wa_id, display_name, online, auto_read_ms, blocked, whatsapp, updated_at
+		FROM sandbox_users WHERE wa_id = ?`, waID).Scan(&u.WaID, &u.DisplayName, &online, &u.AutoReadMs, &blocked, &whatsapp, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SandboxUser{}, ErrNotFound
+	}
+	if err != nil {
+		return SandboxUser{}, err
+	}
+	u.Online, u.Blocked, u.WhatsApp = online != 0, blocked != 0, whatsapp != 0
+	u.UpdatedAt = time.UnixMilli(updated).UTC()
+	return u, nil
+}
+
+// PutSandboxUser creates or replaces a user.
+func (s *Store) PutSandboxUser(ctx context.Context, u SandboxUser) error {
+	_, err := s.exec(ctx, s.upsert("sandbox_users", "wa_id", "display_name", "online", "auto_read_ms", "blocked", "whatsapp", "updated_at"),
+		u.WaID, u.DisplayName, boolToInt(u.Online), u.AutoReadMs, boolToInt(u.Blocked), boolToInt(u.WhatsApp), u.UpdatedAt.UnixMilli())
+	return err
+}
+
+// ListSandboxUsers returns every known user, by number.
+func (s *Store) ListSandboxUsers(ctx context.Context) ([]SandboxUser, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT wa_id FROM sandbox_users ORDER BY wa_id`)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	users := make([]SandboxUser, 0, len(ids))
+	for _, id := range ids {
+		u, err := s.GetSandboxUser(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+// SandboxEvent is an event the sandbox holds for the business until the
+// core acknowledges it. Payload is the sandbox's own JSON.
+type SandboxEvent struct {
+	ID        int64
+	Kind      string
+	Payload   []byte
+	DueAt     time.Time
+	CreatedAt time.Time
+}
+
+// AddSandboxEvents stores events in one transaction.
+func (s *Store) AddSandboxEvents(ctx context.Context, events []SandboxEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, e := range events {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO sandbox_events (kind, payload, due_at, created_at) VALUES (?, ?, ?, ?)`),
+				e.Kind, string(e.Payload), e.DueAt.UnixMilli(), e.CreatedAt.UnixMilli()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DueSandboxEvents returns up to max events due at now, oldest first.
+func (s *Store) DueSandboxEvents(ctx context.Context, now time.Time, max int) ([]SandboxEvent, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, kind, payload, due_at, created_at FROM sandbox_events
+		WHERE due_at <= ? ORDER BY due_at, id LIMIT ?`), now.UnixMilli(), max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SandboxEvent
+	for rows.Next() {
+		var (
+			e            SandboxEvent
+			payload      string
+			due, created int64
+		)
+		if err := rows.Scan(&e.ID, &e.Kind, &payload, &due, &created); err != nil {
+			return nil, err
+		}
+		e.Payload = []byte(payload)
+		e.DueAt, e.CreatedAt = time.UnixMilli(due).UTC(), time.UnixMilli(created).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// NextSandboxEventDue is when the earliest pending event falls due.
+func (s *Store) NextSandboxEventDue(ctx context.Context) (time.Time, bool, error) {
+	var due sql.NullInt64
+	if err := s.queryRow(ctx, `SELECT MIN(due_at) FROM sandbox_events`).Scan(&due); err != nil {
+		return time.Time{}, false, err
+	}
+	if !due.Valid {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(due.Int64).UTC(), true, nil
+}
+
+// DeleteSandboxEvents removes acknowledged events.
+func (s *Store) DeleteSandboxEvents(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	_, err := s.exec(ctx, `DELETE FROM sandbox_events WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	return err
+}
+
+// SandboxMessage is a message between the business and a simulated user, as
+// the user's phone shows it.
+type SandboxMessage struct {
+	ID        string
+	WaID      string
+	Body      []byte
+	Status    string // received: sent, delivered, read; sent by the user: "" or "read"
+	At        time.Time
+	UpdatedAt time.Time
+}
+
+// RecordSandboxReceived stores a business message a user received. It
+// returns false when the id was already recorded (a repeated send).
+func (s *Store) RecordSandboxReceived(ctx context.Context, m SandboxMessage) (bool, error) {
+	res, err := s.exec(ctx, `INSERT INTO sandbox_received (id, wa_id, body, status, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`+
+		s.onDuplicateDoNothing("id"), m.ID, m.WaID, string(m.Body), m.Status, m.At.UnixMilli(), m.At.UnixMilli())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+var receivedRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
+
+// AdvanceSandboxReceived moves a received message's status forward (never
+// back: a late "delivered" does not undo "read").
+func (s *Store) AdvanceSandboxReceived(ctx context.Context, id, status string, now time.Time) error {
+	lower := []string{}
+	for st, rank := range receivedRank {
+		if rank < receivedRank[status] {
+			lower = append(lower, "'"+st+"'")
+		}
+	}
+	if len(lower) == 0 {
+		return nil
+	}
+	_, err := s.exec(ctx, `UPDATE sandbox_received SET status = ?, updated_at = ? WHERE id = ? AND status IN (`+strings.Join(lower, ", ")+`)`,
+		status, now.UnixMilli(), id)
+	return err
+}
+
+// GetSandboxReceived reads one received message.
+func (s *Store) GetSandboxReceived(ctx context.Context, id string) (SandboxMessage, error) {
+	msgs, err := s.sandboxMessages(ctx, `SELECT id, wa_id, body, status, received_at, updated_at FROM sandbox_received WHERE id = ?`, id)
+	if err != nil {
+		return SandboxMessage{}, err
+	}
+	if len(msgs) == 0 {
+		return SandboxMessage{}, ErrNotFound
+	}
+	return msgs[0], nil
+}
+
+// ListSandboxReceived returns a user's received messages, oldest first; with
+// status set, only those in that status.
+func (s *Store) ListSandboxReceived(ctx context.Context, waID, status string, limit int) ([]SandboxMessage, error) {
+	q := `SELECT id, wa_id, body, status, received_at, updated_at FROM sandbox_received WHERE wa_id = ?`
+	args := []any{waID}
+	if status != "" {
+		q += ` AND status = ?`
+		args = append(args, status)
+	}
+	q += ` ORDER BY received_at, id LIMIT ?`
+	return s.sandboxMessages(ctx, q, append(args, limit)...)
+}
+
+// RecordSandboxSent stores a message a user sent to the business.
+func (s *Store) RecordSandboxSent(ctx context.Context, m SandboxMessage) error {
+	_, err := s.exec(ctx, `INSERT INTO sandbox_sent (id, wa_id, body, sent_at, read_at) VALUES (?, ?, ?, ?, 0)`,
+		m.ID, m.WaID, string(m.Body), m.At.UnixMilli())
+	return err
+}
+
+// MarkSandboxSentRead records that the business read a user's message;
+// ErrNotFound when the sandbox never saw it.
+func (s *Store) MarkSandboxSentRead(ctx context.Context, id string, now time.Time) error {
+	res, err := s.exec(ctx, `UPDATE sandbox_sent SET read_at = ? WHERE id = ? AND read_at = 0`, now.UnixMilli(), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	var one int
+	if err := s.queryRow(ctx, `SELECT 1 FROM sandbox_sent WHERE id = ?`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// ListSandboxSent returns what a user sent, oldest first; Status is "read"
+// once the business marked it read.
+func (s *Store) ListSandboxSent(ctx context.Context, waID string, limit int) ([]SandboxMessage, error) {
+	return s.sandboxMessages(ctx, `SELECT id, wa_id, body, CASE WHEN read_at > 0 THEN 'read' ELSE '' END, sent_at,
+		CASE WHEN read_at > 0 THEN read_at ELSE sent_at END FROM sandbox_sent WHERE wa_id = ? ORDER BY sandbox_sent.sent_at, sandbox_sent.id LIMIT ?`, waID, limit)
+}
+
+func (s *Store) sandboxMessages(ctx context.Context, query string, args ...any) ([]SandboxMessage, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SandboxMessage
+	for rows.Next() {
+		var (
+			m           SandboxMessage
+			body        string
+			at, updated int64
+		)
+		if err := rows.Scan(&m.ID, &m.WaID, &body, &m.Status, &at, &updated); err != nil {
+			return nil, err
+		}
+		m.Body = []byte(body)
+		m.At, m.UpdatedAt = time.UnixMilli(at).UTC(), time.UnixMilli(updated).UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// upsert builds "INSERT ... on conflict update every other column" for a
+// single-column key, in the dialect's spelling. Arguments go key first, then
+// cols in order.
+func (s *Store) upsert(table, key string, cols ...string) string {
+	all := append([]string{key}, cols...)
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(all, ", ") + ") VALUES (" + placeholders(len(all)) + ")")
+	sets := make([]string, len(cols))
+	for i, c := range cols {
+		if s.dialect == MySQL {
+			sets[i] = c + " = VALUES(" + c + ")"
+		} else {
+			sets[i] = c + " = excluded." + c
+		}
+	}
+	if s.dialect == MySQL {
+		b.WriteString(" ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", "))
+	} else {
+		b.WriteString(" ON CONFLICT (" + key + ") DO UPDATE SET " + strings.Join(sets, ", "))
+	}
+	return b.String()
+}
+
+// placeholders is "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// LastSandboxSent is when a user last wrote to the business (zero: never).
+func (s *Store) LastSandboxSent(ctx context.Context, waID string) (time.Time, error) {
+	var last sql.NullInt64
+	if err := s.queryRow(ctx, `SELECT MAX(sent_at) FROM sandbox_sent WHERE wa_id = ?`, waID).Scan(&last); err != nil {
+		return time.Time{}, err
+	}
+	if !last.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(last.Int64).UTC(), nil
+}

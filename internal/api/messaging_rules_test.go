@@ -1,9 +1,13 @@
 package api
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wabiz/wabiz/internal/core"
 )
 
 func TestAccountValidation(t *testing.T) {
@@ -313,5 +317,42 @@ func TestBlockedUserNeverGetsDelivery(t *testing.T) {
 	h.pump()
 	if got := hook.statusesOf(id); len(got) != 2 || got[1]["status"] != "read" {
 		t.Fatalf("after reading: %v", got)
+	}
+}
+
+// TestStartUpReceivesOfflineMessages: messages that reach the network while
+// the core is down are received and processed by the start-up process,
+// before sends are accepted again.
+func TestStartUpReceivesOfflineMessages(t *testing.T) {
+	h := sqliteHarness(t)
+	admin := h.adminToken()
+	h.register(admin)
+	hook := newReceiver(t)
+	h.setWebhook(admin, hook.srv.URL)
+	var ids []string
+	for _, text := range []string{"one", "two", "three"} {
+		ids = append(ids, h.userWrites(admin, customer, text)) // nobody processes them: the core is "down"
+	}
+	restarted := core.New(core.Options{Store: h.store, Network: h.sandbox, Hooks: h.hooks, Settings: h.settings,
+		Log: slog.New(slog.DiscardHandler), Now: h.clock.Now, NodeID: "restarted"})
+	if restarted.Ready() {
+		t.Fatal("ready before start-up")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := restarted.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := restarted.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Ready means the offline messages are already queued for the webhook.
+	if n := h.hooks.Stats().Queued; n != 3 {
+		t.Fatalf("%d callbacks queued at ready, want 3", n)
+	}
+	h.hooks.RunOnce(ctx)
+	got := hook.items("messages")
+	if len(got) != 3 || got[0]["id"] != ids[0] || got[2]["id"] != ids[2] {
+		t.Fatalf("offline messages %v", got)
 	}
 }

@@ -73,6 +73,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A new webhook URL or concurrency takes effect at once, not at the
+	// dispatcher's next poll.
+	settingsSvc.OnChange(func(settings.Application) { hooks.Wake() })
 	sandboxNet := sandbox.New(s, time.Now)
 	engine := core.New(core.Options{
 		Store: s, Network: sandboxNet, Hooks: hooks, Settings: settingsSvc, Log: log, NodeID: node,

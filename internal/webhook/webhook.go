@@ -81,7 +81,7 @@ type Options struct {
 	// Store holds the queue when the settings say callback_persist=true.
 	// Nil keeps the queue in memory whatever the settings say.
 	Store    Store
-	Settings func() settings.Application // read on every round: URL, backoff, concurrency
+	Settings func() settings.Application // read on every round (URL, backoff, concurrency); safe for concurrent use
 	Now      func() time.Time            // time.Now
 	Log      *slog.Logger                // discard
 	Version  string                      // for User-Agent: wabiz/<Version>

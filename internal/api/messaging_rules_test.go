@@ -282,6 +282,11 @@ func TestSandboxUserAPI(t *testing.T) {
 		e(1006, "Resource not found", "User 15550001111 has no message gBnope"))
 	expectError(t, h.do(request{method: "PATCH", path: "/sandbox/v1/world", header: bearer(admin), body: `{"non_whatsapp_pattern":"("}`}), 400,
 		e(1009, "Parameter value is not valid", "Invalid world: non_whatsapp_pattern: error parsing regexp: missing closing ): `(`"))
+	expectError(t, h.do(request{method: "PATCH", path: "/sandbox/v1/world", header: bearer(admin), body: `{"auto_read":"no","read_delay_ms":1.5}`}), 400,
+		invalid("auto_read", "no"), invalid("read_delay_ms", "1.5"))
+	h.do(request{method: "PATCH", path: "/sandbox/v1/users/15550002222", header: bearer(admin), body: `{"whatsapp":false}`})
+	expectError(t, h.do(request{method: "POST", path: "/sandbox/v1/users/15550002222/messages", header: bearer(admin), body: `{"text":{"body":"hi"}}`}), 400,
+		e(1013, "User is not valid", "15550002222 has no WhatsApp in this sandbox"))
 	res = h.do(request{method: "GET", path: "/sandbox/v1/users", header: bearer(admin)})
 	if !strings.Contains(string(res.Raw), `"wa_id":"15550001111"`) {
 		t.Fatalf("users: %s", res.Raw)
@@ -354,5 +359,37 @@ func TestStartUpReceivesOfflineMessages(t *testing.T) {
 	got := hook.items("messages")
 	if len(got) != 3 || got[0]["id"] != ids[0] || got[2]["id"] != ids[2] {
 		t.Fatalf("offline messages %v", got)
+	}
+}
+
+// TestTogglingAUserNeverDuplicatesReports: a user who goes offline and back
+// online before a delivery falls due gets each report once, and an offline
+// user's phone never reports delivery.
+func TestTogglingAUserNeverDuplicatesReports(t *testing.T) {
+	h := sqliteHarness(t)
+	admin := h.adminToken()
+	h.register(admin)
+	hook := newReceiver(t)
+	h.setWebhook(admin, hook.srv.URL)
+	h.userWrites(admin, customer, "hello")
+	h.pump()
+	id := h.send(admin, `{"to":"`+customer+`","text":{"body":"hi"}}`)
+	h.pump() // sent; delivery due in 100 ms
+	for _, online := range []string{"false", "true", "false"} {
+		h.do(request{method: "PATCH", path: "/sandbox/v1/users/" + customer, header: bearer(admin), body: `{"online":` + online + `}`})
+	}
+	h.clock.Advance(5 * time.Second)
+	h.pump()
+	if got := hook.statusesOf(id); len(got) != 0 {
+		t.Fatalf("an offline user's phone reported: %v", got)
+	}
+	h.do(request{method: "PATCH", path: "/sandbox/v1/users/" + customer, header: bearer(admin), body: `{"online":true}`})
+	h.do(request{method: "PATCH", path: "/sandbox/v1/users/" + customer, header: bearer(admin), body: `{"online":false}`})
+	h.do(request{method: "PATCH", path: "/sandbox/v1/users/" + customer, header: bearer(admin), body: `{"online":true}`})
+	h.clock.Advance(5 * time.Second)
+	h.pump()
+	got := hook.statusesOf(id)
+	if len(got) != 2 || got[0]["status"] != "delivered" || got[1]["status"] != "read" {
+		t.Fatalf("reports %v", got)
 	}
 }

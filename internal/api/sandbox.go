@@ -114,8 +114,11 @@ func (s *Server) sandboxUserSends(w http.ResponseWriter, r *http.Request) error 
 	}
 	content, _ := json.Marshal(map[string]any{"text": map[string]string{"body": *text.Body}})
 	id, err := s.sandbox.UserSends(r.Context(), waID, sandbox.UserMessage{Type: msgType, Content: content})
+	if errors.Is(err, sandbox.ErrNotWhatsApp) {
+		return apierr.New(1013, waID+" has no WhatsApp in this sandbox")
+	}
 	if err != nil {
-		return apierr.New(1013, err.Error())
+		return err
 	}
 	s.writeOK(w, http.StatusCreated, messagesResponse{Messages: []messageID{{ID: id}}})
 	return nil
@@ -326,20 +329,32 @@ func (s *Server) sandboxSetWorld(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	merged, _ := json.Marshal(world)
-	var asMap map[string]json.RawMessage
-	json.Unmarshal(merged, &asMap)
+	// Merge key by key so each bad value is named the way the API names
+	// them; unknown keys are ignored, as settings PATCH ignores them.
+	current, _ := json.Marshal(world)
+	var fields map[string]json.RawMessage
+	json.Unmarshal(current, &fields)
+	var errs apierr.List
 	recognised := false
 	for k, v := range p {
-		if _, ok := asMap[k]; ok {
-			asMap[k] = v
-			recognised = true
+		old, ok := fields[k]
+		if !ok {
+			continue
 		}
+		recognised = true
+		if !sameJSONKind(old, v) {
+			errs.Merge(apierr.InvalidValue(k, displayJSON(v)))
+			continue
+		}
+		fields[k] = v
+	}
+	if e := errs.Err(); e != nil {
+		return e
 	}
 	if !recognised {
 		return apierr.New(1009, "No valid parameters provided")
 	}
-	merged, _ = json.Marshal(asMap)
+	merged, _ := json.Marshal(fields)
 	var next sandbox.World
 	if err := json.Unmarshal(merged, &next); err != nil {
 		return apierr.New(1009, "Invalid world: "+err.Error())
@@ -349,4 +364,27 @@ func (s *Server) sandboxSetWorld(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.writeOK(w, http.StatusOK, worldResponse{World: next})
 	return nil
+}
+
+// sameJSONKind reports whether v has the JSON type of old (string, number,
+// boolean, array), so a world field keeps its type.
+func sameJSONKind(old, v json.RawMessage) bool {
+	kind := func(raw json.RawMessage) byte {
+		t := bytes.TrimSpace(raw)
+		if len(t) == 0 {
+			return 0
+		}
+		switch t[0] {
+		case 't', 'f':
+			return 'b'
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			return 'n'
+		}
+		return t[0]
+	}
+	if kind(v) == 'n' && kind(old) == 'n' {
+		var n int64
+		return json.Unmarshal(v, &n) == nil
+	}
+	return kind(old) == kind(v)
 }

@@ -39,6 +39,7 @@ func commands() []command {
 		{"serve", "run the server (all roles, one process)", runServe},
 		{"migrate", "create or upgrade the database schema, then exit", runMigrate},
 		{"user", "manage API users: create, passwd, delete, list", runUser},
+		{"sandbox", "drive the sandbox network: registration, simulated users, the world", runSandbox},
 		{"version", "print the wabiz version and the API version it reports", runVersion},
 	}
 }

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +64,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	settingsSvc.OnChange(func(a settings.Application) { applyLogLevel(level, configured, a) })
 
 	node := nodeID(c.NodeID)
+	if msgs, cbs, err := s.ReleaseLeases(ctx, node); err != nil {
+		return fmt.Errorf("release the leases of the previous run: %w", err)
+	} else if msgs+cbs > 0 {
+		log.Warn("took back work the previous run had claimed (it did not shut down cleanly)", "node", node, "messages", msgs, "callbacks", cbs)
+	}
 	hooks, err := webhook.New(ctx, webhook.Options{
 		Store: s, Settings: settingsSvc.Current, Log: log, Version: buildVersion(), NodeID: node,
 		BatchMax: c.WebhookBatchMax, Horizon: c.WebhookRetryHorizon, QueueLimit: c.WebhookQueueLimit,
@@ -234,16 +237,18 @@ func removeExpiredTokens(ctx context.Context, s *store.Store, log *slog.Logger) 
 }
 
 // nodeID names this process in queue leases: the configured name, or the
-// host name with a random suffix so two processes on one host never share
-// leases.
+// host name. It is stable across restarts on purpose: at start a process
+// gives back what its previous run had claimed (see ReleaseLeases), so after
+// a crash nothing waits for a lease to run out. Processes sharing a database
+// on one host must set WABIZ_NODE_ID.
 func nodeID(configured string) string {
 	if configured != "" {
 		return configured
 	}
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	rand.Read(b)
-	return host + "-" + hex.EncodeToString(b)
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return host
+	}
+	return "wabiz"
 }
 
 func newLogger(c *config.Config, w io.Writer, level *slog.LevelVar) *slog.Logger {

@@ -67,15 +67,17 @@ func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 	}
 	m.Attempts++
 	m.ConversationID, m.ConversationOrigin, m.ConversationExpiresAt, m.ConversationOpened = conv.ID, conv.Origin, conv.ExpiresAt, opened
-	moved, err := c.store.MarkOutboxSent(ctx, m, now)
-	if err != nil || !moved {
-		return err
-	}
-	m.Status = store.OutboxSent
+	// The callback is queued before the status is recorded: a crash in
+	// between sends the message again (the network ignores a repeated id)
+	// and queues the callback again with the same id, where the other order
+	// would lose it for good.
 	if c.settings.Current().SendSentStatus() {
-		return c.enqueueStatus(ctx, m, store.OutboxSent, now, nil)
+		if err := c.enqueueStatus(ctx, m, store.OutboxSent, now, nil); err != nil {
+			return err
+		}
 	}
-	return nil
+	_, err = c.store.MarkOutboxSent(ctx, m, now)
+	return err
 }
 
 func isTemplate(messageType string) bool { return messageType == "template" || messageType == "hsm" }
@@ -87,14 +89,21 @@ func newConversationID() string {
 }
 
 // fail ends a message with an asynchronous error: a failed status callback.
+// As for "sent", the callback is queued before the status is recorded, so a
+// crash in between repeats the callback rather than losing it.
 func (c *Core) fail(ctx context.Context, m store.OutboxMessage, code int, details string) error {
+	if m.Status != store.OutboxQueued && m.Status != store.OutboxSent {
+		return nil // delivered or read messages cannot fail any more
+	}
 	now := c.now()
-	cur, moved, err := c.store.AdvanceOutbox(ctx, m.ID, store.OutboxFailed, details, now)
-	if err != nil || !moved {
+	if err := c.enqueueStatus(ctx, m, store.OutboxFailed, now, &asyncError{Code: code, Details: details}); err != nil {
+		return err
+	}
+	if _, _, err := c.store.AdvanceOutbox(ctx, m.ID, store.OutboxFailed, details, now); err != nil {
 		return err
 	}
 	c.log.Info("message failed", "id", m.ID, "recipient", m.Recipient, "code", code, "details", details)
-	return c.enqueueStatus(ctx, cur, store.OutboxFailed, now, &asyncError{Code: code, Details: details})
+	return nil
 }
 
 // ExpireMessages fails sent messages whose time to live ran out before the

@@ -55,7 +55,7 @@ const outboxColumns = `id, recipient, message_type, body, status, attempts, sche
 
 // InsertOutbox durably accepts a message.
 func (s *Store) InsertOutbox(ctx context.Context, m OutboxMessage) error {
-	_, err := s.exec(ctx, `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at)
+	_, err := s.execRetry(ctx, `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
 		m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued, m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(), m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli())
 	return err

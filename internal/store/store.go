@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Dialect names the SQL flavour of a Store.
@@ -199,6 +202,18 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return s.db.ExecContext(ctx, s.q(query), args...)
 }
 
+// execRetry is exec for a single statement the server may pick as a
+// deadlock victim (an insert beside queue claims).
+func (s *Store) execRetry(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := s.exec(ctx, query, args...)
+		if err == nil || attempt == 4 || !retryable(err) || ctx.Err() != nil {
+			return res, err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+}
+
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return s.db.QueryRowContext(ctx, s.q(query), args...)
 }
@@ -212,9 +227,27 @@ func (s *Store) onDuplicateDoNothing(keyColumn string) string {
 	return " ON CONFLICT (" + keyColumn + ") DO NOTHING"
 }
 
-// tx runs fn in a transaction, committing when it returns nil.
+// tx runs fn in a transaction, committing when it returns nil. On MySQL the
+// transaction reads committed data (InnoDB's default REPEATABLE READ takes gap
+// locks on queue claims that stall concurrent inserts). A deadlock or lock
+// timeout chosen by the server is retried a few times: fn must be safe to run
+// again.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	var opts *sql.TxOptions
+	if s.dialect == MySQL {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	for attempt := 0; ; attempt++ {
+		err := s.txOnce(ctx, opts, fn)
+		if err == nil || attempt == 4 || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+}
+
+func (s *Store) txOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -223,6 +256,39 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// retryable reports a failure the database asks the client to retry:
+// deadlocks and lock timeouts (MySQL), serialization failures and deadlocks
+// (PostgreSQL), a busy SQLite file.
+func retryable(err error) bool {
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1213 || my.Number == 1205
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40001" || pg.Code == "40P01"
+	}
+	return strings.Contains(err.Error(), "SQLITE_BUSY")
+}
+
+// ReleaseLeases gives back every outbox message and callback that owner had
+// claimed. A process calls it at start with its own node id: what its
+// previous run held when it crashed is due again at once instead of when
+// the leases run out.
+func (s *Store) ReleaseLeases(ctx context.Context, owner string) (messages, callbacks int64, err error) {
+	res, err := s.exec(ctx, `UPDATE outbox SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?`, owner)
+	if err != nil {
+		return 0, 0, err
+	}
+	messages, _ = res.RowsAffected()
+	res, err = s.exec(ctx, `UPDATE callbacks SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?`, owner)
+	if err != nil {
+		return messages, 0, err
+	}
+	callbacks, _ = res.RowsAffected()
+	return messages, callbacks, nil
 }
 
 func boolToInt(b bool) int {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/message"
@@ -23,6 +22,9 @@ var ErrUnknownUser = errors.New("sandbox: no such user")
 
 // ErrUnknownMessage is returned when a message id is not one the user has.
 var ErrUnknownMessage = errors.New("sandbox: no such message for this user")
+
+// ErrNotWhatsApp is returned when a number without WhatsApp is asked to act.
+var ErrNotWhatsApp = errors.New("sandbox: this number has no WhatsApp")
 
 // Send implements network.Network: the user's phone receives the message;
 // an online user's phone reports delivery, and the user reads it if they
@@ -129,7 +131,7 @@ func (s *Sandbox) UserSends(ctx context.Context, waID string, m UserMessage) (st
 		return "", err
 	}
 	if !u.WhatsApp {
-		return "", fmt.Errorf("%s is not a WhatsApp user in this sandbox", waID)
+		return "", ErrNotWhatsApp
 	}
 	now := s.now()
 	id := message.NewInboundID(waID)

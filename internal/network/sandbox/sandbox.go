@@ -215,14 +215,18 @@ func (s *Sandbox) addEvents(ctx context.Context, events ...store.SandboxEvent) e
 	return nil
 }
 
-// Events implements network.Network. A status event also moves the message
-// forward on the user's phone, as it happens.
+// Events implements network.Network. A status event moves the message
+// forward on the user's phone as it is handed out; one that no longer
+// applies (the phone is already past it, or the user went offline or blocked
+// the business before it fell due) is dropped, so toggling a user never
+// produces duplicate or impossible reports.
 func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) {
 	rows, err := s.store.DueSandboxEvents(ctx, s.now(), max)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]network.Event, 0, len(rows))
+	var stale []int64
 	for _, r := range rows {
 		var p eventPayload
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
@@ -231,14 +235,51 @@ func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) 
 		e := network.Event{ID: strconv.FormatInt(r.ID, 10), Kind: network.EventKind(r.Kind), Time: r.DueAt,
 			Status: p.Status, Message: p.Message, Change: p.Change}
 		if e.Status != nil && e.Status.Status != "failed" {
+			applies, err := s.statusApplies(ctx, e.Status)
+			if err != nil {
+				return nil, err
+			}
+			if !applies {
+				stale = append(stale, r.ID)
+				continue
+			}
 			if err := s.store.AdvanceSandboxReceived(ctx, e.Status.MessageID, e.Status.Status, r.DueAt); err != nil {
 				return nil, err
 			}
 		}
 		out = append(out, e)
 	}
+	if err := s.store.DeleteSandboxEvents(ctx, stale); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
+
+// statusApplies says whether a delivery or read report still makes sense
+// for the message as the user's phone has it now.
+func (s *Sandbox) statusApplies(ctx context.Context, st *network.StatusEvent) (bool, error) {
+	m, err := s.store.GetSandboxReceived(ctx, st.MessageID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if receivedRank[m.Status] >= receivedRank[st.Status] {
+		return false, nil // already there: a repeated report
+	}
+	if m.Status == "sent" {
+		// Not on the phone yet: only a reachable user's phone can get it.
+		u, err := s.store.GetSandboxUser(ctx, m.WaID)
+		if err != nil {
+			return false, err
+		}
+		return u.Online && !u.Blocked, nil
+	}
+	return true, nil
+}
+
+var receivedRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
 
 // Ack implements network.Network.
 func (s *Sandbox) Ack(ctx context.Context, ids []string) error {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"regexp"
 	"unicode/utf8"
 
@@ -336,7 +338,8 @@ func (s *Server) sandboxSetWorld(w http.ResponseWriter, r *http.Request) error {
 	json.Unmarshal(current, &fields)
 	var errs apierr.List
 	recognised := false
-	for k, v := range p {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		v := p[k]
 		old, ok := fields[k]
 		if !ok {
 			continue

@@ -142,6 +142,37 @@ func (s *Store) NextSandboxEventDue(ctx context.Context) (time.Time, bool, error
 	return time.UnixMilli(due.Int64).UTC(), true, nil
 }
 
+// SandboxEventsByID reads the given events (those that still exist).
+func (s *Store) SandboxEventsByID(ctx context.Context, ids []int64) ([]SandboxEvent, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, kind, payload, due_at, created_at FROM sandbox_events WHERE id IN (`+placeholders(len(ids))+`) ORDER BY due_at, id`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SandboxEvent
+	for rows.Next() {
+		var (
+			e            SandboxEvent
+			payload      string
+			due, created int64
+		)
+		if err := rows.Scan(&e.ID, &e.Kind, &payload, &due, &created); err != nil {
+			return nil, err
+		}
+		e.Payload = []byte(payload)
+		e.DueAt, e.CreatedAt = time.UnixMilli(due).UTC(), time.UnixMilli(created).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
 // DeleteSandboxEvents removes acknowledged events.
 func (s *Store) DeleteSandboxEvents(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {

@@ -51,8 +51,18 @@ func (s *Sandbox) Send(ctx context.Context, msg network.Outgoing) error {
 	if err != nil {
 		return err
 	}
-	if !fresh || !u.Online || u.Blocked {
-		return nil // a repeated send changes nothing; offline messages wait for the user
+	if !u.Online || u.Blocked {
+		return nil // offline messages wait for the user
+	}
+	if !fresh {
+		// A repeated send (the core crashed before recording the first):
+		// if the phone still has it as sent, the first send may have
+		// crashed before its delivery was scheduled, so schedule it again;
+		// a report that turns out to be a duplicate is dropped as stale.
+		m, err := s.store.GetSandboxReceived(ctx, msg.ID)
+		if err != nil || m.Status != "sent" {
+			return err
+		}
 	}
 	return s.scheduleDelivery(ctx, u, msg.ID, now)
 }

@@ -29,6 +29,7 @@ type Store interface {
 	AddSandboxEvents(ctx context.Context, events []store.SandboxEvent) error
 	DueSandboxEvents(ctx context.Context, now time.Time, max int) ([]store.SandboxEvent, error)
 	DeleteSandboxEvents(ctx context.Context, ids []int64) error
+	SandboxEventsByID(ctx context.Context, ids []int64) ([]store.SandboxEvent, error)
 	RecordSandboxReceived(ctx context.Context, m store.SandboxMessage) (bool, error)
 	AdvanceSandboxReceived(ctx context.Context, id, status string, now time.Time) error
 	GetSandboxReceived(ctx context.Context, id string) (store.SandboxMessage, error)
@@ -215,11 +216,13 @@ func (s *Sandbox) addEvents(ctx context.Context, events ...store.SandboxEvent) e
 	return nil
 }
 
-// Events implements network.Network. A status event moves the message
-// forward on the user's phone as it is handed out; one that no longer
-// applies (the phone is already past it, or the user went offline or blocked
-// the business before it fell due) is dropped, so toggling a user never
-// produces duplicate or impossible reports.
+// Events implements network.Network. A status report that no longer applies
+// (the phone is already past it, or the user went offline or blocked the
+// business before it fell due) is dropped, so toggling a user never produces
+// duplicate or impossible reports. The phone's own status moves only when
+// the business acknowledges a report (Ack): a report handed out and not
+// acknowledged (the core deferred it, or crashed) must still apply when it
+// is handed out again.
 func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) {
 	rows, err := s.store.DueSandboxEvents(ctx, s.now(), max)
 	if err != nil {
@@ -227,6 +230,7 @@ func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) 
 	}
 	out := make([]network.Event, 0, len(rows))
 	var stale []int64
+	reported := map[network.StatusEvent]bool{} // a report twice in one batch goes out once
 	for _, r := range rows {
 		var p eventPayload
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
@@ -239,13 +243,11 @@ func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) 
 			if err != nil {
 				return nil, err
 			}
-			if !applies {
+			if !applies || reported[*e.Status] {
 				stale = append(stale, r.ID)
 				continue
 			}
-			if err := s.store.AdvanceSandboxReceived(ctx, e.Status.MessageID, e.Status.Status, r.DueAt); err != nil {
-				return nil, err
-			}
+			reported[*e.Status] = true
 		}
 		out = append(out, e)
 	}
@@ -281,7 +283,8 @@ func (s *Sandbox) statusApplies(ctx context.Context, st *network.StatusEvent) (b
 
 var receivedRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
 
-// Ack implements network.Network.
+// Ack implements network.Network: handled events are removed, and the
+// reports among them move the messages forward on the users' phones.
 func (s *Sandbox) Ack(ctx context.Context, ids []string) error {
 	nums := make([]int64, 0, len(ids))
 	for _, id := range ids {
@@ -290,6 +293,22 @@ func (s *Sandbox) Ack(ctx context.Context, ids []string) error {
 			return fmt.Errorf("sandbox: bad event id %q", id)
 		}
 		nums = append(nums, n)
+	}
+	events, err := s.store.SandboxEventsByID(ctx, nums)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if e.Kind != string(network.EventStatus) {
+			continue
+		}
+		var p eventPayload
+		if json.Unmarshal(e.Payload, &p) != nil || p.Status == nil || p.Status.Status == "failed" {
+			continue
+		}
+		if err := s.store.AdvanceSandboxReceived(ctx, p.Status.MessageID, p.Status.Status, e.DueAt); err != nil {
+			return err
+		}
 	}
 	return s.store.DeleteSandboxEvents(ctx, nums)
 }

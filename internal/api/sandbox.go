@@ -6,8 +6,8 @@ import (
 	"errors"
 	"maps"
 	"net/http"
-	"slices"
 	"regexp"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/wabiz/wabiz/internal/apierr"

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -328,4 +329,24 @@ func (in *instance) waitConnected(c *client, auth string) {
 	if !ok {
 		in.t.Fatalf("gateway not connected after %s (last: %s)", readyTimeout, last)
 	}
+}
+
+// registerSandboxNumber takes 1 555 0100 through certificate, code request
+// and verification on the sandbox network.
+func registerSandboxNumber(t *testing.T, c *client, admin string) {
+	t.Helper()
+	r := c.do(t, "POST", "/sandbox/v1/certificates", admin, `{"cc":"1","phone_number":"5550100","vname":"Acme"}`).expect(t, 201)
+	cert, _ := r.get("certificate").(string)
+	if cert == "" {
+		t.Fatalf("no certificate in %s", r.raw)
+	}
+	c.do(t, "POST", "/v1/account", admin, map[string]string{
+		"cc": "1", "phone_number": "5550100", "method": "sms", "cert": cert,
+	}).expect(t, 202)
+	r = c.do(t, "GET", "/sandbox/v1/account/code", admin, nil).expect(t, 200)
+	code, _ := r.get("code").(string)
+	if !regexp.MustCompile(`^\d{6}$`).MatchString(code) {
+		t.Fatalf("registration code %q", code)
+	}
+	c.do(t, "POST", "/v1/account/verify", admin, map[string]string{"code": code}).expect(t, 201)
 }

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,21 +74,6 @@ func runCrashSafety(t *testing.T, engine store.Dialect, rounds int) {
 	hook := newHookRecorder(t)
 	in := newInstance(t, engine, "WABIZ_WEBHOOK_ALLOW_HTTP=true")
 	c := in.start()
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		if dbg := os.Getenv("CRASH_DEBUG_DIR"); dbg != "" { // TEMP DEBUG
-			for _, kv := range in.extra {
-				if p, ok := strings.CutPrefix(kv, "WABIZ_SQLITE_PATH="); ok {
-					for _, suf := range []string{"", "-wal", "-shm"} {
-						data, _ := os.ReadFile(p + suf)
-						os.WriteFile(dbg+"/wabiz.db"+suf, data, 0o644)
-					}
-				}
-			}
-		}
-	})
 	admin := bearer(login(t, c, "admin", "secret", adminPass))
 	registerSandboxNumber(t, c, admin)
 	in.waitConnected(c, admin)
@@ -120,22 +104,17 @@ func runCrashSafety(t *testing.T, engine store.Dialect, rounds int) {
 
 		sent, inbound := crashBatch(t, c, admin, ledger, customers, round)
 		pending := hook.snapshot()
-		nokill := os.Getenv("CRASH_DEBUG_NOKILL") != "" // TEMP DEBUG
-		if !nokill {
-			in.crash()
-		}
+		in.crash() // SIGKILL while sends, events and callbacks are in flight
 		killedAt := time.Now()
 		hook.answerWith(http.StatusOK)
-		if !nokill {
-			c = in.start()
-		}
+		c = in.start()
 		settleCrash(t, in, c, admin, hook, ledger, fmt.Sprintf("round %d", round))
+		recovered := time.Since(killedAt)
 		in.waitConnected(c, admin)
 
-		after := hook.snapshot()
-		dupS, dupM := after.duplicates()
-		t.Logf("round %d: %d sent + %d inbound accepted; %d POSTs refused before the kill; settled %s after the kill; duplicates so far: %d statuses, %d messages",
-			round, sent, inbound, pending.refused-before.refused, time.Since(killedAt).Round(time.Millisecond), dupS, dupM)
+		dupS, dupM := hook.snapshot().duplicates()
+		t.Logf("round %d: %d sent + %d inbound accepted; %d POSTs refused before the kill; everything delivered %s after the kill; duplicates so far: %d statuses, %d messages",
+			round, sent, inbound, pending.refused-before.refused, recovered.Round(time.Millisecond), dupS, dupM)
 	}
 	final := hook.snapshot()
 	dupS, dupM := final.duplicates()
@@ -149,26 +128,6 @@ func runCrashSafety(t *testing.T, engine store.Dialect, rounds int) {
 		engine, rounds, time.Since(start).Round(time.Millisecond), len(ledger.outbound), failed, len(ledger.inbound),
 		final.posts, final.refused, dupS, dupM)
 	in.stop()
-}
-
-// registerSandboxNumber takes 1 555 0100 through certificate, code request
-// and verification on the sandbox network.
-func registerSandboxNumber(t *testing.T, c *client, admin string) {
-	t.Helper()
-	r := c.do(t, "POST", "/sandbox/v1/certificates", admin, `{"cc":"1","phone_number":"5550100","vname":"Acme"}`).expect(t, 201)
-	cert, _ := r.get("certificate").(string)
-	if cert == "" {
-		t.Fatalf("no certificate in %s", r.raw)
-	}
-	c.do(t, "POST", "/v1/account", admin, map[string]string{
-		"cc": "1", "phone_number": "5550100", "method": "sms", "cert": cert,
-	}).expect(t, 202)
-	r = c.do(t, "GET", "/sandbox/v1/account/code", admin, nil).expect(t, 200)
-	code, _ := r.get("code").(string)
-	if !regexp.MustCompile(`^\d{6}$`).MatchString(code) {
-		t.Fatalf("registration code %q", code)
-	}
-	c.do(t, "POST", "/v1/account/verify", admin, map[string]string{"code": code}).expect(t, 201)
 }
 
 // crashBatch sends crashSends messages from crashSenders goroutines and,
@@ -253,11 +212,7 @@ func settleCrash(t *testing.T, in *instance, c *client, admin string, hook *hook
 		snap                        hookSnapshot
 		noFinal, partial, noInbound []string
 	)
-	settle := crashSettle
-	if v, err := time.ParseDuration(os.Getenv("CRASH_DEBUG_SETTLE")); err == nil { // TEMP DEBUG
-		settle = v
-	}
-	settled := in.waitUntil(settle, crashPoll, func() bool {
+	settled := in.waitUntil(crashSettle, crashPoll, func() bool {
 		snap = hook.snapshot()
 		noFinal, partial, noInbound = noFinal[:0], partial[:0], noInbound[:0]
 		for id := range outbound {
@@ -279,7 +234,7 @@ func settleCrash(t *testing.T, in *instance, c *client, admin string, hook *hook
 	if !settled {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s: after %s, of %d accepted messages %d have no final status and %d were read without their sent or delivered status; %d of %d inbound messages never arrived",
-			stage, settle, len(outbound), len(noFinal), len(partial), len(noInbound), len(inbound))
+			stage, crashSettle, len(outbound), len(noFinal), len(partial), len(noInbound), len(inbound))
 		for _, group := range []struct {
 			what string
 			ids  []string

@@ -22,7 +22,14 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 		return 0, 0, err
 	}
 	var done []string
+	// Once a report for a message is put off, the message's later reports in
+	// the batch are too: "read" must not overtake a "delivered" that waits.
+	putOff := map[string]bool{}
 	for _, e := range events {
+		if e.Kind == network.EventStatus && e.Status != nil && putOff[e.Status.MessageID] {
+			deferred++
+			continue
+		}
 		handled, err := c.handle(ctx, e)
 		if err != nil {
 			if len(done) > 0 {
@@ -34,6 +41,9 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 			done = append(done, e.ID)
 		} else {
 			deferred++
+			if e.Status != nil {
+				putOff[e.Status.MessageID] = true
+			}
 		}
 	}
 	if len(done) > 0 {

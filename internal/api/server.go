@@ -36,6 +36,8 @@ type Messaging interface {
 	Send(ctx context.Context, out *message.Outbound) (string, error)
 	MarkRead(ctx context.Context, id string) error
 	CheckContacts(ctx context.Context, inputs []string, wait, force bool) ([]core.ContactResult, error)
+	Identity(ctx context.Context, waID string) (store.Identity, error)
+	AcknowledgeIdentity(ctx context.Context, waID, hash string) error
 }
 
 // SandboxControl is the sandbox network's control surface.
@@ -49,6 +51,7 @@ type SandboxControl interface {
 	UpdateUser(ctx context.Context, waID string, upd sandbox.UserUpdate) (store.SandboxUser, error)
 	UserConversation(ctx context.Context, waID string, limit int) (sandbox.Conversation, error)
 	ChangeNumber(ctx context.Context, oldWaID, newWaID string) error
+	ChangeIdentity(ctx context.Context, waID string) (string, error)
 	World(ctx context.Context) (sandbox.World, error)
 	SetWorld(ctx context.Context, w sandbox.World) error
 }
@@ -217,6 +220,8 @@ func (s *Server) routes() {
 	s.handle("POST", "/v1/messages", authToken, s.sendMessage, sets)
 	s.handle("PUT", "/v1/messages/{id}", authToken, s.markMessageRead, sets)
 	s.handle("POST", "/v1/contacts", authToken, s.checkContacts, sets)
+	s.handle("GET", "/v1/contacts/{wa_id}/identity", authToken, s.getIdentity, sets)
+	s.handle("PUT", "/v1/contacts/{wa_id}/identity", authToken, s.acknowledgeIdentity, sets)
 
 	if s.sandbox != nil {
 		s.handle("POST", "/sandbox/v1/certificates", authToken, s.sandboxCertificate, sets)
@@ -228,6 +233,7 @@ func (s *Server) routes() {
 		s.handle("GET", "/sandbox/v1/users/{wa_id}/messages", authToken, s.sandboxUserMessages, sets)
 		s.handle("POST", "/sandbox/v1/users/{wa_id}/read", authToken, s.sandboxUserReads, sets)
 		s.handle("POST", "/sandbox/v1/users/{wa_id}/number", authToken, s.sandboxChangeNumber, sets)
+		s.handle("POST", "/sandbox/v1/users/{wa_id}/identity", authToken, s.sandboxChangeIdentity, sets)
 		s.handle("GET", "/sandbox/v1/world", authToken, s.sandboxWorld, sets)
 		s.handle("PATCH", "/sandbox/v1/world", authToken, s.sandboxSetWorld, sets)
 	}

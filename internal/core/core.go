@@ -48,6 +48,9 @@ type Store interface {
 	OpenConversation(ctx context.Context, waID, origin string, now time.Time, length time.Duration, newID func() string) (store.Conversation, bool, error)
 	GetContactCheck(ctx context.Context, number string) (store.ContactCheck, error)
 	PutContactCheck(ctx context.Context, c store.ContactCheck) error
+	PutIdentity(ctx context.Context, id store.Identity) error
+	GetIdentity(ctx context.Context, waID string) (store.Identity, error)
+	AcknowledgeIdentity(ctx context.Context, waID, hash string) (bool, error)
 	Ping(ctx context.Context) error
 }
 

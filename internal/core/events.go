@@ -71,6 +71,11 @@ func (c *Core) handle(ctx context.Context, e network.Event) (bool, error) {
 			return true, nil
 		}
 		return true, c.handleNumberChange(ctx, e)
+	case network.EventIdentity:
+		if e.Identity == nil {
+			return true, nil
+		}
+		return true, c.handleIdentity(ctx, e)
 	default:
 		c.log.Warn("ignoring an event of unknown kind", "kind", e.Kind, "id", e.ID)
 		return true, nil
@@ -127,6 +132,20 @@ func (c *Core) handleInbound(ctx context.Context, e network.Event) error {
 	body, err := inboundObject(in, e)
 	if err != nil {
 		return err
+	}
+	// With security notifications on, a message from a user whose identity
+	// changed carries that identity and whether it was acknowledged.
+	if c.settings.Current().ShowSecurityNotifications {
+		id, err := c.store.GetIdentity(ctx, in.From)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			extra, _ := json.Marshal(map[string]identityObject{"identity": {Acknowledged: id.Acknowledged, CreatedTimestamp: id.CreatedAt.UnixMilli(), Hash: id.Hash}})
+			if body, err = appendObject(body, extra); err != nil {
+				return err
+			}
+		}
 	}
 	if _, err := c.store.InsertInbound(ctx, store.InboundMessage{ID: in.ID, Sender: in.From, Type: in.Type, Body: body, ReceivedAt: e.Time}); err != nil {
 		return err
@@ -193,4 +212,54 @@ func (c *Core) handleNumberChange(ctx context.Context, e network.Event) error {
 		return err
 	}
 	return c.enqueue(ctx, "messages", payload)
+}
+
+// identityObject is the identity of a user as messages and the identity
+// node show it (created_timestamp in milliseconds).
+type identityObject struct {
+	Acknowledged     bool   `json:"acknowledged"`
+	CreatedTimestamp int64  `json:"created_timestamp"`
+	Hash             string `json:"hash"`
+}
+
+// handleIdentity records a user's new identity; sends to that user need it
+// acknowledged (1028) while show_security_notifications is on, and the
+// business is told with a system message when that setting is on.
+func (c *Core) handleIdentity(ctx context.Context, e network.Event) error {
+	ch := e.Identity
+	if err := c.store.PutIdentity(ctx, store.Identity{WaID: ch.WaID, Hash: ch.Hash, CreatedAt: e.Time}); err != nil {
+		return err
+	}
+	if !c.settings.Current().ShowSecurityNotifications {
+		return nil
+	}
+	msg, err := json.Marshal(identitySystemMessage{
+		From: ch.WaID, ID: ch.ID, Timestamp: strconv.FormatInt(e.Time.Unix(), 10), Type: "system",
+		System: identitySystemBody{Body: "User " + ch.WaID + "'s security code changed", Identity: ch.Hash, Customer: ch.WaID, Type: "user_identity_changed"},
+	})
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(struct {
+		Messages []json.RawMessage `json:"messages"`
+	}{[]json.RawMessage{msg}})
+	if err != nil {
+		return err
+	}
+	return c.enqueue(ctx, "messages", payload)
+}
+
+type identitySystemMessage struct {
+	From      string             `json:"from"`
+	ID        string             `json:"id"`
+	Timestamp string             `json:"timestamp"`
+	Type      string             `json:"type"`
+	System    identitySystemBody `json:"system"`
+}
+
+type identitySystemBody struct {
+	Body     string `json:"body"`
+	Identity string `json:"identity"`
+	Customer string `json:"customer"`
+	Type     string `json:"type"`
 }

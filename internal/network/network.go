@@ -97,16 +97,18 @@ const (
 	EventStatus       EventKind = "status"        // an outbound message was delivered, read or failed
 	EventMessage      EventKind = "message"       // a user sent the business a message
 	EventNumberChange EventKind = "number_change" // a user moved to a new number
+	EventIdentity     EventKind = "identity"      // a user's identity (security code) changed
 )
 
 // Event is something the network tells the business.
 type Event struct {
-	ID      string // for Ack
-	Kind    EventKind
-	Time    time.Time
-	Status  *StatusEvent
-	Message *InboundMessage
-	Change  *NumberChange
+	ID       string // for Ack
+	Kind     EventKind
+	Time     time.Time
+	Status   *StatusEvent
+	Message  *InboundMessage
+	Change   *NumberChange
+	Identity *IdentityChange
 }
 
 // StatusEvent reports progress of an outbound message.
@@ -134,6 +136,15 @@ type NumberChange struct {
 	ID      string `json:"id"`
 	OldWaID string `json:"old_wa_id"`
 	NewWaID string `json:"new_wa_id"`
+}
+
+// IdentityChange reports that a user's identity key changed (a new phone,
+// a reinstall). ID is the inbound id of the system message that tells the
+// business; Hash identifies the new identity.
+type IdentityChange struct {
+	ID   string `json:"id"`
+	WaID string `json:"wa_id"`
+	Hash string `json:"hash"`
 }
 
 // Error is a refusal in the On-Premises API's vocabulary: a code of its

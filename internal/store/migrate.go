@@ -173,6 +173,31 @@ var migrations = []migration{
 			read_at BIGINT NOT NULL DEFAULT 0)`),
 		index("outbox_expiry", "outbox", "status, expires_at"),
 	}},
+	{version: 3, name: "media and contact identities", steps: []step{
+		// media: metadata of every file on the media volume (uploads and
+		// inbound media); the bytes live in files named by id. network_id is
+		// the network's own handle for inbound media not downloaded yet.
+		ddl(`CREATE TABLE IF NOT EXISTS media (
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			mime_type VARCHAR(255) NOT NULL,
+			size BIGINT NOT NULL DEFAULT 0,
+			sha256 VARCHAR(64) NOT NULL DEFAULT '',
+			filename VARCHAR(512) NOT NULL DEFAULT '',
+			origin VARCHAR(16) NOT NULL,
+			status VARCHAR(16) NOT NULL,
+			network_id VARCHAR(255) NOT NULL DEFAULT '',
+			kind VARCHAR(16) NOT NULL DEFAULT '',
+			created_at BIGINT NOT NULL,
+			last_used_at BIGINT NOT NULL)`),
+		index("media_last_used", "media", "last_used_at"),
+		// The latest identity (security code) change of each user and
+		// whether the business acknowledged it (show_security_notifications).
+		ddl(`CREATE TABLE IF NOT EXISTS contact_identities (
+			wa_id VARCHAR(32) NOT NULL PRIMARY KEY,
+			identity_hash VARCHAR(128) NOT NULL,
+			created_at BIGINT NOT NULL,
+			acknowledged INTEGER NOT NULL DEFAULT 0)`),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"time"
@@ -280,4 +282,17 @@ func (s *Sandbox) ChangeNumber(ctx context.Context, oldWaID, newWaID string) err
 	}
 	return s.addEvents(ctx, s.event(network.EventNumberChange, s.now(), eventPayload{Change: &network.NumberChange{
 		ID: message.NewInboundID(oldWaID), OldWaID: oldWaID, NewWaID: newWaID}}))
+}
+
+// ChangeIdentity gives a user a new identity (as a new phone would) and
+// tells the business; it returns the new identity's hash.
+func (s *Sandbox) ChangeIdentity(ctx context.Context, waID string) (string, error) {
+	if _, err := s.user(ctx, waID); err != nil {
+		return "", err
+	}
+	raw := make([]byte, 8)
+	rand.Read(raw)
+	hash := base64.StdEncoding.EncodeToString(raw)
+	change := &network.IdentityChange{ID: message.NewInboundID(waID), WaID: waID, Hash: hash}
+	return hash, s.addEvents(ctx, s.event(network.EventIdentity, s.now(), eventPayload{Identity: change}))
 }

@@ -192,9 +192,10 @@ func (s *Sandbox) Templates(ctx context.Context) ([]network.Template, error) {
 
 // eventPayload is how the sandbox stores an event.
 type eventPayload struct {
-	Status  *network.StatusEvent    `json:"status,omitempty"`
-	Message *network.InboundMessage `json:"message,omitempty"`
-	Change  *network.NumberChange   `json:"change,omitempty"`
+	Status   *network.StatusEvent    `json:"status,omitempty"`
+	Message  *network.InboundMessage `json:"message,omitempty"`
+	Change   *network.NumberChange   `json:"change,omitempty"`
+	Identity *network.IdentityChange `json:"identity,omitempty"`
 }
 
 func (s *Sandbox) event(kind network.EventKind, due time.Time, p eventPayload) store.SandboxEvent {
@@ -237,7 +238,7 @@ func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) 
 			return nil, fmt.Errorf("sandbox: event %d is corrupt: %w", r.ID, err)
 		}
 		e := network.Event{ID: strconv.FormatInt(r.ID, 10), Kind: network.EventKind(r.Kind), Time: r.DueAt,
-			Status: p.Status, Message: p.Message, Change: p.Change}
+			Status: p.Status, Message: p.Message, Change: p.Change, Identity: p.Identity}
 		if e.Status != nil && e.Status.Status != "failed" {
 			applies, err := s.statusApplies(ctx, e.Status)
 			if err != nil {

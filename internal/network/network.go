@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -29,6 +30,8 @@ type Network interface {
 	Send(ctx context.Context, msg Outgoing) error
 	// MarkRead tells the sender of an inbound message that it was read.
 	MarkRead(ctx context.Context, from, messageID string) error
+	// DownloadMedia fetches a file a user sent (InboundMessage.Media).
+	DownloadMedia(ctx context.Context, networkID string) (data io.ReadCloser, mimeType string, err error)
 	// CheckContacts says which numbers are WhatsApp users.
 	CheckContacts(ctx context.Context, waIDs []string) ([]ContactStatus, error)
 	// Events returns up to max pending events, oldest first. An event stays
@@ -77,10 +80,33 @@ type Template struct {
 
 // Outgoing is a message the business sends.
 type Outgoing struct {
-	ID   string          // our message id (gB...); the network keeps it
-	To   string          // recipient wa_id
-	Type string          // message type
-	Body json.RawMessage // the validated message object
+	ID    string          // our message id (gB...); the network keeps it
+	To    string          // recipient wa_id
+	Type  string          // message type
+	Body  json.RawMessage // the validated message object
+	Media *OutgoingMedia  // the file a media message carries, resolved from the media volume
+}
+
+// OutgoingMedia is a file on the business's media volume that a message
+// carries.
+type OutgoingMedia struct {
+	ID       string // our media id
+	Kind     string // image, audio, video, document, sticker
+	MimeType string
+	Size     int64
+	SHA256   string
+	Filename string
+	Open     func(ctx context.Context) (io.ReadCloser, error)
+}
+
+// InboundMedia describes a file a user sent; the bytes stay with the
+// network until DownloadMedia.
+type InboundMedia struct {
+	NetworkID string `json:"network_id"`
+	Kind      string `json:"kind"`
+	MimeType  string `json:"mime_type"`
+	SHA256    string `json:"sha256"`
+	Filename  string `json:"filename,omitempty"`
 }
 
 // ContactStatus is one result of CheckContacts.
@@ -128,6 +154,7 @@ type InboundMessage struct {
 	ProfileName string          `json:"profile_name"`
 	Type        string          `json:"type"`
 	Content     json.RawMessage `json:"content"`
+	Media       *InboundMedia   `json:"media,omitempty"`
 }
 
 // NumberChange reports that a user changed number. ID is the inbound id of

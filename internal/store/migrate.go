@@ -192,6 +192,14 @@ var migrations = []migration{
 		index("media_last_used", "media", "last_used_at"),
 		// The latest identity (security code) change of each user and
 		// whether the business acknowledged it (show_security_notifications).
+		// The sandbox's media store: files users sent that the business has
+		// not downloaded yet, and files the business sent them.
+		ddl(`CREATE TABLE IF NOT EXISTS sandbox_media (
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			mime_type VARCHAR(255) NOT NULL,
+			sha256 VARCHAR(64) NOT NULL,
+			data {{blob}} NOT NULL,
+			created_at BIGINT NOT NULL)`),
 		ddl(`CREATE TABLE IF NOT EXISTS contact_identities (
 			wa_id VARCHAR(32) NOT NULL PRIMARY KEY,
 			identity_hash VARCHAR(128) NOT NULL,

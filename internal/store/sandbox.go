@@ -351,3 +351,19 @@ func (s *Store) LastSandboxSent(ctx context.Context, waID string) (time.Time, er
 	}
 	return time.UnixMilli(last.Int64).UTC(), nil
 }
+
+// PutSandboxMedia stores a file the sandbox holds (idempotent by id).
+func (s *Store) PutSandboxMedia(ctx context.Context, id, mimeType, sha256 string, data []byte, now time.Time) error {
+	_, err := s.exec(ctx, `INSERT INTO sandbox_media (id, mime_type, sha256, data, created_at) VALUES (?, ?, ?, ?, ?)`+s.onDuplicateDoNothing("id"),
+		id, mimeType, sha256, data, now.UnixMilli())
+	return err
+}
+
+// GetSandboxMedia reads a file the sandbox holds; ErrNotFound when absent.
+func (s *Store) GetSandboxMedia(ctx context.Context, id string) (mimeType, sha256 string, data []byte, err error) {
+	err = s.queryRow(ctx, `SELECT mime_type, sha256, data FROM sandbox_media WHERE id = ?`, id).Scan(&mimeType, &sha256, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil, ErrNotFound
+	}
+	return mimeType, sha256, data, err
+}

@@ -1,11 +1,15 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/message"
@@ -40,6 +44,18 @@ func (s *Sandbox) Send(ctx context.Context, msg network.Outgoing) error {
 		return &network.Error{Code: 1013, Details: "Recipient is not a valid WhatsApp user"}
 	}
 	now := s.now()
+	body := msg.Body
+	if msg.Media != nil {
+		// The phone downloads the file: the user has the very bytes (and
+		// sha256) the business uploaded.
+		received, err := s.receiveMedia(ctx, msg.Media, now)
+		if err != nil {
+			return err
+		}
+		if body, err = withKey(msg.Body, "media", received); err != nil {
+			return err
+		}
+	}
 	if msg.Type != "template" && msg.Type != "hsm" {
 		last, err := s.store.LastSandboxSent(ctx, u.WaID)
 		if err != nil {
@@ -49,7 +65,7 @@ func (s *Sandbox) Send(ctx context.Context, msg network.Outgoing) error {
 			return &network.Error{Code: 470, Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number"}
 		}
 	}
-	fresh, err := s.store.RecordSandboxReceived(ctx, store.SandboxMessage{ID: msg.ID, WaID: u.WaID, Body: msg.Body, Status: "sent", At: now})
+	fresh, err := s.store.RecordSandboxReceived(ctx, store.SandboxMessage{ID: msg.ID, WaID: u.WaID, Body: body, Status: "sent", At: now})
 	if err != nil {
 		return err
 	}
@@ -133,6 +149,15 @@ func (s *Sandbox) CheckContacts(ctx context.Context, waIDs []string) ([]network.
 type UserMessage struct {
 	Type    string
 	Content json.RawMessage // the message object's keys other than from/id/timestamp/type
+	Media   *UserMedia      // the file of a media message
+}
+
+// UserMedia is a file a simulated user sends.
+type UserMedia struct {
+	Kind     string // image, audio, voice, video, document, sticker
+	MimeType string
+	Data     []byte
+	Filename string
 }
 
 // UserSends makes a simulated user write to the business and returns the
@@ -147,10 +172,19 @@ func (s *Sandbox) UserSends(ctx context.Context, waID string, m UserMessage) (st
 	}
 	now := s.now()
 	id := message.NewInboundID(waID)
+	in := &network.InboundMessage{ID: id, From: waID, ProfileName: u.DisplayName, Type: m.Type, Content: m.Content}
+	if m.Media != nil {
+		sum := sha256.Sum256(m.Media.Data)
+		ref := &network.InboundMedia{NetworkID: "sbx-" + id, Kind: m.Media.Kind, MimeType: m.Media.MimeType,
+			SHA256: hex.EncodeToString(sum[:]), Filename: m.Media.Filename}
+		if err := s.store.PutSandboxMedia(ctx, ref.NetworkID, ref.MimeType, ref.SHA256, m.Media.Data, now); err != nil {
+			return "", err
+		}
+		in.Media = ref
+	}
 	if err := s.store.RecordSandboxSent(ctx, store.SandboxMessage{ID: id, WaID: waID, Body: m.Content, At: now}); err != nil {
 		return "", err
 	}
-	in := &network.InboundMessage{ID: id, From: waID, ProfileName: u.DisplayName, Type: m.Type, Content: m.Content}
 	return id, s.addEvents(ctx, s.event(network.EventMessage, now, eventPayload{Message: in}))
 }
 
@@ -295,4 +329,60 @@ func (s *Sandbox) ChangeIdentity(ctx context.Context, waID string) (string, erro
 	hash := base64.StdEncoding.EncodeToString(raw)
 	change := &network.IdentityChange{ID: message.NewInboundID(waID), WaID: waID, Hash: hash}
 	return hash, s.addEvents(ctx, s.event(network.EventIdentity, s.now(), eventPayload{Identity: change}))
+}
+
+// receivedMedia is what the user's phone keeps of a file it received.
+type receivedMedia struct {
+	ID       string `json:"id"`
+	MimeType string `json:"mime_type"`
+	SHA256   string `json:"sha256"`
+	Size     int64  `json:"size"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// maxMediaBytes bounds what the phone downloads (the largest kind, documents).
+const maxMediaBytes = 100 << 20
+
+func (s *Sandbox) receiveMedia(ctx context.Context, m *network.OutgoingMedia, now time.Time) (receivedMedia, error) {
+	r, err := m.Open(ctx)
+	if err != nil {
+		return receivedMedia{}, err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, maxMediaBytes+1))
+	if err != nil {
+		return receivedMedia{}, err
+	}
+	if len(data) > maxMediaBytes {
+		return receivedMedia{}, &network.Error{Code: 400, Details: "The media is larger than 100 MB"}
+	}
+	sum := sha256.Sum256(data)
+	got := receivedMedia{ID: m.ID, MimeType: m.MimeType, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Filename: m.Filename}
+	return got, s.store.PutSandboxMedia(ctx, "biz-"+m.ID, m.MimeType, got.SHA256, data, now)
+}
+
+// DownloadMedia implements network.Network: the file a user sent.
+func (s *Sandbox) DownloadMedia(ctx context.Context, networkID string) (io.ReadCloser, string, error) {
+	mime, _, data, err := s.store.GetSandboxMedia(ctx, networkID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", &network.Error{Code: 1006, Details: "The network has no media " + networkID}
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return io.NopCloser(bytes.NewReader(data)), mime, nil
+}
+
+// withKey adds key: value to a JSON object.
+func withKey(obj json.RawMessage, key string, value any) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil {
+		return nil, err
+	}
+	v, err := json.Marshal(value)
+	if err != nil {
+		return nil, err
+	}
+	m[key] = v
+	return json.Marshal(m)
 }

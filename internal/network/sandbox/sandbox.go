@@ -38,6 +38,8 @@ type Store interface {
 	MarkSandboxSentRead(ctx context.Context, id string, now time.Time) error
 	ListSandboxSent(ctx context.Context, waID string, limit int) ([]store.SandboxMessage, error)
 	LastSandboxSent(ctx context.Context, waID string) (time.Time, error)
+	PutSandboxMedia(ctx context.Context, id, mimeType, sha256 string, data []byte, now time.Time) error
+	GetSandboxMedia(ctx context.Context, id string) (mimeType, sha256 string, data []byte, err error)
 	GetDocument(ctx context.Context, name string) (store.Document, error)
 	PutDocument(ctx context.Context, name string, body []byte, expectVersion int64, now time.Time) (int64, error)
 	Secret(ctx context.Context, name string, now time.Time) (string, error)

@@ -50,6 +50,8 @@ Simulated users:
                     the user reads a message from the business
   change-number WA_ID NEW_WA_ID
                     the user moves to a new number; the business is told
+  identity WA_ID    the user's identity changes (a new phone); the business
+                    is told when show_security_notifications is on
 
 The world (the rules users follow unless set otherwise):
   world [--non-whatsapp-pattern RE] [--non-whatsapp LIST] [--delivery-delay-ms N]
@@ -119,6 +121,7 @@ func sandboxCommands() []sandboxCommand {
 		{"messages", "WA_ID", 1, 1, noFlags(runUserMessages)},
 		{"read", "WA_ID MESSAGE_ID", 2, 2, noFlags(runUserRead)},
 		{"change-number", "WA_ID NEW_WA_ID", 2, 2, noFlags(runChangeNumber)},
+		{"identity", "WA_ID", 1, 1, noFlags(runChangeIdentity)},
 		{"world", "[--non-whatsapp-pattern RE] [--non-whatsapp LIST] [--delivery-delay-ms N] [--read-delay-ms N] [--auto-read=BOOL] [--code-ttl-seconds N]", 0, 0, setupWorld},
 	}
 }
@@ -545,6 +548,15 @@ func runChangeNumber(ctx context.Context, s *sandboxSession, args []string) erro
 		return err
 	}
 	s.printf("%s is now %s; the business gets a system message about the change\n", args[0], args[1])
+	return nil
+}
+
+func runChangeIdentity(ctx context.Context, s *sandboxSession, args []string) error {
+	hash, err := s.api.SandboxChangeIdentity(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	s.printf("%s has a new identity %s; with show_security_notifications on, sends to them need PUT /v1/contacts/%s/identity first\n", args[0], hash, args[0])
 	return nil
 }
 

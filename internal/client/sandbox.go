@@ -165,6 +165,18 @@ func (c *Client) SandboxChangeNumber(ctx context.Context, waID, newWaID string) 
 	return c.Do(ctx, "POST", userPath(waID)+"/number", map[string]string{"new_wa_id": newWaID}, nil)
 }
 
+// SandboxChangeIdentity is POST /sandbox/v1/users/{wa_id}/identity: the
+// user gets a new identity (a new phone); it returns the new hash.
+func (c *Client) SandboxChangeIdentity(ctx context.Context, waID string) (string, error) {
+	var out struct {
+		Identity struct {
+			Hash string `json:"hash"`
+		} `json:"identity"`
+	}
+	err := c.Do(ctx, "POST", userPath(waID)+"/identity", nil, &out)
+	return out.Identity.Hash, err
+}
+
 // SandboxWorld is GET /sandbox/v1/world.
 func (c *Client) SandboxWorld(ctx context.Context) (SandboxWorld, error) {
 	var out struct {

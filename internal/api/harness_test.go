@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/settings"
@@ -63,13 +65,16 @@ type harness struct {
 
 // harnessSetup is what options may change before the server is built.
 type harnessSetup struct {
-	deps    *Deps
-	network func(network.Network) network.Network // wraps the sandbox, e.g. to block start-up
+	deps              *Deps
+	allowPrivateLinks bool                                  // media links may reach loopback (httptest servers)
+	network           func(network.Network) network.Network // wraps the sandbox, e.g. to block start-up
 }
 
 type harnessOption func(*harnessSetup)
 
 func withDeps(fn func(*Deps)) harnessOption { return func(s *harnessSetup) { fn(s.deps) } }
+
+func withPrivateLinks() harnessOption { return func(s *harnessSetup) { s.allowPrivateLinks = true } }
 
 func withNetwork(wrap func(network.Network) network.Network) harnessOption {
 	return func(s *harnessSetup) { s.network = wrap }
@@ -111,13 +116,21 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	sandboxNet := sandbox.New(st, clk.Now)
 	d := Deps{
 		Log: log, Auth: authSvc, Settings: settingsSvc, Sandbox: sandboxNet,
+		Media:   newTestMedia(t, st, clk.Now),
 		Version: "v2.51.2", MaxBodyBytes: 4096, LoginFailureLimit: 30, HealthRateLimit: 10, Now: clk.Now,
 	}
 	setup := harnessSetup{deps: &d, network: func(n network.Network) network.Network { return n }}
 	for _, o := range opts {
 		o(&setup)
 	}
-	engine := core.New(core.Options{Store: st, Network: setup.network(sandboxNet), Hooks: hooks, Settings: settingsSvc, Log: log, Now: clk.Now, NodeID: "test"})
+	if setup.allowPrivateLinks {
+		m, err := media.New(media.Options{Dir: filepath.Join(t.TempDir(), "media-private"), Store: st, Now: clk.Now, Fetch: media.FetchOptions{AllowPrivate: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Media = m
+	}
+	engine := core.New(core.Options{Store: st, Network: setup.network(sandboxNet), Hooks: hooks, Settings: settingsSvc, Media: d.Media, Log: log, Now: clk.Now, NodeID: "test"})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

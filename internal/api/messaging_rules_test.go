@@ -273,7 +273,7 @@ func TestSandboxUserAPI(t *testing.T) {
 		e(1009, "Parameter value is not valid", "No valid parameters provided"))
 	expectError(t, h.do(request{method: "GET", path: "/sandbox/v1/users/12ab", header: bearer(admin)}), 400, invalid("wa_id", "12ab"))
 	expectError(t, h.do(request{method: "POST", path: "/sandbox/v1/users/15550001111/messages", header: bearer(admin), body: `{"type":"text","text":{}}`}), 400,
-		e(1008, "Required parameter is missing", "Missing mandatory parameter 'body'"))
+		e(1008, "Required parameter is missing", "Missing mandatory parameter 'text.body'"))
 	expectError(t, h.do(request{method: "POST", path: "/sandbox/v1/users/15550001111/messages", header: bearer(admin), body: `{"type":"text"}`}), 400,
 		e(1008, "Required parameter is missing", "Parameter 'text' is mandatory for type 'text'"))
 	expectError(t, h.do(request{method: "GET", path: "/sandbox/v1/users/15550007777/messages", header: bearer(admin)}), 404,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/message"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/store"
@@ -89,33 +91,19 @@ func (s *Server) sandboxUserSends(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	msgType := message.TypeText
-	if t, present, e := p.optionalString("type"); e != nil {
-		return e
-	} else if present {
-		msgType = t
+	in, apiErr := message.DecodeInbound(p)
+	if apiErr != nil {
+		return apiErr
 	}
-	if msgType != message.TypeText {
-		return apierr.InvalidValue("type", msgType)
+	msg := sandbox.UserMessage{Type: in.Type, Content: in.Content}
+	if in.Media != nil {
+		file, err := s.userMediaFile(r, in)
+		if err != nil {
+			return err
+		}
+		msg.Media = file
 	}
-	var text struct {
-		Body *string `json:"body"`
-	}
-	raw, ok := p["text"]
-	if !ok {
-		return apierr.MandatoryFor("text", "type", "text")
-	}
-	if json.Unmarshal(raw, &text) != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
-		return apierr.InvalidValue("text", string(raw))
-	}
-	if text.Body == nil || *text.Body == "" {
-		return apierr.MissingParam("body")
-	}
-	if utf8.RuneCountInString(*text.Body) > message.MaxTextBodyChars {
-		return apierr.Newf(1001, "Text body is longer than %d characters", message.MaxTextBodyChars)
-	}
-	content, _ := json.Marshal(map[string]any{"text": map[string]string{"body": *text.Body}})
-	id, err := s.sandbox.UserSends(r.Context(), waID, sandbox.UserMessage{Type: msgType, Content: content})
+	id, err := s.sandbox.UserSends(r.Context(), waID, msg)
 	if errors.Is(err, sandbox.ErrNotWhatsApp) {
 		return apierr.New(1013, waID+" has no WhatsApp in this sandbox")
 	}
@@ -390,4 +378,39 @@ func sameJSONKind(old, v json.RawMessage) bool {
 		return json.Unmarshal(v, &n) == nil
 	}
 	return kind(old) == kind(v)
+}
+
+// userMediaFile is the file a simulated user sends: the bytes of a media id
+// uploaded through /v1/media, or a small valid sample the sandbox makes for
+// the kind.
+func (s *Server) userMediaFile(r *http.Request, in *message.Inbound) (*sandbox.UserMedia, error) {
+	file := &sandbox.UserMedia{Kind: in.Type, MimeType: in.Media.MimeType, Filename: in.Media.Filename}
+	if in.Media.MediaID == "" {
+		// The sample's own type: the bytes decide what the file is.
+		file.Data, file.MimeType = media.Sample(in.Type)
+		return file, nil
+	}
+	if s.media == nil {
+		return nil, apierr.Newf(1006, "File with id %s not found", in.Media.MediaID)
+	}
+	rec, body, err := s.media.Open(r.Context(), in.Media.MediaID)
+	if errors.Is(err, media.ErrNotFound) || errors.Is(err, media.ErrPending) {
+		return nil, apierr.Newf(1006, "File with id %s not found", in.Media.MediaID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	if file.MimeType == "" {
+		file.MimeType = rec.MimeType
+	}
+	if file.Filename == "" {
+		file.Filename = rec.Filename
+	}
+	file.Data = data
+	return file, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/message"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
@@ -38,6 +39,7 @@ type Messaging interface {
 	CheckContacts(ctx context.Context, inputs []string, wait, force bool) ([]core.ContactResult, error)
 	Identity(ctx context.Context, waID string) (store.Identity, error)
 	AcknowledgeIdentity(ctx context.Context, waID, hash string) error
+	DownloadMedia(ctx context.Context, id string) error
 }
 
 // SandboxControl is the sandbox network's control surface.
@@ -66,6 +68,9 @@ type Deps struct {
 	// Sandbox is set only when the sandbox network is selected: the
 	// /sandbox/v1 routes exist only then.
 	Sandbox SandboxControl
+	// Media is the media volume: /v1/media and the media providers exist
+	// only when it is set.
+	Media *media.Service
 	// Version is meta.version of every response.
 	Version string
 	// MaxBodyBytes bounds JSON request bodies.
@@ -84,6 +89,7 @@ type Server struct {
 	settings  *settings.Service
 	messaging Messaging
 	sandbox   SandboxControl
+	media     *media.Service
 	now       func() time.Time
 	maxBody   int64
 	metaJSON  []byte
@@ -113,7 +119,7 @@ func New(d Deps) *Server {
 		d.LoginFailureLimit = 30
 	}
 	s := &Server{
-		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, now: d.Now,
+		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, media: d.Media, now: d.Now,
 		maxBody: d.MaxBodyBytes, metaJSON: newMetaJSON(d.Version),
 		loginFailures: auth.NewLimiter(d.LoginFailureLimit, time.Hour, d.Now),
 		userCreates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
@@ -220,8 +226,18 @@ func (s *Server) routes() {
 	s.handle("POST", "/v1/messages", authToken, s.sendMessage, sets)
 	s.handle("PUT", "/v1/messages/{id}", authToken, s.markMessageRead, sets)
 	s.handle("POST", "/v1/contacts", authToken, s.checkContacts, sets)
+	s.handle("GET", "/v1/media/{id}/download", authToken, s.retryMediaDownload, sets)
 	s.handle("GET", "/v1/contacts/{wa_id}/identity", authToken, s.getIdentity, sets)
 	s.handle("PUT", "/v1/contacts/{wa_id}/identity", authToken, s.acknowledgeIdentity, sets)
+
+	if s.media != nil {
+		s.handle("POST", "/v1/media", authToken, s.uploadMedia, sets)
+		s.handle("GET", "/v1/media/{id}", authToken, s.downloadMedia, sets)
+		s.handle("DELETE", "/v1/media/{id}", authToken, s.deleteMedia, sets)
+		s.handle("GET", "/v1/settings/application/media/providers", authToken, s.getMediaProviders, sets)
+		s.handle("POST", "/v1/settings/application/media/providers", authToken, s.postMediaProvider, sets)
+		s.handle("DELETE", "/v1/settings/application/media/providers/{name}", authToken, s.deleteMediaProvider, sets)
+	}
 
 	if s.sandbox != nil {
 		s.handle("POST", "/sandbox/v1/certificates", authToken, s.sandboxCertificate, sets)

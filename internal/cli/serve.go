@@ -19,6 +19,7 @@ import (
 	"github.com/wabiz/wabiz/internal/certs"
 	"github.com/wabiz/wabiz/internal/config"
 	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
@@ -63,6 +64,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 	applyLogLevel(level, configured, settingsSvc.Current())
 	settingsSvc.OnChange(func(a settings.Application) { applyLogLevel(level, configured, a) })
 
+	mediaSvc, err := media.New(media.Options{Dir: c.MediaDir(), Store: s, Fetch: media.FetchOptions{
+		Timeout: c.MediaLinkTimeout, AllowPrivate: c.MediaPrivateLinks, UserAgent: "wabiz/" + buildVersion(),
+	}})
+	if err != nil {
+		return err
+	}
 	node := nodeID(c.NodeID)
 	if msgs, cbs, err := s.ReleaseLeases(ctx, node); err != nil {
 		return fmt.Errorf("release the leases of the previous run: %w", err)
@@ -81,7 +88,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	settingsSvc.OnChange(func(settings.Application) { hooks.Wake() })
 	sandboxNet := sandbox.New(s, time.Now)
 	engine := core.New(core.Options{
-		Store: s, Network: sandboxNet, Hooks: hooks, Settings: settingsSvc, Log: log, NodeID: node,
+		Store: s, Network: sandboxNet, Hooks: hooks, Settings: settingsSvc, Media: mediaSvc, Log: log, NodeID: node,
 		OfflineDrainLimit: c.StartupOfflineLimit,
 	})
 
@@ -91,6 +98,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Settings:          settingsSvc,
 		Messaging:         engine,
 		Sandbox:           sandboxNet,
+		Media:             mediaSvc,
 		Version:           c.APIVersion,
 		MaxBodyBytes:      c.MaxBodyBytes,
 		LoginFailureLimit: c.LoginFailureLimit,

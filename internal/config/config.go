@@ -42,6 +42,9 @@ type Config struct {
 	WebhookQueueLimit   int           // WABIZ_WEBHOOK_QUEUE_LIMIT
 	ShutdownTimeout     time.Duration // WABIZ_SHUTDOWN_TIMEOUT
 	SQLitePathOverride  string        // WABIZ_SQLITE_PATH: "" = DataDir/wabiz.db; use SQLitePath()
+	MediaDirOverride    string        // WABIZ_MEDIA_DIR: "" = DataDir/media; use MediaDir()
+	MediaLinkTimeout    time.Duration // WABIZ_MEDIA_LINK_TIMEOUT
+	MediaPrivateLinks   bool          // WABIZ_MEDIA_ALLOW_PRIVATE_LINKS
 	DB                  DBConfig
 }
 
@@ -176,6 +179,14 @@ func (c *Config) SQLitePath() string {
 		return c.SQLitePathOverride
 	}
 	return filepath.Join(c.DataDir, "wabiz.db")
+}
+
+// MediaDir is the media volume.
+func (c *Config) MediaDir() string {
+	if c.MediaDirOverride != "" {
+		return c.MediaDirOverride
+	}
+	return filepath.Join(c.DataDir, "media")
 }
 
 func (c *Config) checkCombinations() error {

@@ -59,6 +59,7 @@ func TestDefaults(t *testing.T) {
 		WebhookRetryHorizon: 24 * time.Hour,
 		WebhookBatchMax:     20,
 		WebhookQueueLimit:   100000,
+		MediaLinkTimeout:    60 * time.Second,
 		DB: DBConfig{
 			Engine:          "SQLITE",
 			Hostname:        "127.0.0.1",

@@ -280,6 +280,23 @@ func Options() []Option {
 			set:  boolean(func(c *Config) *bool { return &c.WebhookAllowHTTP }),
 		},
 
+		// Media.
+		{
+			Env: "WABIZ_MEDIA_DIR", Flag: "media-dir", Default: "",
+			Help: "media volume (uploaded and received files); empty means <WABIZ_DATA_DIR>/media; nodes of one deployment share it",
+			set:  anyText(func(c *Config) *string { return &c.MediaDirOverride }),
+		},
+		{
+			Env: "WABIZ_MEDIA_LINK_TIMEOUT", Flag: "media-link-timeout", Default: "60s",
+			Help: "longest download of a media sent by link, body included",
+			set:  durationIn(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.MediaLinkTimeout }),
+		},
+		{
+			Env: "WABIZ_MEDIA_ALLOW_PRIVATE_LINKS", Flag: "media-allow-private-links", Default: "false",
+			Help: "let media links reach loopback, private and CGNAT addresses (intranet media servers, tests); link-local stays refused",
+			set:  boolean(func(c *Config) *bool { return &c.MediaPrivateLinks }),
+		},
+
 		// Logging and limits.
 		{
 			Env: "WABIZ_LOG_LEVEL", Flag: "log-level", Default: "info",

@@ -51,6 +51,7 @@ type Store interface {
 	PutIdentity(ctx context.Context, id store.Identity) error
 	GetIdentity(ctx context.Context, waID string) (store.Identity, error)
 	AcknowledgeIdentity(ctx context.Context, waID, hash string) (bool, error)
+	GetMediaByNetworkID(ctx context.Context, networkID string) (store.Media, error)
 	Ping(ctx context.Context) error
 }
 
@@ -66,8 +67,11 @@ type Options struct {
 	Network  network.Network
 	Hooks    Hooks
 	Settings *settings.Service
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Media is the media volume; nil leaves media messages unresolved
+	// (tests of other parts).
+	Media MediaVolume
+	Log   *slog.Logger
+	Now   func() time.Time
 	// NodeID names this process in leases.
 	NodeID string
 	// OfflineDrainLimit bounds how long start-up spends on the messages that
@@ -83,6 +87,7 @@ type Core struct {
 	net      network.Network
 	hooks    Hooks
 	settings *settings.Service
+	media    MediaVolume
 	log      *slog.Logger
 	now      func() time.Time
 	node     string
@@ -121,7 +126,7 @@ func New(o Options) *Core {
 	if o.NodeID == "" {
 		o.NodeID = "wabiz"
 	}
-	c := &Core{store: o.Store, net: o.Network, hooks: o.Hooks, settings: o.Settings, log: o.Log, now: o.Now,
+	c := &Core{store: o.Store, net: o.Network, hooks: o.Hooks, settings: o.Settings, media: o.Media, log: o.Log, now: o.Now,
 		node: o.NodeID, drainFor: o.OfflineDrainLimit, batch: o.BatchSize,
 		outboxWake: make(chan struct{}, 1), eventWake: make(chan struct{}, 1), runCtx: context.Background(),
 		readyCh: make(chan struct{})}

@@ -129,6 +129,25 @@ func (c *Core) handleStatus(ctx context.Context, e network.Event) (bool, error) 
 
 func (c *Core) handleInbound(ctx context.Context, e network.Event) error {
 	in := e.Message
+	if in.Media != nil && c.media != nil {
+		content, err := c.inboundMedia(ctx, in)
+		if err != nil {
+			return err
+		}
+		copied := *in
+		copied.Content = content
+		in = &copied
+	}
+	if in.Type == "unknown" {
+		// Content WhatsApp cannot show the business arrives with error 501.
+		content, err := appendObject([]byte(`{"errors":[{"code":501,"title":"Unknown message type","details":"Message type is not currently supported"}]}`), in.Content)
+		if err != nil {
+			return err
+		}
+		copied := *in
+		copied.Content = content
+		in = &copied
+	}
 	body, err := inboundObject(in, e)
 	if err != nil {
 		return err

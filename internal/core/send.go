@@ -33,6 +33,9 @@ func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) 
 			return "", apierr.Newf(1028, "The identity of %s changed: acknowledge it with PUT /v1/contacts/%s/identity before sending", out.WaID, out.WaID)
 		}
 	}
+	if err := c.checkMediaAtAccept(ctx, out); err != nil {
+		return "", err
+	}
 	body, err := out.Body()
 	if err != nil {
 		return "", err

@@ -49,7 +49,14 @@ func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 	// refuses a free-form message outside it (470), as it refuses a number
 	// without WhatsApp (1013), and the message fails below.
 	origin := "service"
-	err := c.net.Send(ctx, network.Outgoing{ID: m.ID, To: m.Recipient, Type: m.Type, Body: m.Body})
+	file, failure, err := c.resolveMedia(ctx, m)
+	if err != nil {
+		return err
+	}
+	if failure != nil {
+		return c.fail(ctx, m, failure.Code, failure.Details)
+	}
+	err = c.net.Send(ctx, network.Outgoing{ID: m.ID, To: m.Recipient, Type: m.Type, Body: m.Body, Media: file})
 	var ne *network.Error
 	switch {
 	case err == nil:

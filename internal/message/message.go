@@ -1,8 +1,10 @@
-// Package message is the outbound message model of POST /v1/messages: it
-// decodes and validates a request with the exact error codes and texts of
-// the On-Premises API, mints message ids, normalises phone numbers and parses
-// TTLs. It is pure (no I/O, no clock) and imports nothing of ours but
-// apierr, so the API, the engine and the networks can all use it.
+// Package message is the message model: it decodes and validates a
+// POST /v1/messages request with the exact error codes and texts of the
+// On-Premises API (Decode) and a simulated user's message for the sandbox
+// (DecodeInbound), holds the per-kind media rules, mints message ids,
+// normalises phone numbers and parses TTLs. It is pure (no I/O, no clock)
+// and imports nothing of ours but apierr, so the API, the engine and the
+// networks can all use it.
 package message
 
 import (
@@ -65,11 +67,33 @@ type Outbound struct {
 	RenderMentions bool
 	TTL            time.Duration // DefaultTTL unless the request set one
 	TTLSet         bool          // whether the request carried a ttl
-	Text           *Text         // set when Type is "text"
 	Context        *Context      // set when the message replies to another
+
+	// The object of the message's type, by Type (none for template and hsm,
+	// which keep their object in Raw).
+	Text        *Text         // text
+	Media       *Media        // image, audio, video, document, sticker
+	Location    *Location     // location
+	Contacts    []ContactCard // contacts
+	Interactive *Interactive  // interactive
+	Reaction    *Reaction     // reaction
+
 	// Raw is every top-level parameter as received, kept for storage and
 	// for the types this package does not model yet.
 	Raw map[string]json.RawMessage
+}
+
+// MediaRef returns the media the message carries, for the engine to
+// resolve an `id` or download a `link`: the media object of a media type,
+// or the image, video or document header of an interactive message.
+func (m *Outbound) MediaRef() (*Media, bool) {
+	switch {
+	case m.Media != nil:
+		return m.Media, true
+	case m.Interactive != nil && m.Interactive.HeaderMedia != nil:
+		return m.Interactive.HeaderMedia, true
+	}
+	return nil, false
 }
 
 // Text is the `text` object.
@@ -111,12 +135,56 @@ func (m *Outbound) Body() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// typeObject is the modelled object for the types this package knows in
-// detail, else the client's own object, compacted.
+// typeObject is the canonical object of the message's type, from its
+// model; template and hsm, which are not modelled yet, send the client's
+// own object, compacted.
 func (m *Outbound) typeObject() ([]byte, error) {
-	if m.Type == TypeText && m.Text != nil {
-		return marshal(m.Text), nil
+	switch m.Type {
+	case TypeText:
+		if m.Text != nil {
+			return marshal(m.Text), nil
+		}
+	case TypeAudio, TypeDocument, TypeImage, TypeSticker, TypeVideo:
+		if m.Media != nil {
+			return marshal(*m.Media), nil
+		}
+	case TypeLocation:
+		if m.Location != nil {
+			return marshal(m.Location), nil
+		}
+	case TypeContacts:
+		if len(m.Contacts) > 0 {
+			return contactList(m.Contacts), nil
+		}
+	case TypeInteractive:
+		if m.Interactive != nil {
+			return marshal(m.Interactive), nil
+		}
+	case TypeReaction:
+		if m.Reaction != nil {
+			return marshal(m.Reaction), nil
+		}
+	case TypeTemplate, TypeHSM:
+		return m.rawObject()
 	}
+	return nil, fmt.Errorf("message: no %q object to send", m.Type)
+}
+
+// contactList writes the cards' canonical JSON as one list.
+func contactList(cards []ContactCard) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, card := range cards {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(card.Raw)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
+}
+
+func (m *Outbound) rawObject() ([]byte, error) {
 	raw, ok := m.Raw[m.Type]
 	if !ok || isNull(raw) {
 		return nil, fmt.Errorf("message: no %q object to send", m.Type)

@@ -25,11 +25,14 @@ import (
 //     answered 400 without going further.
 //  2. The Coreapp then checked the values. Its texts are not documented; the
 //     ones here are wabiz's: the recipient (`to` normalised, groups refused
-//     with 1002), the TTL, the reply context, the text body (1001 when too
-//     long), and finally 501/1026 for a known type this server cannot send
-//     yet.
+//     with 1002), the TTL, the reply context, then the object of the type
+//     (text body 1001 when too long; media, location, contacts,
+//     interactive and reaction objects field by field, see fields.go for
+//     the conventions), and finally 501/1026 for template and hsm, which
+//     this server cannot send yet.
 //
-// A nil error means the returned message is complete and valid.
+// A nil error means the returned message is complete and valid: the field
+// of Outbound that matches its type is set.
 func Decode(params map[string]json.RawMessage) (*Outbound, *apierr.Error) {
 	d := &decoder{
 		params: params,
@@ -248,13 +251,24 @@ func (d *decoder) checkValues() *apierr.Error {
 		d.checkContext(&errs, raw)
 	}
 
-	if d.out.Type == TypeText {
+	switch typ := d.out.Type; {
+	case typ == TypeText:
 		d.checkText(&errs)
+	case IsMediaKind(typ):
+		d.checkMedia(&errs)
+	case typ == TypeLocation:
+		d.checkLocation(&errs)
+	case typ == TypeContacts:
+		d.checkContacts(&errs)
+	case typ == TypeInteractive:
+		d.checkInteractive(&errs)
+	case typ == TypeReaction:
+		d.checkReaction(&errs)
 	}
 	if errs.Len() > 0 {
 		return errs.Err()
 	}
-	if d.out.Type != TypeText {
+	if d.out.Type == TypeTemplate || d.out.Type == TypeHSM {
 		// Only now, so that a client learns of its own mistakes first: a
 		// request that is wrong and unsupported should be fixed, not retried
 		// elsewhere.

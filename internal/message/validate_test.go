@@ -50,12 +50,7 @@ func exactlyOne(legacy string) detail {
 
 func TestDecodeErrors(t *testing.T) {
 	long := strings.Repeat("a", MaxTextBodyChars+1)
-	cases := []struct {
-		name   string
-		body   string
-		status int
-		want   []detail
-	}{
+	cases := []decodeCase{
 		// --- First pass: the Webapp's shape checks, in its order. ---
 		{"to missing", `{"text":{"body":"hi"}}`, 400, []detail{missing("to")}},
 		{"type unknown", `{"to":"15550001111","type":"voice","voice":{"id":"1"}}`, 400, []detail{invalid("type", "voice")}},
@@ -132,17 +127,15 @@ func TestDecodeErrors(t *testing.T) {
 			[]detail{notRequired("body", "image"), notRequired("filename", "image")}},
 		{"image with a text object", `{"to":"15550001111","type":"image","image":{"id":"1"},"text":{"body":"hi"}}`, 400,
 			[]detail{notRequired("text", "image")}},
-		{"image is not supported yet", `{"to":"15550001111","type":"image","image":{"id":"1","caption":"c"}}`, 501, []detail{unsupported("image")}},
-		{"document keeps filename and caption", `{"to":"15550001111","type":"document","document":{"link":"https://x/y.pdf","filename":"y.pdf","caption":"c"}}`, 501,
-			[]detail{unsupported("document")}},
+		{"image id checked in the second pass", `{"to":"15550001111","type":"image","image":{"id":"1","caption":"c"}}`, 400, []detail{invalid("image.id", "1")}},
+		{"document keeps filename and caption", `{"to":"15550001111","type":"document","document":{"link":"https://x/y.pdf","filename":"y.pdf","caption":"c"}}`, 0, nil},
 		{"audio refuses caption", `{"to":"15550001111","type":"audio","audio":{"id":"1","caption":"c"}}`, 400, []detail{notRequired("caption", "audio")}},
 		{"video refuses namespace", `{"to":"15550001111","type":"video","video":{"id":"1","namespace":"n"}}`, 400, []detail{notRequired("namespace", "video")}},
 		{"sticker refuses caption", `{"to":"15550001111","type":"sticker","sticker":{"id":"1","caption":"c"}}`, 400, []detail{notRequired("caption", "sticker")}},
-		{"sticker is not supported yet", `{"to":"15550001111","type":"sticker","sticker":{"id":"1"}}`, 501, []detail{unsupported("sticker")}},
+		{"sticker id checked in the second pass", `{"to":"15550001111","type":"sticker","sticker":{"id":"1"}}`, 400, []detail{invalid("sticker.id", "1")}},
 		{"location refuses id", `{"to":"15550001111","type":"location","location":{"id":"1","latitude":1,"longitude":2}}`, 400,
 			[]detail{notRequired("id", "location")}},
-		{"contacts list has no fields to refuse", `{"to":"15550001111","type":"contacts","contacts":[{"name":{"formatted_name":"D"},"body":"b"}]}`, 501,
-			[]detail{unsupported("contacts")}},
+		{"contacts list has no fields to refuse", `{"to":"15550001111","type":"contacts","contacts":[{"name":{"formatted_name":"D"},"body":"b"}]}`, 0, nil},
 		{"contacts empty list is missing", `{"to":"15550001111","type":"contacts","contacts":[]}`, 400, []detail{mandatoryFor("contacts", "contacts")}},
 		{"contacts as an object refuses body", `{"to":"15550001111","type":"contacts","contacts":{"body":"b"}}`, 400,
 			[]detail{notRequired("body", "contacts")}},
@@ -156,10 +149,12 @@ func TestDecodeErrors(t *testing.T) {
 			[]detail{unsupported("template")}},
 		{"interactive refuses filename", `{"to":"15550001111","type":"interactive","interactive":{"type":"list","filename":"f"}}`, 400,
 			[]detail{notRequired("filename", "interactive")}},
-		{"interactive keeps its body object", `{"to":"15550001111","type":"interactive","interactive":{"type":"button","body":{"text":"t"}}}`, 501,
-			[]detail{unsupported("interactive")}},
-		{"reaction is not supported yet", `{"to":"15550001111","type":"reaction","reaction":{"message_id":"ABGG","emoji":"x"}}`, 501,
-			[]detail{unsupported("reaction")}},
+		{"interactive keeps its body object", `{"to":"15550001111","type":"interactive","interactive":{"type":"button","body":{"text":"t"}}}`, 400,
+			[]detail{missing("interactive.action")}},
+		{"reaction checked in the second pass", `{"to":"15550001111","type":"reaction","reaction":{"message_id":"ABGG","emoji":"x"}}`, 400,
+			[]detail{invalid("reaction.emoji", "x")}},
+		{"hsm and template only after every value check", `{"to":"15550001111","type":"hsm","ttl":"P99D","hsm":{"namespace":"n","element_name":"e"}}`, 400,
+			[]detail{invalid("ttl", "P99D")}},
 
 		{"several shape errors together", `{"type":"text","recipient_type":"all","preview_url":"yes","render_mentions":0,"text":{"body":"hi","id":"1"},"image":{"id":"1"}}`, 400,
 			[]detail{missing("to"), invalid("recipient_type", "all"), invalid("preview_url", "yes"), invalid("render_mentions", "0"),
@@ -190,10 +185,25 @@ func TestDecodeErrors(t *testing.T) {
 		{"body too long", `{"to":"15550001111","text":{"body":"` + long + `"}}`, 400, []detail{tooLong}},
 		{"several value errors together", `{"to":"x","ttl":"soon","context":[],"text":{"body":"` + long + `"}}`, 400,
 			[]detail{invalid("to", "x"), invalid("ttl", "soon"), invalid("context", "[]"), tooLong}},
-		{"value errors come before 1026", `{"to":"x","type":"image","image":{"id":"1"}}`, 400, []detail{invalid("to", "x")}},
-		{"group before ttl", `{"to":"1","recipient_type":"group","ttl":"P1Y","type":"image","image":{"id":"1"}}`, 400,
+		{"value errors come before 1026", `{"to":"x","type":"template","template":{"namespace":"n","name":"t"}}`, 400, []detail{invalid("to", "x")}},
+		{"group before ttl", `{"to":"1","recipient_type":"group","ttl":"P1Y","type":"template","template":{"namespace":"n"}}`, 400,
 			[]detail{groups, invalid("ttl", "P1Y")}},
+		{"type object after to, ttl and context", `{"to":"x","ttl":"P1Y","context":{},"type":"location","location":{"latitude":91}}`, 400,
+			[]detail{invalid("to", "x"), invalid("ttl", "P1Y"), missing("context.message_id"), invalid("location.latitude", "91"), missing("location.longitude")}},
 	}
+	runDecodeCases(t, cases)
+}
+
+// decodeCase is one row of a Decode table: status 0 means accepted.
+type decodeCase struct {
+	name   string
+	body   string
+	status int
+	want   []detail
+}
+
+func runDecodeCases(t *testing.T, cases []decodeCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			msg, err := Decode(mustParams(t, c.body))
@@ -342,19 +352,24 @@ func TestDecodeEmptyAndNilParams(t *testing.T) {
 }
 
 func TestBodyForUnmodelledTypes(t *testing.T) {
-	m := &Outbound{WaID: "15550001111", Type: TypeImage, RecipientType: RecipientIndividual,
-		Raw: map[string]json.RawMessage{"image": json.RawMessage(`{ "id" : "1",
-			"caption": "c" }`)}}
+	m := &Outbound{WaID: "15550001111", Type: TypeTemplate, RecipientType: RecipientIndividual,
+		Raw: map[string]json.RawMessage{"template": json.RawMessage(`{ "namespace" : "n",
+			"name": "t" }`)}}
 	got, err := m.Body()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"to":"15550001111","recipient_type":"individual","type":"image","preview_url":false,"image":{"id":"1","caption":"c"}}`; string(got) != want {
+	if want := `{"to":"15550001111","recipient_type":"individual","type":"template","preview_url":false,"template":{"namespace":"n","name":"t"}}`; string(got) != want {
 		t.Errorf("Body() = %s, want %s", got, want)
 	}
 	m.Raw = nil
 	if _, err := m.Body(); err == nil {
 		t.Error("Body() without a type object succeeded")
+	}
+	// A modelled type never falls back to the client's object.
+	m = &Outbound{WaID: "15550001111", Type: TypeImage, Raw: map[string]json.RawMessage{"image": json.RawMessage(`{"id":"1"}`)}}
+	if _, err := m.Body(); err == nil {
+		t.Error("Body() of an image without its Media succeeded")
 	}
 }
 

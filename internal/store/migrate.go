@@ -190,6 +190,7 @@ var migrations = []migration{
 			created_at BIGINT NOT NULL,
 			last_used_at BIGINT NOT NULL)`),
 		index("media_last_used", "media", "last_used_at"),
+		index("media_network_id", "media", "network_id"),
 		// The latest identity (security code) change of each user and
 		// whether the business acknowledged it (show_security_notifications).
 		// The sandbox's media store: files users sent that the business has

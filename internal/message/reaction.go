@@ -1,0 +1,33 @@
+package message
+
+import "github.com/wabiz/wabiz/internal/apierr"
+
+// Reaction is a validated reaction object. On-Premises support for
+// reactions is UNCONFIRMED (spec §5.1.2); wabiz takes the Cloud API's shape,
+// {"message_id": "<id>", "emoji": "<one emoji>"}, where an empty emoji
+// removes the business's earlier reaction.
+type Reaction struct {
+	MessageID string `json:"message_id"`
+	Emoji     string `json:"emoji"`
+}
+
+// checkReaction is the value check of type reaction. The message id is
+// kept as given, as for a reply's context: only the network knows which
+// messages exist.
+func (d *decoder) checkReaction(errs *apierr.List) {
+	const path = TypeReaction
+	fields := objectAt(errs, d.params[TypeReaction], path)
+	if fields == nil {
+		return
+	}
+	before := errs.Len()
+	id, _ := requiredText(errs, fields, "message_id", join(path, "message_id"), 0)
+	emoji, ok := given(fields, "emoji")
+	if !ok {
+		errs.Merge(apierr.MissingParam(join(path, "emoji")))
+	} else if s, isString := jsonString(emoji); !isString || s != "" && !IsSingleEmoji(s) {
+		errs.Merge(apierr.InvalidValue(join(path, "emoji"), display(emoji)))
+	} else if errs.Len() == before {
+		d.out.Reaction = &Reaction{MessageID: id, Emoji: s}
+	}
+}

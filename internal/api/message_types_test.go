@@ -224,6 +224,19 @@ func TestEveryOutboundTypeReachesTheUser(t *testing.T) {
 			t.Fatalf("reply rendered as %v", msg)
 		}
 	}
+	// The phone renders what the user sees.
+	for name, want := range map[string]string{
+		"location": "📍 Head office, 1 Example St (51.5072, -0.1276)",
+		"contacts": "👤 Dana Reyes +1 555 000 2222",
+		"list":     "Pick\n• Leeds",
+		"buttons":  "Confirm?\n[Yes]",
+		"reaction": "reacted 👍 to " + inbound,
+		"reply":    "Replying",
+	} {
+		if got := phone[ids[name]]["rendered"]; got != want {
+			t.Errorf("%s rendered %q, want %q", name, got, want)
+		}
+	}
 	// A sample of validation through the API.
 	expectError(t, h.do(request{method: "POST", path: "/v1/messages", header: bearer(admin),
 		body: `{"to":"` + customer + `","type":"interactive","interactive":{"type":"list","body":{"text":"x"},"action":{"button":"b","sections":[]}}}`}), 400,

@@ -206,6 +206,7 @@ type sandboxMessageJSON struct {
 	ID        string          `json:"id"`
 	Status    string          `json:"status,omitempty"`
 	Timestamp string          `json:"timestamp"`
+	Rendered  string          `json:"rendered,omitempty"`
 	Message   json.RawMessage `json:"message"`
 }
 
@@ -221,7 +222,7 @@ func messagesJSON(msgs []store.SandboxMessage) []sandboxMessageJSON {
 		if !json.Valid(body) {
 			body = json.RawMessage("null")
 		}
-		out = append(out, sandboxMessageJSON{ID: m.ID, Status: m.Status, Timestamp: formatUnix(m.At.Unix()), Message: body})
+		out = append(out, sandboxMessageJSON{ID: m.ID, Status: m.Status, Timestamp: formatUnix(m.At.Unix()), Rendered: sandbox.Render(body), Message: body})
 	}
 	return out
 }

@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -56,6 +57,12 @@ type SandboxControl interface {
 	ChangeIdentity(ctx context.Context, waID string) (string, error)
 	World(ctx context.Context) (sandbox.World, error)
 	SetWorld(ctx context.Context, w sandbox.World) error
+	Namespace(ctx context.Context) (string, error)
+	ListTemplates(ctx context.Context) ([]network.Template, error)
+	Template(ctx context.Context, name, language string) (network.Template, error)
+	AddTemplates(ctx context.Context, defs []json.RawMessage) ([]network.Template, error)
+	UpdateTemplate(ctx context.Context, name, language string, patch map[string]json.RawMessage) (network.Template, error)
+	DeleteTemplate(ctx context.Context, name, language string) error
 }
 
 // Deps are what the HTTP layer is built from.
@@ -252,6 +259,11 @@ func (s *Server) routes() {
 		s.handle("POST", "/sandbox/v1/users/{wa_id}/identity", authToken, s.sandboxChangeIdentity, sets)
 		s.handle("GET", "/sandbox/v1/world", authToken, s.sandboxWorld, sets)
 		s.handle("PATCH", "/sandbox/v1/world", authToken, s.sandboxSetWorld, sets)
+		s.handle("GET", "/sandbox/v1/templates", authToken, s.sandboxTemplates, sets)
+		s.handle("POST", "/sandbox/v1/templates", authToken, s.sandboxAddTemplates, sets)
+		s.handle("GET", "/sandbox/v1/templates/{name}/{language}", authToken, s.sandboxTemplate, sets)
+		s.handle("PATCH", "/sandbox/v1/templates/{name}/{language}", authToken, s.sandboxUpdateTemplate, sets)
+		s.handle("DELETE", "/sandbox/v1/templates/{name}/{language}", authToken, s.sandboxDeleteTemplate, sets)
 	}
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -53,6 +53,18 @@ Simulated users:
   identity WA_ID    the user's identity changes (a new phone); the business
                     is told when show_security_notifications is on
 
+Message templates (the catalogue WhatsApp Manager would hold; sends see a
+change when the server next loads templates):
+  templates         list the templates and the sandbox's namespace
+  templates add FILE
+                    add the definitions in FILE (JSON in Meta's shape: one
+                    definition, an array, or {"templates": [...]}): all or
+                    none
+  templates status NAME LANGUAGE STATUS
+                    set a template's status (APPROVED, PAUSED, DISABLED, ...)
+  templates delete NAME LANGUAGE
+                    remove a template
+
 The world (the rules users follow unless set otherwise):
   world [--non-whatsapp-pattern RE] [--non-whatsapp LIST] [--delivery-delay-ms N]
         [--read-delay-ms N] [--auto-read=BOOL] [--code-ttl-seconds N]
@@ -122,6 +134,7 @@ func sandboxCommands() []sandboxCommand {
 		{"read", "WA_ID MESSAGE_ID", 2, 2, noFlags(runUserRead)},
 		{"change-number", "WA_ID NEW_WA_ID", 2, 2, noFlags(runChangeNumber)},
 		{"identity", "WA_ID", 1, 1, noFlags(runChangeIdentity)},
+		{"templates", "[add FILE | status NAME LANGUAGE STATUS | delete NAME LANGUAGE]", 0, 4, noFlags(runTemplates)},
 		{"world", "[--non-whatsapp-pattern RE] [--non-whatsapp LIST] [--delivery-delay-ms N] [--read-delay-ms N] [--auto-read=BOOL] [--code-ttl-seconds N]", 0, 0, setupWorld},
 	}
 }

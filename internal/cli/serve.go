@@ -87,6 +87,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 	// dispatcher's next poll.
 	settingsSvc.OnChange(func(settings.Application) { hooks.Wake() })
 	sandboxNet := sandbox.New(s, time.Now)
+	if path := c.SandboxTemplates; path != "" {
+		// Before the core starts, so that its first template load sees them.
+		defs, err := sandbox.ReadTemplateFile(path)
+		var added, replaced int
+		if err == nil {
+			added, replaced, err = sandboxNet.SeedTemplates(ctx, defs)
+		}
+		if err != nil {
+			return fmt.Errorf("sandbox templates file %s (WABIZ_SANDBOX_TEMPLATES): %w", path, err)
+		}
+		log.Info("sandbox templates loaded", "file", path, "added", added, "replaced", replaced)
+	}
 	engine := core.New(core.Options{
 		Store: s, Network: sandboxNet, Hooks: hooks, Settings: settingsSvc, Media: mediaSvc, Log: log, NodeID: node,
 		OfflineDrainLimit: c.StartupOfflineLimit,

@@ -195,3 +195,104 @@ func (c *Client) SandboxSetWorld(ctx context.Context, patch map[string]any) (San
 	err := c.Do(ctx, "PATCH", "/sandbox/v1/world", patch, &out)
 	return out.World, err
 }
+
+// SandboxTemplate is one message template of the sandbox's catalogue.
+// Definition is the whole definition in Meta's shape, namespace included;
+// the other fields are read from it.
+type SandboxTemplate struct {
+	Namespace  string
+	Name       string
+	Language   string
+	Category   string
+	Status     string
+	Definition json.RawMessage
+}
+
+// UnmarshalJSON keeps the whole definition besides the fields.
+func (t *SandboxTemplate) UnmarshalJSON(data []byte) error {
+	var v struct {
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Language  string `json:"language"`
+		Category  string `json:"category"`
+		Status    string `json:"status"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*t = SandboxTemplate{Namespace: v.Namespace, Name: v.Name, Language: v.Language, Category: v.Category, Status: v.Status,
+		Definition: append(json.RawMessage(nil), data...)}
+	return nil
+}
+
+// MarshalJSON writes the definition as the server gave it.
+func (t SandboxTemplate) MarshalJSON() ([]byte, error) {
+	if len(t.Definition) == 0 {
+		return []byte("null"), nil
+	}
+	return t.Definition, nil
+}
+
+type sandboxTemplates struct {
+	Namespace string            `json:"namespace"`
+	Templates []SandboxTemplate `json:"templates"`
+}
+
+func (t sandboxTemplates) first() (SandboxTemplate, error) {
+	if len(t.Templates) == 0 {
+		return SandboxTemplate{}, errors.New("client: the answer carries no template")
+	}
+	return t.Templates[0], nil
+}
+
+func templatePath(name, language string) string {
+	return "/sandbox/v1/templates/" + url.PathEscape(name) + "/" + url.PathEscape(language)
+}
+
+// SandboxTemplates is GET /sandbox/v1/templates: the sandbox's template
+// namespace and every template, by name then language.
+func (c *Client) SandboxTemplates(ctx context.Context) (namespace string, templates []SandboxTemplate, err error) {
+	var out sandboxTemplates
+	err = c.Do(ctx, "GET", "/sandbox/v1/templates", nil, &out)
+	return out.Namespace, out.Templates, err
+}
+
+// SandboxTemplate is GET /sandbox/v1/templates/{name}/{language}.
+func (c *Client) SandboxTemplate(ctx context.Context, name, language string) (SandboxTemplate, error) {
+	var out sandboxTemplates
+	if err := c.Do(ctx, "GET", templatePath(name, language), nil, &out); err != nil {
+		return SandboxTemplate{}, err
+	}
+	return out.first()
+}
+
+// SandboxAddTemplates is POST /sandbox/v1/templates with definitions in
+// Meta's shape: all are added, or none (an invalid definition or an
+// existing name and language refuses the batch). It returns them as stored.
+func (c *Client) SandboxAddTemplates(ctx context.Context, definitions []json.RawMessage) ([]SandboxTemplate, error) {
+	var out sandboxTemplates
+	err := c.Do(ctx, "POST", "/sandbox/v1/templates", map[string]any{"templates": definitions}, &out)
+	return out.Templates, err
+}
+
+// SandboxUpdateTemplate is PATCH /sandbox/v1/templates/{name}/{language}:
+// only the keys in patch change (status, category, components).
+func (c *Client) SandboxUpdateTemplate(ctx context.Context, name, language string, patch map[string]any) (SandboxTemplate, error) {
+	var out sandboxTemplates
+	if err := c.Do(ctx, "PATCH", templatePath(name, language), patch, &out); err != nil {
+		return SandboxTemplate{}, err
+	}
+	return out.first()
+}
+
+// SandboxSetTemplateStatus changes a template's review status (APPROVED,
+// PAUSED, DISABLED, REJECTED, ...): what sends of it meet from the core's
+// next template load on.
+func (c *Client) SandboxSetTemplateStatus(ctx context.Context, name, language, status string) (SandboxTemplate, error) {
+	return c.SandboxUpdateTemplate(ctx, name, language, map[string]any{"status": status})
+}
+
+// SandboxDeleteTemplate is DELETE /sandbox/v1/templates/{name}/{language}.
+func (c *Client) SandboxDeleteTemplate(ctx context.Context, name, language string) error {
+	return c.Do(ctx, "DELETE", templatePath(name, language), nil, nil)
+}

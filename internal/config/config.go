@@ -35,6 +35,7 @@ type Config struct {
 	WebhookAllowHTTP    bool          // WABIZ_WEBHOOK_ALLOW_HTTP
 	SettingsRefresh     time.Duration // WABIZ_SETTINGS_REFRESH
 	Network             string        // WABIZ_NETWORK: "sandbox"
+	SandboxTemplates    string        // WABIZ_SANDBOX_TEMPLATES: template file seeded at start, "" = none
 	NodeID              string        // WABIZ_NODE_ID: "" = host name
 	StartupOfflineLimit time.Duration // WABIZ_STARTUP_OFFLINE_LIMIT
 	WebhookRetryHorizon time.Duration // WABIZ_WEBHOOK_RETRY_HORIZON

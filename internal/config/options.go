@@ -99,6 +99,11 @@ func Options() []Option {
 			set:  oneOf(func(c *Config) *string { return &c.Network }, "sandbox"),
 		},
 		{
+			Env: "WABIZ_SANDBOX_TEMPLATES", Flag: "sandbox-templates", Default: "",
+			Help: "JSON file of message templates the sandbox network adds, or replaces, at every start; empty adds none",
+			set:  anyText(func(c *Config) *string { return &c.SandboxTemplates }),
+		},
+		{
 			Env: "WABIZ_NODE_ID", Flag: "node-id", Default: "",
 			Help: "name of this process in queue leases and logs; empty uses the host name",
 			set:  anyText(func(c *Config) *string { return &c.NodeID }),

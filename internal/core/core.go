@@ -18,6 +18,7 @@ import (
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/template"
 	"github.com/wabiz/wabiz/internal/webhook"
 )
 
@@ -97,6 +98,8 @@ type Core struct {
 	state   atomic.Value // string
 	ready   atomic.Bool
 	account atomic.Pointer[network.Account]
+
+	templates atomic.Pointer[template.Catalogue]
 
 	readyMu sync.Mutex
 	readyCh chan struct{} // closed when start-up finishes; replaced when it begins again
@@ -222,14 +225,14 @@ func (c *Core) Startup(ctx context.Context, acct network.Account) error {
 	if err := c.retry(ctx, "connect", func() error { return c.net.Connect(ctx, acct) }); err != nil {
 		return err
 	}
-	var templates []network.Template
+	var loaded int
 	if err := c.retry(ctx, "load message templates", func() (err error) {
-		templates, err = c.net.Templates(ctx)
+		loaded, err = c.LoadTemplates(ctx)
 		return err
 	}); err != nil {
 		return err
 	}
-	c.log.Info("message templates loaded", "count", len(templates))
+	c.log.Info("message templates loaded", "count", loaded)
 	deadline := c.now().Add(c.drainFor)
 	drained := 0
 	for c.now().Before(deadline) {

@@ -13,6 +13,7 @@ import (
 	"github.com/wabiz/wabiz/internal/message"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/template"
 )
 
 // MediaVolume is what the core needs of the media volume.
@@ -57,25 +58,54 @@ func (c *Core) checkMediaAtAccept(ctx context.Context, out *message.Outbound) er
 	return nil
 }
 
-// resolveMedia finds the file a stored message carries: the uploaded file,
-// or the link downloaded now onto the volume. A failure is the message's
-// asynchronous error (400 "Media download error", or the kind's rule).
-func (c *Core) resolveMedia(ctx context.Context, m store.OutboxMessage) (*network.OutgoingMedia, *asyncError, error) {
-	if c.media == nil {
-		return nil, nil, nil
-	}
+// prepared is what the worker hands the network besides the stored body:
+// the resolved file and, for a template, its hydrated text.
+type prepared struct {
+	media    *network.OutgoingMedia
+	template *template.Rendered
+}
+
+// prepare re-reads a stored message and resolves what it needs from now:
+// the template as the catalogue has it at this moment (a template paused
+// since the message was accepted fails it), and the file it carries: the
+// uploaded one, or the link downloaded now onto the volume. A failure is the
+// message's asynchronous error.
+func (c *Core) prepare(ctx context.Context, m store.OutboxMessage) (prepared, *asyncError, error) {
 	var params map[string]json.RawMessage
 	if err := json.Unmarshal(m.Body, &params); err != nil {
-		return nil, nil, err
+		return prepared{}, nil, err
 	}
 	out, apiErr := message.Decode(params)
 	if apiErr != nil {
-		return nil, &asyncError{Code: apiErr.Code(), Details: apiErr.Details[len(apiErr.Details)-1].Details}, nil
+		return prepared{}, asyncFrom(apiErr), nil
 	}
-	ref, ok := out.MediaRef()
-	if !ok {
-		return nil, nil, nil
+	var p prepared
+	ref, hasMedia := out.MediaRef()
+	if out.Template != nil {
+		rendered, apiErr := c.catalogue().Hydrate(out.Type, out.Template)
+		if apiErr != nil {
+			return prepared{}, asyncFrom(apiErr), nil
+		}
+		p.template = rendered
+		if rendered.Header != nil && rendered.Header.Media != nil {
+			ref, hasMedia = rendered.Header.Media, true
+		}
 	}
+	if !hasMedia || c.media == nil {
+		return p, nil, nil
+	}
+	file, failure, err := c.resolveMedia(ctx, ref)
+	p.media = file
+	return p, failure, err
+}
+
+func asyncFrom(e *apierr.Error) *asyncError {
+	return &asyncError{Code: e.Code(), Details: e.Details[len(e.Details)-1].Details}
+}
+
+// resolveMedia finds a media reference's file: the uploaded one, or the link
+// downloaded now onto the volume.
+func (c *Core) resolveMedia(ctx context.Context, ref *message.Media) (*network.OutgoingMedia, *asyncError, error) {
 	id := ref.ID
 	if id == "" {
 		var auth *media.ProviderAuth
@@ -107,7 +137,7 @@ func (c *Core) resolveMedia(ctx context.Context, m store.OutboxMessage) (*networ
 		return nil, nil, err
 	}
 	if kindErr != nil {
-		return nil, &asyncError{Code: kindErr.Code(), Details: kindErr.Details[len(kindErr.Details)-1].Details}, nil
+		return nil, asyncFrom(kindErr), nil
 	}
 	vol := c.media
 	filename := ref.Filename

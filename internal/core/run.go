@@ -25,6 +25,7 @@ func (c *Core) Run(ctx context.Context) {
 		done <- struct{}{}
 	}()
 	go func() { c.loop(ctx, "expiry", nil, c.ExpireMessages); done <- struct{}{} }()
+	go c.refreshTemplates(ctx)
 	if p := c.net.Pending(); p != nil {
 		go func() {
 			for {

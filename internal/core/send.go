@@ -33,6 +33,13 @@ func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) 
 			return "", apierr.Newf(1028, "The identity of %s changed: acknowledge it with PUT /v1/contacts/%s/identity before sending", out.WaID, out.WaID)
 		}
 	}
+	if out.Template != nil {
+		// Checked against the catalogue loaded at start-up: no network call,
+		// and the client hears at once of a missing or paused template.
+		if _, apiErr := c.catalogue().Hydrate(out.Type, out.Template); apiErr != nil {
+			return "", apiErr
+		}
+	}
 	if err := c.checkMediaAtAccept(ctx, out); err != nil {
 		return "", err
 	}

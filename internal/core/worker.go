@@ -48,15 +48,20 @@ func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 	// The 24-hour customer-service window is WhatsApp's rule: the network
 	// refuses a free-form message outside it (470), as it refuses a number
 	// without WhatsApp (1013), and the message fails below.
-	origin := "service"
-	file, failure, err := c.resolveMedia(ctx, m)
+	p, failure, err := c.prepare(ctx, m)
 	if err != nil {
 		return err
 	}
 	if failure != nil {
 		return c.fail(ctx, m, failure.Code, failure.Details)
 	}
-	err = c.net.Send(ctx, network.Outgoing{ID: m.ID, To: m.Recipient, Type: m.Type, Body: m.Body, Media: file})
+	// A template opens a conversation of its category; anything else is a
+	// reply inside the customer-service window.
+	origin := "service"
+	if p.template != nil && p.template.Definition != nil && p.template.Definition.Category != "" {
+		origin = p.template.Definition.Category
+	}
+	err = c.net.Send(ctx, network.Outgoing{ID: m.ID, To: m.Recipient, Type: m.Type, Body: m.Body, Media: p.media, Template: p.template})
 	var ne *network.Error
 	switch {
 	case err == nil:

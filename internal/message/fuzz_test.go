@@ -96,7 +96,7 @@ func checkModel(t *testing.T, msg *Outbound) {
 	t.Helper()
 	set := 0
 	for _, isSet := range []bool{msg.Text != nil, msg.Media != nil, msg.Location != nil, msg.Contacts != nil,
-		msg.Interactive != nil, msg.Reaction != nil} {
+		msg.Interactive != nil, msg.Reaction != nil, msg.Template != nil} {
 		if isSet {
 			set++
 		}
@@ -105,6 +105,10 @@ func checkModel(t *testing.T, msg *Outbound) {
 		t.Fatalf("%d models set: %+v", set, msg)
 	}
 	switch {
+	case msg.Type == TypeTemplate || msg.Type == TypeHSM:
+		if fields := objectFields(msg.Template); fields == nil || !isPHPTruthy(fields["namespace"]) {
+			t.Fatalf("template object %s", msg.Template)
+		}
 	case msg.Type == TypeText:
 		if msg.Text == nil || strings.TrimSpace(msg.Text.Body) == "" || utf8.RuneCountInString(msg.Text.Body) > MaxTextBodyChars {
 			t.Fatalf("text %+v", msg.Text)

@@ -69,14 +69,16 @@ type Outbound struct {
 	TTLSet         bool          // whether the request carried a ttl
 	Context        *Context      // set when the message replies to another
 
-	// The object of the message's type, by Type (none for template and hsm,
-	// which keep their object in Raw).
+	// The object of the message's type, by Type.
 	Text        *Text         // text
 	Media       *Media        // image, audio, video, document, sticker
 	Location    *Location     // location
 	Contacts    []ContactCard // contacts
 	Interactive *Interactive  // interactive
 	Reaction    *Reaction     // reaction
+	// Template is the template or hsm object as received, for the engine
+	// to hydrate against its catalogue (template.Catalogue.Hydrate).
+	Template json.RawMessage
 
 	// Raw is every top-level parameter as received, kept for storage and
 	// for the types this package does not model yet.

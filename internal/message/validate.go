@@ -28,11 +28,14 @@ import (
 //     with 1002), the TTL, the reply context, then the object of the type
 //     (text body 1001 when too long; media, location, contacts,
 //     interactive and reaction objects field by field, see fields.go for
-//     the conventions), and finally 501/1026 for template and hsm, which
-//     this server cannot send yet.
+//     the conventions). A template or hsm object is only checked by the
+//     first pass here: its values depend on the template catalogue, so the
+//     engine hydrates it (package template) and answers its 2000-series
+//     errors.
 //
-// A nil error means the returned message is complete and valid: the field
-// of Outbound that matches its type is set.
+// A nil error means the returned message is valid as far as this package
+// can tell: the field of Outbound that matches its type is set (Template
+// for template and hsm).
 func Decode(params map[string]json.RawMessage) (*Outbound, *apierr.Error) {
 	d := &decoder{
 		params: params,
@@ -264,17 +267,11 @@ func (d *decoder) checkValues() *apierr.Error {
 		d.checkInteractive(&errs)
 	case typ == TypeReaction:
 		d.checkReaction(&errs)
+	case typ == TypeTemplate || typ == TypeHSM:
+		// The first pass made sure it is an object with a namespace.
+		d.out.Template = d.params[typ]
 	}
-	if errs.Len() > 0 {
-		return errs.Err()
-	}
-	if d.out.Type == TypeTemplate || d.out.Type == TypeHSM {
-		// Only now, so that a client learns of its own mistakes first: a
-		// request that is wrong and unsupported should be fixed, not retried
-		// elsewhere.
-		return apierr.Newf(1026, "Message type '%s' is not supported by this server yet", d.out.Type)
-	}
-	return nil
+	return errs.Err()
 }
 
 // checkRecipient normalises `to`. A JSON number of digits is accepted as

@@ -34,9 +34,6 @@ func mandatoryFor(name, typ string) detail {
 func notRequired(name, typ string) detail {
 	return detail{1010, "Parameter '" + name + "' is not required for type '" + typ + "'"}
 }
-func unsupported(typ string) detail {
-	return detail{1026, "Message type '" + typ + "' is not supported by this server yet"}
-}
 
 var (
 	emptyTTL = detail{1009, "Empty TTL value not allowed"}
@@ -121,7 +118,7 @@ func TestDecodeErrors(t *testing.T) {
 			[]detail{exactlyOne("fallback_lg"), exactlyOne("fallback_lc")}},
 		{"legacy fallback with a null language", `{"to":"15550001111","text":{"body":"hi","fallback_lg":"en","language":null}}`, 0, nil},
 
-		// Other types: the generic rules apply, then 501/1026.
+		// Other types: the generic rules apply.
 		{"image object missing", `{"to":"15550001111","type":"image"}`, 400, []detail{mandatoryFor("image", "image")}},
 		{"image refuses body and filename", `{"to":"15550001111","type":"image","image":{"id":"1","body":"b","filename":"f.jpg"}}`, 400,
 			[]detail{notRequired("body", "image"), notRequired("filename", "image")}},
@@ -141,19 +138,18 @@ func TestDecodeErrors(t *testing.T) {
 			[]detail{notRequired("body", "contacts")}},
 		{"hsm needs namespace and element_name", `{"to":"15550001111","type":"hsm","hsm":{"body":"b","caption":"c"}}`, 400,
 			[]detail{notRequired("body", "hsm"), mandatoryFor("namespace", "hsm"), mandatoryFor("element_name", "hsm"), notRequired("caption", "hsm")}},
-		{"hsm complete", `{"to":"15550001111","type":"hsm","hsm":{"namespace":"n","element_name":"e","language":{"code":"en","policy":"deterministic"}}}`, 501,
-			[]detail{unsupported("hsm")}},
+		{"hsm passes to hydration", `{"to":"15550001111","type":"hsm","hsm":{"namespace":"n","element_name":"e","language":{"code":"en","policy":"deterministic"}}}`, 0, nil},
 		{"template needs namespace", `{"to":"15550001111","type":"template","template":{"name":"t","element_name":"e","filename":"f","language":{"code":"en"}}}`, 400,
 			[]detail{mandatoryFor("namespace", "template"), notRequired("element_name", "template"), notRequired("filename", "template"), missing("policy")}},
-		{"template is not supported yet", `{"to":"15550001111","type":"template","ttl":"P1D","template":{"namespace":"n","name":"t","language":{"code":"en","policy":"deterministic"}}}`, 501,
-			[]detail{unsupported("template")}},
+		{"template passes to hydration", `{"to":"15550001111","type":"template","ttl":"P1D","template":{"namespace":"n","name":"t","language":{"code":"en","policy":"deterministic"}}}`, 0, nil},
+		{"template values are left to hydration", `{"to":"15550001111","type":"template","template":{"namespace":5,"name":[],"components":"x"}}`, 0, nil},
 		{"interactive refuses filename", `{"to":"15550001111","type":"interactive","interactive":{"type":"list","filename":"f"}}`, 400,
 			[]detail{notRequired("filename", "interactive")}},
 		{"interactive keeps its body object", `{"to":"15550001111","type":"interactive","interactive":{"type":"button","body":{"text":"t"}}}`, 400,
 			[]detail{missing("interactive.action")}},
 		{"reaction checked in the second pass", `{"to":"15550001111","type":"reaction","reaction":{"message_id":"ABGG","emoji":"x"}}`, 400,
 			[]detail{invalid("reaction.emoji", "x")}},
-		{"hsm and template only after every value check", `{"to":"15550001111","type":"hsm","ttl":"P99D","hsm":{"namespace":"n","element_name":"e"}}`, 400,
+		{"hsm still gets the value checks", `{"to":"15550001111","type":"hsm","ttl":"P99D","hsm":{"namespace":"n","element_name":"e"}}`, 400,
 			[]detail{invalid("ttl", "P99D")}},
 
 		{"several shape errors together", `{"type":"text","recipient_type":"all","preview_url":"yes","render_mentions":0,"text":{"body":"hi","id":"1"},"image":{"id":"1"}}`, 400,
@@ -185,7 +181,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"body too long", `{"to":"15550001111","text":{"body":"` + long + `"}}`, 400, []detail{tooLong}},
 		{"several value errors together", `{"to":"x","ttl":"soon","context":[],"text":{"body":"` + long + `"}}`, 400,
 			[]detail{invalid("to", "x"), invalid("ttl", "soon"), invalid("context", "[]"), tooLong}},
-		{"value errors come before 1026", `{"to":"x","type":"template","template":{"namespace":"n","name":"t"}}`, 400, []detail{invalid("to", "x")}},
+		{"template still gets the value checks", `{"to":"x","type":"template","template":{"namespace":"n","name":"t"}}`, 400, []detail{invalid("to", "x")}},
 		{"group before ttl", `{"to":"1","recipient_type":"group","ttl":"P1Y","type":"template","template":{"namespace":"n"}}`, 400,
 			[]detail{groups, invalid("ttl", "P1Y")}},
 		{"type object after to, ttl and context", `{"to":"x","ttl":"P1Y","context":{},"type":"location","location":{"latitude":91}}`, 400,
@@ -328,6 +324,16 @@ func TestDecodeAcceptedVariants(t *testing.T) {
 			func(m *Outbound) bool { return m.Text.Body == "hi" }},
 		{"body \"0\" is a body", `{"to":"15550001111","text":{"body":"0"}}`,
 			func(m *Outbound) bool { return m.Text.Body == "0" }},
+		{"template object kept for hydration", `{"to":"15550001111","type":"template","template":{"namespace":"n","name":"t","components":[]}}`,
+			func(m *Outbound) bool {
+				return string(m.Template) == `{"namespace":"n","name":"t","components":[]}` && m.Text == nil && m.Media == nil
+			}},
+		{"hsm object kept for hydration", `{"to":"15550001111","type":"hsm","hsm":{"namespace":"n","element_name":"e","localizable_params":[{"default":"x"}]}}`,
+			func(m *Outbound) bool {
+				return string(m.Template) == `{"namespace":"n","element_name":"e","localizable_params":[{"default":"x"}]}`
+			}},
+		{"no template object for other types", `{"to":"15550001111","text":{"body":"hi"},"template":0}`,
+			func(m *Outbound) bool { return m.Template == nil }},
 	}
 	for _, c := range cases {
 		msg, err := Decode(mustParams(t, c.body))

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/wabiz/wabiz/internal/template"
 )
 
 // Network is one WhatsApp connection for one business number.
@@ -67,15 +69,17 @@ type Account struct {
 	VName       string `json:"vname"`
 }
 
-// Template is one message template of the account (its details arrive with
-// template sending).
+// Template is one message template translation of the account.
 type Template struct {
-	Namespace string          `json:"namespace"`
-	Name      string          `json:"name"`
-	Language  string          `json:"language"`
-	Category  string          `json:"category"`
-	Status    string          `json:"status"`
-	Body      json.RawMessage `json:"components,omitempty"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Language  string `json:"language"`
+	Category  string `json:"category"` // lower-case, as template.ParseDefinition canonicalises it
+	Status    string `json:"status"`   // lower-case, as template.ParseDefinition canonicalises it
+	// Body is the whole definition in Meta's shape ({"name", "language",
+	// "category", "status", "components": [...]}), canonical as
+	// template.ParseDefinition returns it: what hydrating a send needs.
+	Body json.RawMessage `json:"definition,omitempty"`
 }
 
 // Outgoing is a message the business sends.
@@ -85,6 +89,9 @@ type Outgoing struct {
 	Type  string          // message type
 	Body  json.RawMessage // the validated message object
 	Media *OutgoingMedia  // the file a media message carries, resolved from the media volume
+	// Template is a template message hydrated from the catalogue: what the
+	// user's phone shows.
+	Template *template.Rendered
 }
 
 // OutgoingMedia is a file on the business's media volume that a message

@@ -207,6 +207,22 @@ var migrations = []migration{
 			created_at BIGINT NOT NULL,
 			acknowledged INTEGER NOT NULL DEFAULT 0)`),
 	}},
+	{version: 4, name: "sandbox message templates", steps: []step{
+		// The sandbox network's template catalogue: what "WhatsApp" has
+		// approved (or not) for the business. body is the canonical
+		// definition JSON; category and status are copies for listing.
+		// Names are at most 512 characters (Meta's limit), so the key fits
+		// InnoDB's 3072-byte index limit in utf8mb4.
+		ddl(`CREATE TABLE IF NOT EXISTS sandbox_templates (
+			name VARCHAR(512) NOT NULL,
+			language VARCHAR(32) NOT NULL,
+			category VARCHAR(64) NOT NULL,
+			status VARCHAR(64) NOT NULL,
+			body {{text}} NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (name, language))`),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

@@ -10,11 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/message"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/template"
 )
 
 // ServiceWindow is the customer-service window: free-form messages reach a
@@ -53,6 +55,12 @@ func (s *Sandbox) Send(ctx context.Context, msg network.Outgoing) error {
 			return err
 		}
 		if body, err = withKey(msg.Body, "media", received); err != nil {
+			return err
+		}
+	}
+	if msg.Template != nil {
+		var err error
+		if body, err = withKey(body, "shown", showTemplate(msg.Template)); err != nil {
 			return err
 		}
 	}
@@ -385,4 +393,43 @@ func withKey(obj json.RawMessage, key string, value any) (json.RawMessage, error
 	}
 	m[key] = v
 	return json.Marshal(m)
+}
+
+// shownTemplate is a hydrated template as the user's phone shows it.
+type shownTemplate struct {
+	Name     string        `json:"name"`
+	Language string        `json:"language"`
+	Category string        `json:"category"`
+	Header   *shownHeader  `json:"header,omitempty"`
+	Body     string        `json:"body"`
+	Footer   string        `json:"footer,omitempty"`
+	Buttons  []shownButton `json:"buttons,omitempty"`
+}
+
+type shownHeader struct {
+	Format string `json:"format"`
+	Text   string `json:"text,omitempty"`
+}
+
+type shownButton struct {
+	Type    string `json:"type"`
+	Text    string `json:"text,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Phone   string `json:"phone_number,omitempty"`
+	Payload string `json:"payload,omitempty"`
+	Code    string `json:"code,omitempty"`
+}
+
+func showTemplate(r *template.Rendered) shownTemplate {
+	out := shownTemplate{Language: r.Language, Body: r.Body, Footer: r.Footer}
+	if r.Definition != nil {
+		out.Name, out.Category = r.Definition.Name, r.Definition.Category
+	}
+	if r.Header != nil {
+		out.Header = &shownHeader{Format: strings.ToLower(r.Header.Format), Text: r.Header.Text}
+	}
+	for _, b := range r.Buttons {
+		out.Buttons = append(out.Buttons, shownButton{Type: b.Type, Text: b.Text, URL: b.URL, Phone: b.Phone, Payload: b.Payload, Code: b.Code})
+	}
+	return out
 }

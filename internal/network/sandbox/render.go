@@ -69,7 +69,7 @@ func Render(body json.RawMessage) string {
 			out = "removed the reaction to " + text(obj["message_id"])
 		}
 	case "template", "hsm":
-		out = "[" + msgType + "]"
+		out = renderTemplate(m["shown"])
 	}
 	return out
 }
@@ -114,4 +114,36 @@ func renderInteractive(obj map[string]any) string {
 		choices = append(choices, text(f["text"]))
 	}
 	return strings.TrimSpace(strings.Join(append(parts, choices...), "\n"))
+}
+
+func renderTemplate(raw json.RawMessage) string {
+	var t shownTemplate
+	if json.Unmarshal(raw, &t) != nil {
+		return ""
+	}
+	var lines []string
+	if t.Header != nil {
+		if t.Header.Text != "" {
+			lines = append(lines, t.Header.Text)
+		} else {
+			lines = append(lines, "["+t.Header.Format+"]")
+		}
+	}
+	lines = append(lines, t.Body)
+	if t.Footer != "" {
+		lines = append(lines, t.Footer)
+	}
+	for _, b := range t.Buttons {
+		switch {
+		case b.URL != "":
+			lines = append(lines, "["+b.Text+" → "+b.URL+"]")
+		case b.Phone != "":
+			lines = append(lines, "["+b.Text+" ☎ "+b.Phone+"]")
+		case b.Code != "":
+			lines = append(lines, "[copy "+b.Code+"]")
+		default:
+			lines = append(lines, "["+b.Text+"]")
+		}
+	}
+	return strings.Join(lines, "\n")
 }

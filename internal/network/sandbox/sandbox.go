@@ -189,7 +189,7 @@ func (s *Sandbox) Connect(context.Context, network.Account) error { return nil }
 // Templates implements network.Network. The sandbox's catalogue is managed
 // through its control API; until templates are added it is empty.
 func (s *Sandbox) Templates(ctx context.Context) ([]network.Template, error) {
-	return []network.Template{}, nil
+	return s.ListTemplates(ctx) // templates.go
 }
 
 // eventPayload is how the sandbox stores an event.

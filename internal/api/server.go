@@ -78,6 +78,12 @@ type Deps struct {
 	// Media is the media volume: /v1/media and the media providers exist
 	// only when it is set.
 	Media *media.Service
+	// The admin surface's services; a nil one leaves its routes out.
+	Profile      ProfileService
+	Security     AccountSecurity
+	Certs        CertificateService
+	Operations   OperationsService
+	Stickerpacks StickerpackService
 	// Version is meta.version of every response.
 	Version string
 	// MaxBodyBytes bounds JSON request bodies.
@@ -98,8 +104,15 @@ type Server struct {
 	sandbox   SandboxControl
 	media     *media.Service
 	now       func() time.Time
-	maxBody   int64
-	metaJSON  []byte
+
+	profile      ProfileService
+	security     AccountSecurity
+	certs        CertificateService
+	operations   OperationsService
+	stickerpacks StickerpackService
+
+	maxBody  int64
+	metaJSON []byte
 
 	loginFailures *auth.Limiter
 	userCreates   *auth.Limiter
@@ -127,6 +140,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{
 		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, media: d.Media, now: d.Now,
+		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks,
 		maxBody: d.MaxBodyBytes, metaJSON: newMetaJSON(d.Version),
 		loginFailures: auth.NewLimiter(d.LoginFailureLimit, time.Hour, d.Now),
 		userCreates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
@@ -265,6 +279,13 @@ func (s *Server) routes() {
 		s.handle("PATCH", "/sandbox/v1/templates/{name}/{language}", authToken, s.sandboxUpdateTemplate, sets)
 		s.handle("DELETE", "/sandbox/v1/templates/{name}/{language}", authToken, s.sandboxDeleteTemplate, sets)
 	}
+
+	// The admin surface, one registration per area (each in its own file).
+	s.profileRoutes(sets)
+	s.accountSecurityRoutes(sets)
+	s.certificateRoutes(sets)
+	s.operationsRoutes(sets)
+	s.stickerpackRoutes(sets)
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apierr.New(1006, "URL path not found"))

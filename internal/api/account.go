@@ -63,6 +63,8 @@ func (s *Server) requestCode(w http.ResponseWriter, r *http.Request) error {
 		errs.Merge(apierr.NotRequired("pin", "reset", reset))
 	} else if hasPin && !pinPattern.MatchString(pin) {
 		errs.Merge(apierr.InvalidValue("pin", pin))
+	} else {
+		req.Pin = pin // the core checks it against two-step verification
 	}
 	if e := errs.Err(); e != nil {
 		return e

@@ -1,8 +1,108 @@
 package api
 
-// AccountSecurity is what the handlers of two-step verification and backup/restore: /v1/settings/account/two-step, /v1/settings/backup, /v1/settings/restore need.
-// (Filled in by the work on that area.)
-type AccountSecurity interface{}
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
 
-// accountSecurityRoutes registers the routes of two-step verification and backup/restore: /v1/settings/account/two-step, /v1/settings/backup, /v1/settings/restore, when the service is configured.
-func (s *Server) accountSecurityRoutes(sets map[string]*routeSet) {}
+	"github.com/wabiz/wabiz/internal/apierr"
+)
+
+// AccountSecurity is what the handlers of two-step verification and
+// backup/restore need: /v1/settings/account/two-step, /v1/settings/backup,
+// /v1/settings/restore. Input errors come back as *apierr.Error.
+type AccountSecurity interface {
+	EnableTwoStep(ctx context.Context, body map[string]json.RawMessage) error
+	DisableTwoStep(ctx context.Context) error
+	Backup(ctx context.Context, password string) (string, error)
+	Restore(ctx context.Context, password, data string) error
+}
+
+// accountSecurityRoutes registers the routes when the service is configured.
+func (s *Server) accountSecurityRoutes(sets map[string]*routeSet) {
+	if s.security == nil {
+		return
+	}
+	s.handle("POST", "/v1/settings/account/two-step", authToken, s.enableTwoStep, sets)
+	s.handle("DELETE", "/v1/settings/account/two-step", authToken, s.disableTwoStep, sets)
+	s.handle("POST", "/v1/settings/backup", authToken, s.backup, sets)
+	s.handle("POST", "/v1/settings/restore", authToken, s.restore, sets)
+}
+
+// maxRestoreBodyBytes bounds a restore request: the blob carries the
+// profile photo, far above the default JSON limit.
+const maxRestoreBodyBytes = 16 << 20
+
+// adminBodyLimit is the body limit of the admin routes that take more than
+// a small JSON body; 0 leaves the default.
+func (s *Server) adminBodyLimit(r *http.Request) int64 {
+	if s.security != nil && r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/v1/settings/restore" {
+		return maxRestoreBodyBytes
+	}
+	return s.profileBodyLimit(r)
+}
+
+func (s *Server) enableTwoStep(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	if err := s.security.EnableTwoStep(r.Context(), p); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}
+
+func (s *Server) disableTwoStep(w http.ResponseWriter, r *http.Request) error {
+	if err := s.security.DisableTwoStep(r.Context()); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}
+
+type backupResponse struct {
+	Settings struct {
+		Data string `json:"data"`
+	} `json:"settings"`
+}
+
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var errs apierr.List
+	password := requiredMatching(p, "password", nil, &errs)
+	if e := errs.Err(); e != nil {
+		return e
+	}
+	data, err := s.security.Backup(r.Context(), password)
+	if err != nil {
+		return err
+	}
+	var resp backupResponse
+	resp.Settings.Data = data
+	s.writeOK(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) restore(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var errs apierr.List
+	password := requiredMatching(p, "password", nil, &errs)
+	data := requiredMatching(p, "data", nil, &errs)
+	if e := errs.Err(); e != nil {
+		return e
+	}
+	if err := s.security.Restore(r.Context(), password, data); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}

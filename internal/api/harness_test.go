@@ -21,6 +21,7 @@ import (
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/settings"
+	"github.com/wabiz/wabiz/internal/stickerpack"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
 	"github.com/wabiz/wabiz/internal/webhook"
@@ -117,6 +118,7 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	d := Deps{
 		Log: log, Auth: authSvc, Settings: settingsSvc, Sandbox: sandboxNet,
 		Media:   newTestMedia(t, st, clk.Now),
+		Certs:   newTestCerts(st, hooks, clk.Now), // certificates_test.go
 		Version: "v2.51.2", MaxBodyBytes: 4096, LoginFailureLimit: 30, HealthRateLimit: 10, Now: clk.Now,
 	}
 	setup := harnessSetup{deps: &d, network: func(n network.Network) network.Network { return n }}
@@ -130,15 +132,20 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 		}
 		d.Media = m
 	}
+	if d.Stickerpacks == nil {
+		d.Stickerpacks = stickerpack.New(st, d.Media, clk.Now)
+	}
 	engine := core.New(core.Options{Store: st, Network: setup.network(sandboxNet), Hooks: hooks, Settings: settingsSvc, Media: d.Media, Log: log, Now: clk.Now, NodeID: "test"})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	d.Profile, d.Security = newAccountServices(st, sandboxNet, settingsSvc, engine, clk.Now)
 	if d.Messaging == nil {
 		d.Messaging = engine
 	} else if wrap, ok := d.Messaging.(interface{ setInner(Messaging) }); ok {
 		wrap.setInner(engine)
 	}
+	d.Operations = newTestOperations(st, hooks, settingsSvc, d.Media, clk.Now) // operations_test.go
 	return &harness{t: t, srv: New(d), clock: clk, store: st, auth: authSvc, settings: settingsSvc,
 		core: engine, sandbox: sandboxNet, hooks: hooks, logBuf: &logBuf}
 }

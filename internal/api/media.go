@@ -34,8 +34,14 @@ func errUploadTooLarge() *apierr.Error {
 // bodyLimit is the request body cap: the JSON limit, except for uploads,
 // which take up to the media volume's limit.
 func (s *Server) bodyLimit(r *http.Request) int64 {
+	if limit := s.adminBodyLimit(r); limit > 0 {
+		return limit
+	}
 	if s.media != nil && r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/v1/media" {
 		return s.media.MaxBytes()
+	}
+	if n := certificateBodyLimit(r); n > 0 {
+		return n
 	}
 	return s.maxBody
 }

@@ -113,6 +113,8 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
+		// Prometheus request count and duration by route (operations.go).
+		s.observeRequest(r, status, time.Since(start))
 		s.log.LogAttrs(r.Context(), levelForStatus(status), "request",
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),

@@ -1,8 +1,247 @@
 package api
 
-// OperationsService is what the handlers of operations: /v1/support, /v1/stats/..., /metrics, /v1/services/.../gc need.
-// (Filled in by the work on that area.)
-type OperationsService interface{}
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// operationsRoutes registers the routes of operations: /v1/support, /v1/stats/..., /metrics, /v1/services/.../gc, when the service is configured.
-func (s *Server) operationsRoutes(sets map[string]*routeSet) {}
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/metrics"
+)
+
+// OperationsService is what the handlers of operations: /v1/support,
+// /v1/stats/..., /metrics, /v1/services/.../gc need. internal/metrics and
+// internal/gc implement it between them.
+type OperationsService interface {
+	Support(ctx context.Context, apiVersion string) (metrics.Support, error)
+	Stats(area string, internal bool) ([]*dto.MetricFamily, error)
+	Gatherer() prometheus.Gatherer
+	// StartGC begins the "message" or "media" collection in the background.
+	StartGC(kind string) error
+}
+
+// operationsRoutes registers the routes of operations when the service is
+// configured. Access (access.go): stats and metrics admit the API key,
+// support and GC need a user.
+func (s *Server) operationsRoutes(sets map[string]*routeSet) {
+	if s.operations == nil {
+		return
+	}
+	s.handle("GET", "/v1/support", authToken, s.support, sets)
+	for _, area := range []string{"app", "db"} {
+		s.handle("GET", "/v1/stats/"+area, authToken, s.stats(area, false), sets)
+		s.handle("GET", "/v1/stats/"+area+"/internal", authToken, s.stats(area, true), sets)
+	}
+	// Some SDKs call /v1/metrics: the same handler (spec §10.4).
+	s.handle("GET", "/metrics", authToken, s.metrics, sets)
+	s.handle("GET", "/v1/metrics", authToken, s.metrics, sets)
+	s.handle("PUT", "/v1/services/message/gc", authToken, s.startGC("message"), sets)
+	s.handle("PUT", "/v1/services/media/gc", authToken, s.startGC("media"), sets)
+}
+
+type supportResponse struct {
+	Support supportInfo `json:"support"`
+}
+
+// supportInfo is what the process knows of itself plus the registration
+// and gateway state from the core. debug_info and socket_conn keep the
+// documented meanings; vname, wa_id and gateway_status say the same in
+// wabiz's words.
+type supportInfo struct {
+	metrics.Support
+	DebugInfo     string `json:"debug_info"`
+	WaID          string `json:"wa_id"`
+	VName         string `json:"vname"`
+	GatewayStatus string `json:"gateway_status"`
+	SocketConn    string `json:"socket_conn"`
+}
+
+// socketConn maps gateway states to the Coreapp's socket_conn codes.
+var socketConn = map[string]string{core.StateConnected: "UP", core.StateConnecting: "SC", core.StateUnregistered: "DN"}
+
+func (s *Server) support(w http.ResponseWriter, r *http.Request) error {
+	var m meta
+	json.Unmarshal(s.metaJSON, &m)
+	base, err := s.operations.Support(r.Context(), m.Version)
+	if err != nil {
+		return err
+	}
+	info := supportInfo{Support: base, DebugInfo: "unregistered"}
+	if acct, ok := s.messaging.Account(); ok {
+		info.DebugInfo, info.WaID, info.VName = acct.WaID, acct.WaID, acct.VName
+	}
+	status, err := s.messaging.GatewayStatus(r.Context())
+	if err != nil {
+		return err
+	}
+	info.GatewayStatus = status
+	info.SocketConn = socketConn[status]
+	if info.SocketConn == "" {
+		info.SocketConn = "UNK"
+	}
+	s.writeOK(w, http.StatusOK, supportResponse{Support: info})
+	return nil
+}
+
+// stats answers GET /v1/stats/{app,db}[/internal]: JSON by default, the
+// Prometheus text exposition with ?format=prometheus.
+func (s *Server) stats(area string, internal bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		mfs, err := s.operations.Stats(area, internal)
+		if err != nil {
+			return err
+		}
+		if r.URL.Query().Get("format") == "prometheus" {
+			return writeExposition(w, mfs)
+		}
+		body := familiesJSON(mfs)
+		var inner any = body
+		if internal {
+			inner = map[string]any{"internal": body}
+		}
+		s.writeOK(w, http.StatusOK, map[string]any{"stats": map[string]any{area: inner}})
+		return nil
+	}
+}
+
+// metrics answers GET /metrics and /v1/metrics: the Prometheus text
+// exposition (with ?format=prometheus too, and whatever a scraper's Accept
+// negotiates); ?format=json gives the Webapp's JSON shape.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Get("format") == "json" {
+		mfs, err := s.operations.Gatherer().Gather()
+		if err != nil && len(mfs) == 0 {
+			return err
+		}
+		s.writeOK(w, http.StatusOK, map[string]any{"metrics": familiesJSON(mfs)})
+		return nil
+	}
+	promhttp.HandlerFor(s.operations.Gatherer(), promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+	return nil
+}
+
+func (s *Server) startGC(kind string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.operations.StartGC(kind); err != nil {
+			return err
+		}
+		s.writeOK(w, http.StatusOK, map[string]any{"services": map[string]any{kind: map[string]any{"gc": map[string]string{"status": "processing"}}}})
+		return nil
+	}
+}
+
+func writeExposition(w http.ResponseWriter, mfs []*dto.MetricFamily) error {
+	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	w.Header().Set("Content-Type", string(format))
+	enc := expfmt.NewEncoder(w, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statMetric is one metric in the JSON shape of §10.3.
+type statMetric struct {
+	Type string       `json:"type"`
+	Help string       `json:"help"`
+	Data []statSample `json:"data"`
+}
+
+type statSample struct {
+	Labels map[string]string `json:"labels"`
+	Value  *float64          `json:"value,omitempty"`
+	// Histograms and summaries.
+	Bucket map[string]uint64 `json:"bucket,omitempty"`
+	Sum    *float64          `json:"sum,omitempty"`
+	Count  *uint64           `json:"count,omitempty"`
+}
+
+func familiesJSON(mfs []*dto.MetricFamily) map[string]statMetric {
+	out := make(map[string]statMetric, len(mfs))
+	for _, mf := range mfs {
+		sm := statMetric{Type: strings.ToLower(mf.GetType().String()), Help: mf.GetHelp(), Data: []statSample{}}
+		for _, m := range mf.GetMetric() {
+			smp := statSample{Labels: map[string]string{}}
+			for _, l := range m.GetLabel() {
+				smp.Labels[l.GetName()] = l.GetValue()
+			}
+			switch mf.GetType() {
+			case dto.MetricType_COUNTER:
+				smp.Value = ptr(m.GetCounter().GetValue())
+			case dto.MetricType_GAUGE:
+				smp.Value = ptr(m.GetGauge().GetValue())
+			case dto.MetricType_UNTYPED:
+				smp.Value = ptr(m.GetUntyped().GetValue())
+			case dto.MetricType_HISTOGRAM:
+				h := m.GetHistogram()
+				smp.Bucket = map[string]uint64{}
+				for _, b := range h.GetBucket() {
+					smp.Bucket[strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64)] = b.GetCumulativeCount()
+				}
+				smp.Sum, smp.Count = ptr(h.GetSampleSum()), ptr(h.GetSampleCount())
+			case dto.MetricType_SUMMARY:
+				sm := m.GetSummary()
+				smp.Sum, smp.Count = ptr(sm.GetSampleSum()), ptr(sm.GetSampleCount())
+			}
+			sm.Data = append(sm.Data, smp)
+		}
+		out[mf.GetName()] = sm
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// observeRequest moves the request instruments; the access log calls it for
+// every request. Labels are bounded: the route is the registered pattern
+// (never the raw path) and unknown methods count as OTHER.
+func (s *Server) observeRequest(r *http.Request, status int, elapsed time.Duration) {
+	route := s.routeOf(r)
+	method := r.Method
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+	default:
+		method = "OTHER"
+	}
+	code := strconv.Itoa(status)
+	metrics.HTTPRequests.WithLabelValues(route, method, code).Inc()
+	metrics.HTTPDuration.WithLabelValues(route, method, code).Observe(elapsed.Seconds())
+	metrics.APIRequestsDuration.WithLabelValues(routeKey(method, route), code).Observe(float64(elapsed) / float64(time.Millisecond))
+	metrics.WebHandledRequests.Inc()
+}
+
+// routeOf is the pattern the mux routes r to, with the trailing slash
+// folded as withTrailingSlashFolded does; "other" for unknown paths.
+func (s *Server) routeOf(r *http.Request) string {
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+		r2 := *r
+		u := *r.URL
+		u.Path, u.RawPath = strings.TrimSuffix(p, "/"), ""
+		r2.URL = &u
+		r = &r2
+	}
+	_, pattern := s.mux.Handler(r)
+	if pattern == "" || pattern == "/" {
+		return "other"
+	}
+	return pattern
+}
+
+// routeKey is the Webapp's method label: POST_v1_messages, PUT_v1_messages_id.
+func routeKey(method, route string) string {
+	if route == "other" {
+		return method + "_other"
+	}
+	key := strings.NewReplacer("/", "_", "{", "", "}", "").Replace(route)
+	return method + "_" + strings.Trim(key, "_")
+}

@@ -1,8 +1,207 @@
 package api
 
-// ProfileService is what the handlers of the business profile: /v1/settings/profile/about, /v1/settings/profile/photo, /v1/settings/business/profile need.
-// (Filled in by the work on that area.)
-type ProfileService interface{}
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 
-// profileRoutes registers the routes of the business profile: /v1/settings/profile/about, /v1/settings/profile/photo, /v1/settings/business/profile, when the service is configured.
-func (s *Server) profileRoutes(sets map[string]*routeSet) {}
+	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/profile"
+)
+
+// ProfileService is what the handlers of the business profile need:
+// /v1/settings/profile/about, /v1/settings/profile/photo,
+// /v1/settings/business/profile. Input errors come back as *apierr.Error.
+type ProfileService interface {
+	About(ctx context.Context) (string, error)
+	SetAbout(ctx context.Context, body map[string]json.RawMessage) error
+	Photo(ctx context.Context) ([]byte, error)
+	SetPhoto(ctx context.Context, raw []byte) error
+	DeletePhoto(ctx context.Context) error
+	BusinessProfile(ctx context.Context) (profile.Business, error)
+	UpdateBusinessProfile(ctx context.Context, body map[string]json.RawMessage) error
+}
+
+const photoPath = "/v1/settings/profile/photo"
+
+// profileRoutes registers the profile routes when the service is configured.
+func (s *Server) profileRoutes(sets map[string]*routeSet) {
+	if s.profile == nil {
+		return
+	}
+	s.handle("GET", "/v1/settings/profile/about", authToken, s.getAbout, sets)
+	s.handle("PATCH", "/v1/settings/profile/about", authToken, s.patchAbout, sets)
+	s.handle("GET", photoPath, authToken, s.getPhoto, sets)
+	s.handle("POST", photoPath, authToken, s.postPhoto, sets)
+	s.handle("DELETE", photoPath, authToken, s.deletePhoto, sets)
+	s.handle("GET", "/v1/settings/business/profile", authToken, s.getBusinessProfile, sets)
+	s.handle("POST", "/v1/settings/business/profile", authToken, s.postBusinessProfile, sets)
+}
+
+// profileBodyLimit raises the body limit for a photo upload (a few MiB of
+// image, not a JSON body); 0 leaves the default.
+func (s *Server) profileBodyLimit(r *http.Request) int64 {
+	if s.profile != nil && r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == photoPath {
+		return profile.MaxPhotoBytes + 1 // one more, to tell "too large" from "exactly the limit"
+	}
+	return 0
+}
+
+type aboutResponse struct {
+	Settings struct {
+		Profile struct {
+			About struct {
+				Text string `json:"text"`
+			} `json:"about"`
+		} `json:"profile"`
+	} `json:"settings"`
+}
+
+func (s *Server) getAbout(w http.ResponseWriter, r *http.Request) error {
+	text, err := s.profile.About(r.Context())
+	if err != nil {
+		return err
+	}
+	var resp aboutResponse
+	resp.Settings.Profile.About.Text = text
+	s.writeOK(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) patchAbout(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	if err := s.profile.SetAbout(r.Context(), p); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}
+
+type photoLinkResponse struct {
+	Settings struct {
+		Profile struct {
+			Photo struct {
+				Link string `json:"link"`
+			} `json:"photo"`
+		} `json:"profile"`
+	} `json:"settings"`
+}
+
+// getPhoto returns the JPEG itself, or with ?format=link a URL to it. The
+// link is this same route: downloading it needs the admin's credentials,
+// as every /v1/settings path does.
+func (s *Server) getPhoto(w http.ResponseWriter, r *http.Request) error {
+	jpg, err := s.profile.Photo(r.Context())
+	if errors.Is(err, profile.ErrNoPhoto) {
+		return apierr.New(1006, "Profile photo not found")
+	}
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("format") == "link" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		var resp photoLinkResponse
+		resp.Settings.Profile.Photo.Link = scheme + "://" + r.Host + photoPath
+		s.writeOK(w, http.StatusOK, resp)
+		return nil
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/jpeg")
+	h.Set("Content-Disposition", `attachment; filename="profilePicture.jpg"`)
+	h.Set("Content-Length", strconv.Itoa(len(jpg)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(jpg)
+	}
+	return nil
+}
+
+// postPhoto takes the raw image as the body; 201 as the v2.2x Webapp
+// answered.
+func (s *Server) postPhoto(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength > profile.MaxPhotoBytes {
+		return profile.PhotoTooLarge()
+	}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return profile.PhotoTooLarge()
+		}
+		return apierr.New(1025, "Unable to read the request body")
+	}
+	if err := s.profile.SetPhoto(r.Context(), raw); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusCreated, nil)
+	return nil
+}
+
+func (s *Server) deletePhoto(w http.ResponseWriter, r *http.Request) error {
+	if err := s.profile.DeletePhoto(r.Context()); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}
+
+type businessProfileResponse struct {
+	Settings struct {
+		Business struct {
+			Profile profile.Business `json:"profile"`
+		} `json:"business"`
+	} `json:"settings"`
+}
+
+func (s *Server) getBusinessProfile(w http.ResponseWriter, r *http.Request) error {
+	b, err := s.profile.BusinessProfile(r.Context())
+	if err != nil {
+		return err
+	}
+	var resp businessProfileResponse
+	resp.Settings.Business.Profile = b
+	s.writeOK(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) postBusinessProfile(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	if err := s.profile.UpdateBusinessProfile(r.Context(), p); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}
+
+// sandboxBusinessProfile is GET /sandbox/v1/business: the profile as the
+// simulated users see it.
+func (s *Server) sandboxBusinessProfile(w http.ResponseWriter, r *http.Request) error {
+	src, ok := s.sandbox.(interface {
+		BusinessProfile(ctx context.Context) (network.BusinessProfile, error)
+	})
+	if !ok {
+		return apierr.New(1006, "URL path not found")
+	}
+	p, err := src.BusinessProfile(r.Context())
+	if err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, struct {
+		Business network.BusinessProfile `json:"business"`
+	}{p})
+	return nil
+}

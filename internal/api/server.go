@@ -273,6 +273,7 @@ func (s *Server) routes() {
 		s.handle("POST", "/sandbox/v1/users/{wa_id}/identity", authToken, s.sandboxChangeIdentity, sets)
 		s.handle("GET", "/sandbox/v1/world", authToken, s.sandboxWorld, sets)
 		s.handle("PATCH", "/sandbox/v1/world", authToken, s.sandboxSetWorld, sets)
+		s.handle("GET", "/sandbox/v1/business", authToken, s.sandboxBusinessProfile, sets)
 		s.handle("GET", "/sandbox/v1/templates", authToken, s.sandboxTemplates, sets)
 		s.handle("POST", "/sandbox/v1/templates", authToken, s.sandboxAddTemplates, sets)
 		s.handle("GET", "/sandbox/v1/templates/{name}/{language}", authToken, s.sandboxTemplate, sets)
@@ -286,6 +287,7 @@ func (s *Server) routes() {
 	s.certificateRoutes(sets)
 	s.operationsRoutes(sets)
 	s.stickerpackRoutes(sets)
+	s.legacyRoutes(sets)
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apierr.New(1006, "URL path not found"))

@@ -40,6 +40,8 @@ func commands() []command {
 		{"migrate", "create or upgrade the database schema, then exit", runMigrate},
 		{"user", "manage API users: create, passwd, delete, list", runUser},
 		{"sandbox", "drive the sandbox network: registration, simulated users, the world", runSandbox},
+		{"backup", "write an encrypted backup of the configuration; restore reads it back", runBackup},
+		{"restore", "restore a backup made by 'wabiz backup' or POST /v1/settings/backup", runRestore},
 		{"version", "print the wabiz version and the API version it reports", runVersion},
 	}
 }

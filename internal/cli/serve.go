@@ -16,12 +16,17 @@ import (
 	"time"
 
 	"github.com/wabiz/wabiz/internal/api"
+	"github.com/wabiz/wabiz/internal/backup"
 	"github.com/wabiz/wabiz/internal/certs"
 	"github.com/wabiz/wabiz/internal/config"
 	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/gc"
 	"github.com/wabiz/wabiz/internal/media"
+	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
+	"github.com/wabiz/wabiz/internal/profile"
 	"github.com/wabiz/wabiz/internal/settings"
+	"github.com/wabiz/wabiz/internal/stickerpack"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/webhook"
 )
@@ -104,23 +109,47 @@ func runServe(ctx context.Context, e env, args []string) error {
 		OfflineDrainLimit: c.StartupOfflineLimit,
 	})
 
+	// Before the API: the certificate service needs the listener's store,
+	// and a certificate uploaded through the API replaces the self-signed
+	// one from the first handshake on.
+	certStore, defaultCA, err := serverCertificate(c, log)
+	if err != nil {
+		return err
+	}
+	certSvc, err := uploadedCertificates(ctx, c, s, certStore, defaultCA, hooks, log)
+	if err != nil {
+		return err
+	}
+
+	profileSvc := profile.New(profile.Options{Store: s, Publisher: sandboxNet, Log: log})
+	securitySvc := backup.New(backup.Options{Store: s, TwoStep: profileSvc, Log: log,
+		AfterRestore: []func(context.Context) error{settingsSvc.Refresh, engine.ReloadRegistration, profileSvc.Publish,
+			// A restored webhook CA bundle applies to deliveries at once.
+			func(ctx context.Context) error { _, _, _, err := certSvc.Load(ctx); return err }}})
+
+	// Operations: /v1/support, /v1/stats, /metrics and garbage collection.
+	operations := operationsService{
+		Service:   metrics.New(metrics.Options{Store: s, Hooks: hooks.Stats, DataDir: c.DataDir, MediaDir: c.MediaDir(), NodeID: node, Version: buildVersion()}),
+		Collector: gc.New(ctx, gc.Options{Store: s, Media: mediaSvc, Hooks: hooks, Settings: settingsSvc.Current, Log: log}),
+	}
+
 	handler := api.New(api.Deps{
+		Operations:        operations,
 		Log:               log,
 		Auth:              authSvc,
 		Settings:          settingsSvc,
 		Messaging:         engine,
 		Sandbox:           sandboxNet,
 		Media:             mediaSvc,
+		Profile:           profileSvc,
+		Security:          securitySvc,
+		Certs:             certSvc,
+		Stickerpacks:      stickerpack.New(s, mediaSvc, nil),
 		Version:           c.APIVersion,
 		MaxBodyBytes:      c.MaxBodyBytes,
 		LoginFailureLimit: c.LoginFailureLimit,
 		HealthRateLimit:   c.HealthRateLimit,
 	})
-
-	certStore, err := serverCertificate(c, log)
-	if err != nil {
-		return err
-	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -152,6 +181,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	go settingsSvc.Run(runCtx, c.SettingsRefresh, log)
 	go removeExpiredTokens(runCtx, s, log)
 	go hooks.Run(runCtx)
+	go operations.Run(runCtx) // daily message/media GC and the pass_through sweep
 	if err := engine.Start(runCtx); err != nil {
 		return err
 	}
@@ -171,6 +201,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 	stop()
 	shutdown(servers, c.ShutdownTimeout)
 	return nil
+}
+
+// operationsService joins the read-outs and the collectors into
+// api.OperationsService.
+type operationsService struct {
+	*metrics.Service
+	*gc.Collector
 }
 
 // newHTTPServer bounds what one client can hold: headers must arrive in
@@ -212,27 +249,53 @@ func shutdown(servers []*http.Server, timeout time.Duration) {
 
 // serverCertificate loads the configured pair, or keeps a self-signed one in
 // the data directory (generated on first start, renewed before it expires).
-func serverCertificate(c *config.Config, log *slog.Logger) (*certs.Store, error) {
+// caPEM is the self-signed CA, nil for configured files (their CA is unknown).
+func serverCertificate(c *config.Config, log *slog.Logger) (_ *certs.Store, caPEM []byte, _ error) {
 	if c.TLSCertFile != "" {
 		pair, err := certs.LoadPair(c.TLSCertFile, c.TLSKeyFile, time.Now())
 		if err != nil {
-			return nil, fmt.Errorf("WABIZ_TLS_CERT_FILE/WABIZ_TLS_KEY_FILE: %w", err)
+			return nil, nil, fmt.Errorf("WABIZ_TLS_CERT_FILE/WABIZ_TLS_KEY_FILE: %w", err)
 		}
-		return certs.NewStore(pair), nil
+		return certs.NewStore(pair), nil, nil
 	}
 	dir := filepath.Join(c.DataDir, "tls")
 	bundle, generated, err := certs.EnsureSelfSigned(dir, c.ServerName, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("self-signed certificate in %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("self-signed certificate in %s: %w", dir, err)
 	}
 	if generated {
 		log.Info("generated a self-signed TLS certificate; clients can trust its CA", "server_name", c.ServerName, "ca_file", filepath.Join(dir, certs.CAFile))
 	}
 	pair, err := tls.X509KeyPair(bundle.CertPEM, bundle.KeyPEM)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return certs.NewStore(pair), nil
+	return certs.NewStore(pair), bundle.CAPEM, nil
+}
+
+// uploadedCertificates builds the /v1/certificates service and applies what
+// was uploaded before: the external certificate (unless configuration files
+// pin the certificate) and the webhook CA bundle. A stored item that no
+// longer validates is logged and skipped so the server still starts.
+func uploadedCertificates(ctx context.Context, c *config.Config, s *store.Store, listener *certs.Store, defaultCA []byte, hooks *webhook.Dispatcher, log *slog.Logger) (*certs.Manager, error) {
+	m := certs.NewManager(certs.ManagerOptions{
+		Docs: s, Listener: listener, DefaultCAPEM: defaultCA, Pinned: c.TLSCertFile != "",
+		ApplyWebhookCA: hooks.SetRootCAs,
+	})
+	external, webhookCA, skipped, err := m.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load uploaded certificates: %w", err)
+	}
+	for _, e := range skipped {
+		log.Error("certificate from the database skipped", "err", e)
+	}
+	if external {
+		log.Info("serving the TLS certificate uploaded through /v1/certificates/external")
+	}
+	if webhookCA {
+		log.Info("webhook deliveries trust the CA bundle uploaded through /v1/certificates/webhooks/ca")
+	}
+	return m, nil
 }
 
 // removeExpiredTokens keeps the tokens table from growing with sessions

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
 )
@@ -120,6 +121,9 @@ func (c *Core) handleStatus(ctx context.Context, e network.Event) (bool, error) 
 	if !moved && cur.Status != st.Status {
 		return true, nil
 	}
+	if moved {
+		metrics.MessageStatuses.WithLabelValues(st.Status).Inc()
+	}
 	a := c.settings.Current()
 	if st.Status == store.OutboxDelivered && !a.Webhooks.Message.Delivered || st.Status == store.OutboxRead && !a.Webhooks.Message.Read {
 		return true, nil
@@ -166,8 +170,12 @@ func (c *Core) handleInbound(ctx context.Context, e network.Event) error {
 			}
 		}
 	}
-	if _, err := c.store.InsertInbound(ctx, store.InboundMessage{ID: in.ID, Sender: in.From, Type: in.Type, Body: body, ReceivedAt: e.Time}); err != nil {
+	inserted, err := c.store.InsertInbound(ctx, store.InboundMessage{ID: in.ID, Sender: in.From, Type: in.Type, Body: body, ReceivedAt: e.Time})
+	if err != nil {
 		return err
+	}
+	if inserted {
+		metrics.MessagesReceived.Inc() // a redelivered event counts once
 	}
 	if err := c.store.TouchContact(ctx, in.From, in.ProfileName, e.Time, c.now()); err != nil {
 		return err

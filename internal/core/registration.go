@@ -8,6 +8,7 @@ import (
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/profile"
 	"github.com/wabiz/wabiz/internal/store"
 )
 
@@ -15,6 +16,11 @@ import (
 // certificate when a code was sent, or already=true when this number is the
 // one registered here (nothing else to do).
 func (c *Core) RequestCode(ctx context.Context, req network.CodeRequest) (vname string, already bool, err error) {
+	// Two-step verification guards every registration, the number already
+	// here included: the PIN belongs to the number, not to this server.
+	if err := profile.CheckPin(ctx, c.store, req.Pin); err != nil {
+		return "", false, err
+	}
 	if acct, ok := c.Account(); ok && acct.CC == req.CC && acct.PhoneNumber == req.PhoneNumber {
 		return acct.VName, true, nil
 	}
@@ -54,6 +60,24 @@ func (c *Core) Verify(ctx context.Context, code string) error {
 	}
 	c.account.Store(&acct)
 	c.log.Info("number registered", "wa_id", acct.WaID, "vname", acct.VName)
+	c.beginStartup(acct)
+	return nil
+}
+
+// ReloadRegistration picks up a registration written behind the core's back
+// (a restore from backup) and starts up on it, as the Coreapp re-initialised
+// itself after an import. Nothing happens when the stored number is the one
+// already in use, or when none is stored.
+func (c *Core) ReloadRegistration(ctx context.Context) error {
+	acct, ok, err := c.loadAccount(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	if cur, had := c.Account(); had && cur == acct {
+		return nil
+	}
+	c.account.Store(&acct)
+	c.log.Info("registration restored", "wa_id", acct.WaID, "vname", acct.VName)
 	c.beginStartup(acct)
 	return nil
 }

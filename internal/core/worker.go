@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
 )
@@ -88,7 +89,10 @@ func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 			return err
 		}
 	}
-	_, err = c.store.MarkOutboxSent(ctx, m, now)
+	moved, err := c.store.MarkOutboxSent(ctx, m, now)
+	if moved {
+		metrics.MessagesSent.Inc() // wabiz_messages_sent_total, outgoing_messages
+	}
 	return err
 }
 
@@ -111,8 +115,12 @@ func (c *Core) fail(ctx context.Context, m store.OutboxMessage, code int, detail
 	if err := c.enqueueStatus(ctx, m, store.OutboxFailed, now, &asyncError{Code: code, Details: details}); err != nil {
 		return err
 	}
-	if _, _, err := c.store.AdvanceOutbox(ctx, m.ID, store.OutboxFailed, details, now); err != nil {
+	_, moved, err := c.store.AdvanceOutbox(ctx, m.ID, store.OutboxFailed, details, now)
+	if err != nil {
 		return err
+	}
+	if moved {
+		metrics.MessageStatuses.WithLabelValues(store.OutboxFailed).Inc()
 	}
 	c.log.Info("message failed", "id", m.ID, "recipient", m.Recipient, "code", code, "details", details)
 	return nil

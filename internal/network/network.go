@@ -54,6 +54,25 @@ type CodeRequest struct {
 	PhoneNumber string
 	Method      string // "sms" or "voice"
 	Cert        string // base64 verified-name certificate
+	Pin         string // two-step PIN, checked by the core before the network is asked
+}
+
+// BusinessProfile is what WhatsApp users see of the business.
+type BusinessProfile struct {
+	About       string   `json:"about"`
+	Address     string   `json:"address"`
+	Description string   `json:"description"`
+	Email       string   `json:"email"`
+	Vertical    string   `json:"vertical"`
+	Websites    []string `json:"websites"`
+	HasPhoto    bool     `json:"has_photo"`
+}
+
+// ProfilePublisher is implemented by networks that carry the business's
+// profile to users. It is separate from Network so a network without
+// profiles need not pretend.
+type ProfilePublisher interface {
+	PublishProfile(ctx context.Context, p BusinessProfile) error
 }
 
 // CodeResult is what a code request returns.

@@ -223,6 +223,32 @@ var migrations = []migration{
 			updated_at BIGINT NOT NULL,
 			PRIMARY KEY (name, language))`),
 	}},
+	{version: 5, name: "stickerpacks", steps: []step{
+		// Sticker packs (spec §12). next_index hands out sticker indexes that
+		// are never reused within a pack, so an index a client kept cannot
+		// come to mean another sticker after a delete.
+		ddl(`CREATE TABLE IF NOT EXISTS stickerpacks (
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			namespace VARCHAR(16) NOT NULL,
+			publisher VARCHAR(512) NOT NULL,
+			name VARCHAR(512) NOT NULL,
+			ios_app_store_link {{text}} NOT NULL,
+			android_app_store_link {{text}} NOT NULL,
+			next_index BIGINT NOT NULL DEFAULT 0,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`),
+		index("stickerpacks_namespace", "stickerpacks", "namespace, created_at"),
+		// A sticker's image is a media id on the media volume; emojis is a
+		// JSON array of strings.
+		ddl(`CREATE TABLE IF NOT EXISTS stickers (
+			pack_id VARCHAR(64) NOT NULL,
+			sticker_index BIGINT NOT NULL,
+			image_data_id VARCHAR(64) NOT NULL,
+			emojis {{text}} NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (pack_id, sticker_index))`),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

@@ -116,7 +116,7 @@ func (d *Dispatcher) post(ctx context.Context, rawURL string, body []byte) (int,
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "wabiz/"+d.o.Version)
-	resp, err := d.client.Do(req)
+	resp, err := d.httpClient().Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -125,6 +125,7 @@ type Dispatcher struct {
 	q       queue
 	persist bool
 	client  *http.Client
+	swapped atomic.Pointer[http.Client] // set by SetRootCAs (ca.go); wins over client
 	log     *slog.Logger
 
 	queued                      atomic.Int64

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"regexp"
+	"slices"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/network"
 )
 
@@ -114,4 +117,53 @@ func requiredMatching(p params, name string, pattern *regexp.Regexp, errs *apier
 		return v
 	}
 	return ""
+}
+
+type shardsResponse struct {
+	Account struct {
+		Shards int `json:"shards"`
+	} `json:"account"`
+}
+
+// getShards is GET /v1/account/shards.
+func (s *Server) getShards(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.messaging.Shards(r.Context())
+	if err != nil {
+		return err
+	}
+	var resp shardsResponse
+	resp.Account.Shards = n
+	s.writeOK(w, http.StatusOK, resp)
+	return nil
+}
+
+// setShards is POST /v1/account/shards {cc, phone_number, shards, pin?, cert}.
+func (s *Server) setShards(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	var errs apierr.List
+	cc := requiredMatching(p, "cc", ccPattern, &errs)
+	phone := requiredMatching(p, "phone_number", phonePattern, &errs)
+	requiredMatching(p, "cert", nil, &errs) // required since v2.45
+	shards := 0
+	if raw, ok := p["shards"]; !ok || string(raw) == "null" {
+		errs.Merge(apierr.MissingParam("shards"))
+	} else if json.Unmarshal(raw, &shards) != nil || !slices.Contains(core.ShardCounts, shards) {
+		errs.Merge(apierr.InvalidValue("shards", displayJSON(raw)))
+	}
+	pin, hasPin, e := p.optionalString("pin")
+	errs.Merge(e)
+	if hasPin && !pinPattern.MatchString(pin) {
+		errs.Merge(apierr.InvalidValue("pin", pin))
+	}
+	if e := errs.Err(); e != nil {
+		return e
+	}
+	if err := s.messaging.SetShards(r.Context(), cc, phone, shards, pin); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusCreated, nil)
+	return nil
 }

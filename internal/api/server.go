@@ -41,6 +41,8 @@ type Messaging interface {
 	Identity(ctx context.Context, waID string) (store.Identity, error)
 	AcknowledgeIdentity(ctx context.Context, waID, hash string) error
 	DownloadMedia(ctx context.Context, id string) error
+	Shards(ctx context.Context) (int, error)
+	SetShards(ctx context.Context, cc, phone string, shards int, pin string) error
 }
 
 // SandboxControl is the sandbox network's control surface.
@@ -244,6 +246,8 @@ func (s *Server) routes() {
 
 	s.handle("POST", "/v1/account", authToken, s.requestCode, sets)
 	s.handle("POST", "/v1/account/verify", authToken, s.verifyAccount, sets)
+	s.handle("GET", "/v1/account/shards", authToken, s.getShards, sets)
+	s.handle("POST", "/v1/account/shards", authToken, s.setShards, sets)
 	s.handle("POST", "/v1/messages", authToken, s.sendMessage, sets)
 	s.handle("PUT", "/v1/messages/{id}", authToken, s.markMessageRead, sets)
 	s.handle("POST", "/v1/contacts", authToken, s.checkContacts, sets)

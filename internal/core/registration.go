@@ -91,3 +91,57 @@ func networkError(err error) error {
 	}
 	return fmt.Errorf("network: %w", err)
 }
+
+// ShardsDocument keeps the shard count set with POST /v1/account/shards.
+const ShardsDocument = "account.shards"
+
+// ShardCounts are the shard counts multiconnect allows.
+var ShardCounts = []int{1, 2, 4, 8, 16, 32}
+
+// Shards is GET /v1/account/shards: 1 until set.
+func (c *Core) Shards(ctx context.Context) (int, error) {
+	doc, err := c.store.GetDocument(ctx, ShardsDocument)
+	if errors.Is(err, store.ErrNotFound) {
+		return 1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var v struct {
+		Shards int `json:"shards"`
+	}
+	if err := json.Unmarshal(doc.Body, &v); err != nil || v.Shards == 0 {
+		return 1, err
+	}
+	return v.Shards, nil
+}
+
+// SetShards is POST /v1/account/shards: the registered number's shard
+// count, guarded by the two-step PIN like registration. One wabiz process
+// serves every shard; the count is kept and reported so that multiconnect
+// tooling keeps working (docs/decisions.md).
+func (c *Core) SetShards(ctx context.Context, cc, phone string, shards int, pin string) error {
+	acct, ok := c.Account()
+	if !ok {
+		return apierr.New(1011, "Service not ready: register a number with POST /v1/account first")
+	}
+	if acct.CC != cc || acct.PhoneNumber != phone {
+		return apierr.Newf(1009, "Parameter 'phone_number' has invalid value '%s': the registered number is +%s %s", phone, acct.CC, acct.PhoneNumber)
+	}
+	if err := profile.CheckPin(ctx, c.store, pin); err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]int{"shards": shards})
+	for attempt := 0; ; attempt++ {
+		version := int64(0)
+		if doc, err := c.store.GetDocument(ctx, ShardsDocument); err == nil {
+			version = doc.Version
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		_, err := c.store.PutDocument(ctx, ShardsDocument, body, version, c.now())
+		if err == nil || !errors.Is(err, store.ErrConflict) || attempt == 4 {
+			return err
+		}
+	}
+}

@@ -160,3 +160,30 @@ func TestStickerpackConcurrentAdds(t *testing.T) {
 		}
 	})
 }
+
+// TestStickerImagesAreNeverCollected: the media garbage collector's work
+// list leaves out files a stickerpack shows.
+func TestStickerImagesAreNeverCollected(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for _, id := range []string{"11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"} {
+			if err := s.InsertMedia(ctx, store.Media{ID: id, MimeType: "image/webp", Origin: store.MediaOriginUpload,
+				Status: store.MediaStatusStored, CreatedAt: t0, LastUsedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tp := store.StickerpackNamespaceThirdParty
+		if err := s.InsertStickerpack(ctx, store.Stickerpack{ID: "p1", Namespace: tp, Publisher: "Acme", Name: "Faces", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddSticker(ctx, tp, store.Sticker{PackID: "p1", ImageDataID: "11111111-1111-4111-8111-111111111111", CreatedAt: t0, UpdatedAt: t0}, 30); err != nil {
+			t.Fatal(err)
+		}
+		unused, err := s.ListMediaUnusedSince(ctx, t0.Add(time.Hour), 10)
+		if err != nil || len(unused) != 1 || unused[0].ID != "22222222-2222-4222-8222-222222222222" {
+			t.Fatalf("unused = %+v, %v", unused, err)
+		}
+	})
+}

@@ -107,8 +107,12 @@ func (s *Store) AddSandboxEvents(ctx context.Context, events []SandboxEvent) err
 
 // DueSandboxEvents returns up to max events due at now, oldest first.
 func (s *Store) DueSandboxEvents(ctx context.Context, now time.Time, max int) ([]SandboxEvent, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, kind, payload, due_at, created_at FROM sandbox_events
-		WHERE due_at <= ? ORDER BY due_at, id LIMIT ?`), now.UnixMilli(), max)
+	return s.sandboxEvents(ctx, `SELECT id, kind, payload, due_at, created_at FROM sandbox_events
+		WHERE due_at <= ? ORDER BY due_at, id LIMIT ?`, now.UnixMilli(), max)
+}
+
+func (s *Store) sandboxEvents(ctx context.Context, query string, args ...any) ([]SandboxEvent, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -151,26 +155,8 @@ func (s *Store) SandboxEventsByID(ctx context.Context, ids []int64) ([]SandboxEv
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, kind, payload, due_at, created_at FROM sandbox_events WHERE id IN (`+placeholders(len(ids))+`) ORDER BY due_at, id`), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SandboxEvent
-	for rows.Next() {
-		var (
-			e            SandboxEvent
-			payload      string
-			due, created int64
-		)
-		if err := rows.Scan(&e.ID, &e.Kind, &payload, &due, &created); err != nil {
-			return nil, err
-		}
-		e.Payload = []byte(payload)
-		e.DueAt, e.CreatedAt = time.UnixMilli(due).UTC(), time.UnixMilli(created).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.sandboxEvents(ctx, `SELECT id, kind, payload, due_at, created_at FROM sandbox_events
+		WHERE id IN (`+placeholders(len(ids))+`) ORDER BY due_at, id`, args...)
 }
 
 // DeleteSandboxEvents removes acknowledged events.

@@ -19,6 +19,8 @@ import (
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/network/cloud"
+	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/stickerpack"
@@ -47,6 +49,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 const (
+	testAppSecret     = "app-secret-for-tests"
 	testAPIKey        = "test-api-key-0123456789"
 	testAdminPassword = "Admin#Pass1"
 )
@@ -66,6 +69,7 @@ type harness struct {
 
 // harnessSetup is what options may change before the server is built.
 type harnessSetup struct {
+	graph             *graphtest.Server // when set, the cloud network talks to this Graph double
 	deps              *Deps
 	allowPrivateLinks bool                                  // media links may reach loopback (httptest servers)
 	network           func(network.Network) network.Network // wraps the sandbox, e.g. to block start-up
@@ -74,6 +78,8 @@ type harnessSetup struct {
 type harnessOption func(*harnessSetup)
 
 func withDeps(fn func(*Deps)) harnessOption { return func(s *harnessSetup) { fn(s.deps) } }
+
+func withCloud(g *graphtest.Server) harnessOption { return func(s *harnessSetup) { s.graph = g } }
 
 func withPrivateLinks() harnessOption { return func(s *harnessSetup) { s.allowPrivateLinks = true } }
 
@@ -135,7 +141,13 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	if d.Stickerpacks == nil {
 		d.Stickerpacks = stickerpack.New(st, d.Media, clk.Now)
 	}
-	engine := core.New(core.Options{Store: st, Network: setup.network(sandboxNet), Hooks: hooks, Settings: settingsSvc, Media: d.Media, Log: log, Now: clk.Now, NodeID: "test"})
+	var base network.Network = sandboxNet
+	if g := setup.graph; g != nil {
+		cloudNet := cloud.New(cloud.Options{GraphURL: g.GraphURL(), PhoneNumberID: g.PhoneNumberID, WABAID: g.WABAID,
+			AccessToken: g.Token, AppSecret: testAppSecret, VerifyToken: "verify-me", Store: st, Now: clk.Now, Log: log})
+		base, d.Sandbox, d.Cloud = cloudNet, nil, cloudNet
+	}
+	engine := core.New(core.Options{Store: st, Network: setup.network(base), Hooks: hooks, Settings: settingsSvc, Media: d.Media, Log: log, Now: clk.Now, NodeID: "test"})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

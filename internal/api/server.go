@@ -86,6 +86,8 @@ type Deps struct {
 	Certs        CertificateService
 	Operations   OperationsService
 	Stickerpacks StickerpackService
+	// Cloud receives Meta's webhooks when the cloud network is selected.
+	Cloud CloudWebhook
 	// Version is meta.version of every response.
 	Version string
 	// MaxBodyBytes bounds JSON request bodies.
@@ -112,6 +114,7 @@ type Server struct {
 	certs        CertificateService
 	operations   OperationsService
 	stickerpacks StickerpackService
+	cloud        CloudWebhook
 
 	maxBody  int64
 	metaJSON []byte
@@ -142,7 +145,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{
 		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, media: d.Media, now: d.Now,
-		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks,
+		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, cloud: d.Cloud,
 		maxBody: d.MaxBodyBytes, metaJSON: newMetaJSON(d.Version),
 		loginFailures: auth.NewLimiter(d.LoginFailureLimit, time.Hour, d.Now),
 		userCreates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
@@ -167,6 +170,7 @@ type authMode int
 const (
 	authToken authMode = iota // Bearer token or Apikey; the access rules decide the role
 	authBasic                 // HTTP Basic, checked by the handler (login only)
+	authNone                  // no wabiz credentials: the handler proves the caller (Cloud webhooks)
 )
 
 type endpoint struct {
@@ -291,6 +295,7 @@ func (s *Server) routes() {
 	s.certificateRoutes(sets)
 	s.operationsRoutes(sets)
 	s.stickerpackRoutes(sets)
+	s.cloudRoutes(sets)
 	s.legacyRoutes(sets)
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,8 @@ import (
 	"github.com/wabiz/wabiz/internal/gc"
 	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/metrics"
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/network/cloud"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/profile"
 	"github.com/wabiz/wabiz/internal/settings"
@@ -91,21 +93,39 @@ func runServe(ctx context.Context, e env, args []string) error {
 	// A new webhook URL or concurrency takes effect at once, not at the
 	// dispatcher's next poll.
 	settingsSvc.OnChange(func(settings.Application) { hooks.Wake() })
-	sandboxNet := sandbox.New(s, time.Now)
-	if path := c.SandboxTemplates; path != "" {
-		// Before the core starts, so that its first template load sees them.
-		defs, err := sandbox.ReadTemplateFile(path)
-		var added, replaced int
-		if err == nil {
-			added, replaced, err = sandboxNet.SeedTemplates(ctx, defs)
+	// The network: the offline sandbox, or Meta's Cloud API.
+	var (
+		waNet      network.Network
+		sandboxNet *sandbox.Sandbox
+		cloudNet   *cloud.Network
+		publisher  network.ProfilePublisher
+	)
+	switch c.Network {
+	case "cloud":
+		cloudNet = cloud.New(cloud.Options{
+			GraphURL: c.Cloud.GraphURL, PhoneNumberID: c.Cloud.PhoneNumberID, WABAID: c.Cloud.WABAID,
+			AccessToken: c.Cloud.AccessToken, AppSecret: c.Cloud.AppSecret, VerifyToken: c.Cloud.VerifyToken,
+			Store: s, Log: log, Rate: float64(c.Cloud.Rate),
+		})
+		waNet = cloudNet
+	default:
+		sandboxNet = sandbox.New(s, time.Now)
+		waNet, publisher = sandboxNet, sandboxNet
+		if path := c.SandboxTemplates; path != "" {
+			// Before the core starts, so that its first template load sees them.
+			defs, err := sandbox.ReadTemplateFile(path)
+			var added, replaced int
+			if err == nil {
+				added, replaced, err = sandboxNet.SeedTemplates(ctx, defs)
+			}
+			if err != nil {
+				return fmt.Errorf("sandbox templates file %s (WABIZ_SANDBOX_TEMPLATES): %w", path, err)
+			}
+			log.Info("sandbox templates loaded", "file", path, "added", added, "replaced", replaced)
 		}
-		if err != nil {
-			return fmt.Errorf("sandbox templates file %s (WABIZ_SANDBOX_TEMPLATES): %w", path, err)
-		}
-		log.Info("sandbox templates loaded", "file", path, "added", added, "replaced", replaced)
 	}
 	engine := core.New(core.Options{
-		Store: s, Network: sandboxNet, Hooks: hooks, Settings: settingsSvc, Media: mediaSvc, Log: log, NodeID: node,
+		Store: s, Network: waNet, Hooks: hooks, Settings: settingsSvc, Media: mediaSvc, Log: log, NodeID: node,
 		OfflineDrainLimit: c.StartupOfflineLimit,
 	})
 
@@ -121,7 +141,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	profileSvc := profile.New(profile.Options{Store: s, Publisher: sandboxNet, Log: log})
+	profileSvc := profile.New(profile.Options{Store: s, Publisher: publisher, Log: log})
 	securitySvc := backup.New(backup.Options{Store: s, TwoStep: profileSvc, Log: log,
 		AfterRestore: []func(context.Context) error{settingsSvc.Refresh, engine.ReloadRegistration, profileSvc.Publish,
 			// A restored webhook CA bundle applies to deliveries at once.
@@ -139,7 +159,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Auth:              authSvc,
 		Settings:          settingsSvc,
 		Messaging:         engine,
-		Sandbox:           sandboxNet,
+		Sandbox:           sandboxControl(sandboxNet),
+		Cloud:             cloudWebhook(cloudNet),
 		Media:             mediaSvc,
 		Profile:           profileSvc,
 		Security:          securitySvc,
@@ -359,4 +380,20 @@ func applyLogLevel(level *slog.LevelVar, configured slog.Level, a settings.Appli
 		fromSettings = slog.LevelDebug
 	}
 	level.Set(min(configured, fromSettings))
+}
+
+// sandboxControl and cloudWebhook keep a nil network a nil interface, so
+// the API leaves out the routes of the network that is not selected.
+func sandboxControl(s *sandbox.Sandbox) api.SandboxControl {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+func cloudWebhook(n *cloud.Network) api.CloudWebhook {
+	if n == nil {
+		return nil
+	}
+	return n
 }

@@ -47,6 +47,18 @@ type Config struct {
 	MediaLinkTimeout    time.Duration // WABIZ_MEDIA_LINK_TIMEOUT
 	MediaPrivateLinks   bool          // WABIZ_MEDIA_ALLOW_PRIVATE_LINKS
 	DB                  DBConfig
+	Cloud               CloudConfig
+}
+
+// CloudConfig holds the cloud network's settings (WABIZ_NETWORK=cloud).
+type CloudConfig struct {
+	GraphURL      string // WABIZ_CLOUD_GRAPH_URL
+	PhoneNumberID string // WABIZ_CLOUD_PHONE_NUMBER_ID
+	WABAID        string // WABIZ_CLOUD_WABA_ID
+	AccessToken   string // WABIZ_CLOUD_ACCESS_TOKEN (secret)
+	AppSecret     string // WABIZ_CLOUD_APP_SECRET (secret)
+	VerifyToken   string // WABIZ_CLOUD_VERIFY_TOKEN (secret)
+	Rate          int    // WABIZ_CLOUD_RATE
 }
 
 // DBConfig holds the database settings, named after the official image's
@@ -194,7 +206,30 @@ func (c *Config) checkCombinations() error {
 	return errors.Join(
 		bothOrNeither("WABIZ_TLS_CERT_FILE", c.TLSCertFile, "WABIZ_TLS_KEY_FILE", c.TLSKeyFile),
 		bothOrNeither("WA_DB_SSL_CERT", c.DB.SSLCert, "WA_DB_SSL_KEY", c.DB.SSLKey),
+		c.checkCloud(),
 	)
+}
+
+// checkCloud: the cloud network cannot start without its identifiers and
+// secrets; say which are missing at start-up, not at the first send.
+func (c *Config) checkCloud() error {
+	if c.Network != "cloud" {
+		return nil
+	}
+	var missing []string
+	for _, o := range []struct{ name, value string }{
+		{"WABIZ_CLOUD_PHONE_NUMBER_ID", c.Cloud.PhoneNumberID}, {"WABIZ_CLOUD_WABA_ID", c.Cloud.WABAID},
+		{"WABIZ_CLOUD_ACCESS_TOKEN", c.Cloud.AccessToken}, {"WABIZ_CLOUD_APP_SECRET", c.Cloud.AppSecret},
+		{"WABIZ_CLOUD_VERIFY_TOKEN", c.Cloud.VerifyToken},
+	} {
+		if o.value == "" {
+			missing = append(missing, o.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("WABIZ_NETWORK=cloud needs %s", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // bothOrNeither exists because half a certificate/key pair only fails later,

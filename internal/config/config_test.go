@@ -55,6 +55,7 @@ func TestDefaults(t *testing.T) {
 		SettingsRefresh:     2 * time.Second,
 		ShutdownTimeout:     15 * time.Second,
 		Network:             "sandbox",
+		Cloud:               CloudConfig{GraphURL: "https://graph.facebook.com/v21.0", Rate: 80},
 		StartupOfflineLimit: 6 * time.Minute,
 		WebhookRetryHorizon: 24 * time.Hour,
 		WebhookBatchMax:     20,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -96,7 +97,49 @@ func Options() []Option {
 		{
 			Env: "WABIZ_NETWORK", Flag: "network", Default: "sandbox",
 			Help: "the WhatsApp network messages travel on: sandbox (offline, simulated users)",
-			set:  oneOf(func(c *Config) *string { return &c.Network }, "sandbox"),
+			set:  oneOf(func(c *Config) *string { return &c.Network }, "sandbox", "cloud"),
+		},
+		{
+			Env: "WABIZ_CLOUD_GRAPH_URL", Flag: "cloud-graph-url", Default: "https://graph.facebook.com/v21.0",
+			Help: "cloud network: the Graph API base URL, version included",
+			set: func(c *Config, v string) error {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					return errors.New("must be an absolute http(s) URL")
+				}
+				c.Cloud.GraphURL = v
+				return nil
+			},
+		},
+		{
+			Env: "WABIZ_CLOUD_PHONE_NUMBER_ID", Flag: "cloud-phone-number-id", Default: "",
+			Help: "cloud network: the business phone number's id in the Cloud API",
+			set:  anyText(func(c *Config) *string { return &c.Cloud.PhoneNumberID }),
+		},
+		{
+			Env: "WABIZ_CLOUD_WABA_ID", Flag: "cloud-waba-id", Default: "",
+			Help: "cloud network: the WhatsApp Business Account id (its message templates are loaded)",
+			set:  anyText(func(c *Config) *string { return &c.Cloud.WABAID }),
+		},
+		{
+			Env: "WABIZ_CLOUD_ACCESS_TOKEN", Flag: "cloud-access-token", Default: "", Secret: true,
+			Help: "cloud network: a system-user access token with whatsapp_business_messaging and whatsapp_business_management",
+			set:  anyText(func(c *Config) *string { return &c.Cloud.AccessToken }),
+		},
+		{
+			Env: "WABIZ_CLOUD_APP_SECRET", Flag: "cloud-app-secret", Default: "", Secret: true,
+			Help: "cloud network: the Meta app secret that signs webhooks (X-Hub-Signature-256)",
+			set:  anyText(func(c *Config) *string { return &c.Cloud.AppSecret }),
+		},
+		{
+			Env: "WABIZ_CLOUD_VERIFY_TOKEN", Flag: "cloud-verify-token", Default: "", Secret: true,
+			Help: "cloud network: the token Meta's webhook subscription challenge must present",
+			set:  anyText(func(c *Config) *string { return &c.Cloud.VerifyToken }),
+		},
+		{
+			Env: "WABIZ_CLOUD_RATE", Flag: "cloud-rate", Default: "80",
+			Help: "cloud network: messages per second sent to the Cloud API (its throughput tier), 1 to 1000",
+			set:  integerIn(1, 1000, func(c *Config) *int { return &c.Cloud.Rate }),
 		},
 		{
 			Env: "WABIZ_SANDBOX_TEMPLATES", Flag: "sandbox-templates", Default: "",

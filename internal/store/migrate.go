@@ -249,6 +249,28 @@ var migrations = []migration{
 			updated_at BIGINT NOT NULL,
 			PRIMARY KEY (pack_id, sticker_index))`),
 	}},
+	{version: 6, name: "cloud bridge: message id map and pending webhook events", steps: []step{
+		// cloud_messages maps our outbound ids to the Cloud API's wamids and
+		// records every send attempt before the call, so an attempt whose
+		// outcome is unknown is never repeated blindly.
+		ddl(`CREATE TABLE IF NOT EXISTS cloud_messages (
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			wamid VARCHAR(255) NOT NULL DEFAULT '',
+			state VARCHAR(16) NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			last_error {{text}} NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`),
+		index("cloud_messages_wamid", "cloud_messages", "wamid"),
+		// cloud_events holds each message and status of a Cloud webhook
+		// delivery until the core acknowledges it: Meta is answered 200 only
+		// after the insert.
+		ddl(`CREATE TABLE IF NOT EXISTS cloud_events (
+			id {{serial}},
+			kind VARCHAR(16) NOT NULL,
+			payload {{text}} NOT NULL,
+			received_at BIGINT NOT NULL)`),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/network/cloud"
+)
+
+// CloudWebhook is the receiving end of Meta's webhooks when wabiz delivers
+// through the Cloud API.
+type CloudWebhook interface {
+	VerifyChallenge(mode, token, challenge string) (string, bool)
+	HandleWebhook(ctx context.Context, body []byte, signature string) error
+}
+
+// maxCloudWebhookBytes bounds one delivery from Meta (a batch of changes is
+// small; anything near this is not from Meta).
+const maxCloudWebhookBytes = 3 << 20
+
+// cloudRoutes registers /cloud/webhook. It has no wabiz authentication: the
+// subscription challenge proves the verify token, and every delivery is
+// signed with the app secret (X-Hub-Signature-256), checked before anything
+// is stored.
+func (s *Server) cloudRoutes(sets map[string]*routeSet) {
+	if s.cloud == nil {
+		return
+	}
+	s.handle("GET", "/cloud/webhook", authNone, s.cloudChallenge, sets)
+	s.handle("POST", "/cloud/webhook", authNone, s.cloudDelivery, sets)
+}
+
+// cloudChallenge answers Meta's subscription check with the challenge,
+// as plain text, when the verify token matches.
+func (s *Server) cloudChallenge(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	challenge, ok := s.cloud.VerifyChallenge(q.Get("hub.mode"), q.Get("hub.verify_token"), q.Get("hub.challenge"))
+	if !ok {
+		return apierr.New(1005, "Webhook verification failed: wrong hub.mode or hub.verify_token")
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, challenge)
+	return nil
+}
+
+// cloudDelivery stores a signed delivery before answering 200, so Meta
+// retries anything not stored (a bad signature stores nothing: 401).
+func (s *Server) cloudDelivery(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCloudWebhookBytes))
+	if err != nil {
+		return apierr.Newf(1025, "Request body is larger than %d bytes", maxCloudWebhookBytes).WithStatus(http.StatusRequestEntityTooLarge)
+	}
+	err = s.cloud.HandleWebhook(r.Context(), body, r.Header.Get("X-Hub-Signature-256"))
+	var sig *cloud.SignatureError
+	var bad *cloud.PayloadError
+	switch {
+	case errors.As(err, &sig):
+		s.log.Warn("rejected a Cloud webhook delivery", "reason", sig.Reason, "remote", clientIP(r))
+		return apierr.New(1005, "Invalid webhook signature").WithStatus(http.StatusUnauthorized)
+	case errors.As(err, &bad):
+		s.log.Warn("rejected a malformed Cloud webhook delivery", "err", bad.Err)
+		return apierr.New(1025, "Unable to decode the webhook delivery")
+	case err != nil:
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}

@@ -1,0 +1,236 @@
+// Package cloud is the Cloud bridge: a network.Network that delivers
+// through Meta's WhatsApp Cloud API (the Graph API) and turns the Cloud's
+// webhooks into network events, so that On-Premises integrations keep
+// working after the On-Premises client was switched off.
+//
+// Contract followed (Meta's documentation, and pages that quote it):
+//   - Send messages: POST /{phone-number-id}/messages with
+//     "messaging_product":"whatsapp", Bearer token; answer
+//     {"messaging_product","contacts":[{"input","wa_id"}],"messages":[{"id":"wamid..."}]}
+//     https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+//     https://docs.kapso.ai/api/meta/whatsapp/messages/send-a-message
+//   - Error codes (Graph error object {"error":{"message","type","code",
+//     "error_subcode","error_data","fbtrace_id"}}; 130429, 131026, 131047,
+//     131051, 190, ...):
+//     https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+//   - Webhooks: {"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{...}}]}]},
+//     X-Hub-Signature-256 = "sha256=" + hex HMAC-SHA256(app secret, raw body),
+//     GET verification with hub.mode / hub.verify_token / hub.challenge:
+//     https://whatsapp.github.io/WhatsApp-Nodejs-SDK/api-reference/webhooks/start
+//     https://hexdocs.pm/whatsapp_sdk/WhatsApp.Webhook.md
+//   - Media: GET /{media-id} -> {"url","mime_type","sha256","file_size"},
+//     then GET url with the Bearer token; upload POST /{phone-number-id}/media:
+//     https://raw.githubusercontent.com/api-evangelist/whatsapp/refs/heads/main/capabilities/cloud-media.yaml
+//     https://docs.kapso.ai/api/meta/whatsapp/media/get-media-url.md
+//   - Registration: POST /{phone-number-id}/request_code, /verify_code,
+//     /register {"messaging_product","pin"}:
+//     https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/registration/
+//     https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/two-step-verification/
+//   - On-Premises <-> Cloud mapping and the shim requirements: spec
+//     onprem-runtime.md §10.3.
+package cloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// DefaultGraphURL is the Graph API version the bridge was written against.
+const DefaultGraphURL = "https://graph.facebook.com/v21.0"
+
+// DefaultNamespace is the template namespace reported when the WABA does
+// not say its own (message_template_namespace needs the
+// whatsapp_business_management permission). On-Premises clients send it
+// back with every template; the Cloud ignores it, so any fixed value works.
+const DefaultNamespace = "wabiz_cloud"
+
+// Store is the storage the bridge needs.
+type Store interface {
+	BeginCloudSend(ctx context.Context, id string, now time.Time) (store.CloudMessage, error)
+	FinishCloudSend(ctx context.Context, id, state, wamid, lastError string, now time.Time) error
+	LinkCloudMessage(ctx context.Context, id, wamid string, now time.Time) error
+	GetCloudMessage(ctx context.Context, id string) (store.CloudMessage, error)
+	CloudMessageByWAMID(ctx context.Context, wamid string) (store.CloudMessage, error)
+	AddCloudEvents(ctx context.Context, events []store.CloudEvent) error
+	CloudEvents(ctx context.Context, max int) ([]store.CloudEvent, error)
+	DeleteCloudEvents(ctx context.Context, ids []int64) error
+}
+
+// Options configure a bridge for one business number.
+type Options struct {
+	GraphURL      string // default DefaultGraphURL
+	PhoneNumberID string
+	WABAID        string
+	AccessToken   string // a system-user token with whatsapp_business_messaging (+ _management)
+	AppSecret     string // signs the webhooks
+	VerifyToken   string // answers the webhook subscription challenge
+	PIN           string // two-step verification PIN for /register when the code request carried none
+	HTTPClient    *http.Client
+	Store         Store
+	Now           func() time.Time
+	Log           *slog.Logger
+	Rate          float64 // messages per second, default 80 (Cloud's default throughput)
+	// MaxMediaBytes caps a download (default 100 MiB, the Cloud's largest document).
+	MaxMediaBytes int64
+	// AmbiguousHold is how long a send whose outcome is unknown is held
+	// before it is tried again (default 2 minutes). See Send.
+	AmbiguousHold time.Duration
+	// UnmappedGrace is how long a status for a wamid we cannot map stays
+	// pending in case our own send is still recording it (default 2 minutes).
+	UnmappedGrace time.Duration
+}
+
+// Network implements network.Network over the Cloud API.
+type Network struct {
+	opt     Options
+	http    *http.Client
+	store   Store
+	now     func() time.Time
+	log     *slog.Logger
+	limiter *Limiter
+	pending chan struct{}
+
+	mu      sync.Mutex
+	pin     string          // from the last code request
+	account network.Account // from the last code request
+}
+
+var _ network.Network = (*Network)(nil)
+
+// New builds a bridge.
+func New(opt Options) *Network {
+	if opt.GraphURL == "" {
+		opt.GraphURL = DefaultGraphURL
+	}
+	opt.GraphURL = strings.TrimRight(opt.GraphURL, "/")
+	if opt.HTTPClient == nil {
+		opt.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Rate <= 0 {
+		opt.Rate = 80
+	}
+	if opt.MaxMediaBytes <= 0 {
+		opt.MaxMediaBytes = 100 << 20
+	}
+	if opt.AmbiguousHold <= 0 {
+		opt.AmbiguousHold = 2 * time.Minute
+	}
+	if opt.UnmappedGrace <= 0 {
+		opt.UnmappedGrace = 2 * time.Minute
+	}
+	return &Network{
+		opt: opt, http: opt.HTTPClient, store: opt.Store, now: opt.Now, log: opt.Log,
+		limiter: NewLimiter(opt.Rate, opt.Now),
+		pending: make(chan struct{}, 1),
+		pin:     opt.PIN,
+	}
+}
+
+// Limiter returns the send rate limiter, so tests can replace its wait.
+func (n *Network) Limiter() *Limiter { return n.limiter }
+
+// Pending implements network.Network.
+func (n *Network) Pending() <-chan struct{} { return n.pending }
+
+func (n *Network) signal() {
+	select {
+	case n.pending <- struct{}{}:
+	default:
+	}
+}
+
+// GraphError is the Graph API's error object.
+type GraphError struct {
+	Message   string `json:"message"`
+	Type      string `json:"type"`
+	Code      int    `json:"code"`
+	Subcode   int    `json:"error_subcode,omitempty"`
+	ErrorData struct {
+		Details string `json:"details,omitempty"`
+	} `json:"error_data,omitzero"`
+	FBTraceID  string `json:"fbtrace_id,omitempty"`
+	HTTPStatus int    `json:"-"`
+}
+
+func (e *GraphError) Error() string {
+	return fmt.Sprintf("graph error %d (HTTP %d): %s", e.Code, e.HTTPStatus, e.Message)
+}
+
+// transportError is a call that got no Graph answer: the request may or
+// may not have reached Meta.
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return "graph call failed: " + e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+// call makes one Graph request with the token. in (when not nil) is sent
+// as JSON; out (when not nil) receives the JSON answer.
+func (n *Network) call(ctx context.Context, method, path string, in, out any) error {
+	url := path
+	if !strings.HasPrefix(path, "http://") && !strings.HasPrefix(path, "https://") {
+		url = n.opt.GraphURL + "/" + strings.TrimLeft(path, "/")
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+n.opt.AccessToken)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return n.do(req, out)
+}
+
+func (n *Network) do(req *http.Request, out any) error {
+	resp, err := n.http.Do(req)
+	if err != nil {
+		return &transportError{err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return &transportError{err}
+	}
+	if resp.StatusCode >= 300 {
+		var env struct {
+			Error *GraphError `json:"error"`
+		}
+		if json.Unmarshal(raw, &env) != nil || env.Error == nil {
+			env.Error = &GraphError{Message: strings.TrimSpace(string(raw)), Code: 0}
+		}
+		env.Error.HTTPStatus = resp.StatusCode
+		return env.Error
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("graph answer to %s: %w", req.URL.Path, err)
+	}
+	return nil
+}

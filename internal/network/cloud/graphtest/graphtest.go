@@ -1,0 +1,309 @@
+// Package graphtest is a Graph API test double for the Cloud bridge: an
+// httptest server that checks what Meta's documented contract requires
+// (paths under the version prefix, the Bearer token, "messaging_product":
+// "whatsapp"), answers as the Graph does, records every send, serves
+// paginated templates and media, fails on demand, and builds signed
+// webhook deliveries.
+package graphtest
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Version is the path prefix the double serves, as GraphURL ends.
+const Version = "/v21.0"
+
+// Failure is an answer to give instead of the normal one.
+type Failure struct {
+	HTTPStatus int // default 400
+	Code       int
+	Subcode    int
+	Message    string
+	Hang       bool // close the connection without answering (an ambiguous failure)
+}
+
+// Server is the double.
+type Server struct {
+	*httptest.Server
+	PhoneNumberID, WABAID, Token, Namespace, VerifiedName, DisplayNumber string
+	PageSize                                                             int
+
+	mu        sync.Mutex
+	sends     []map[string]any
+	sentIDs   []string
+	requests  []string
+	failures  []Failure
+	templates []map[string]any
+	media     map[string]media
+	nextID    int
+}
+
+type media struct {
+	mime string
+	data []byte
+}
+
+// New starts a double; it stops with the test.
+func New(t testing.TB) *Server {
+	s := &Server{PhoneNumberID: "106540352242922", WABAID: "102290129340398", Token: "test-token",
+		Namespace: "b9b5d5e7_2f5a_4d3b_8f4e_1c2d3e4f5a6b", VerifiedName: "Wabiz Test", DisplayNumber: "+1 555-010-0000",
+		PageSize: 2, media: map[string]media{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// GraphURL is what Options.GraphURL should be.
+func (s *Server) GraphURL() string { return s.URL + Version }
+
+// FailNext makes the next n Graph calls (any path but media files) answer f.
+func (s *Server) FailNext(n int, f Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failures = append(s.failures, f)
+	}
+}
+
+// Sends returns the bodies of the accepted and refused sends, in order.
+func (s *Server) Sends() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]map[string]any(nil), s.sends...)
+}
+
+// SentIDs are the message ids the double answered sends with, in order.
+func (s *Server) SentIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sentIDs...)
+}
+
+// Requests lists "METHOD path" of every call.
+func (s *Server) Requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.requests...)
+}
+
+// AddTemplate adds a template in the Cloud's shape.
+func (s *Server) AddTemplate(t map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.templates = append(s.templates, t)
+}
+
+// AddMedia stores a file users sent; it answers GET /{id}.
+func (s *Server) AddMedia(id, mime string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.media[id] = media{mime, data}
+}
+
+// Sign is the X-Hub-Signature-256 of body.
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Delivery builds a webhook body for this number carrying value's keys
+// (contacts, messages, statuses) and its signature under secret.
+func (s *Server) Delivery(secret string, value map[string]any) ([]byte, string) {
+	v := map[string]any{"messaging_product": "whatsapp",
+		"metadata": map[string]any{"display_phone_number": "15550100000", "phone_number_id": s.PhoneNumberID}}
+	for k, x := range value {
+		v[k] = x
+	}
+	body, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account",
+		"entry": []any{map[string]any{"id": s.WABAID, "changes": []any{map[string]any{"field": "messages", "value": v}}}}})
+	return body, Sign(secret, body)
+}
+
+func graphError(w http.ResponseWriter, status, code, subcode int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+		"message": msg, "type": "OAuthException", "code": code, "error_subcode": subcode, "fbtrace_id": "AbCdEfGhIjK"}})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests = append(s.requests, r.Method+" "+r.URL.Path)
+	s.mu.Unlock()
+	if strings.HasPrefix(r.URL.Path, "/files/") {
+		s.serveFile(w, r)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+s.Token {
+		graphError(w, 401, 190, 463, "Error validating access token: Session has expired.")
+		return
+	}
+	path, ok := strings.CutPrefix(r.URL.Path, Version+"/")
+	if !ok {
+		graphError(w, 400, 2500, 0, "Unknown path components: "+r.URL.Path)
+		return
+	}
+	s.mu.Lock()
+	var fail *Failure
+	if len(s.failures) > 0 {
+		f := s.failures[0]
+		s.failures = s.failures[1:]
+		fail = &f
+	}
+	s.mu.Unlock()
+	var body map[string]any
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			graphError(w, 400, 100, 0, "(#100) Invalid JSON")
+			return
+		}
+	}
+	if fail != nil {
+		if path == s.PhoneNumberID+"/messages" && body != nil && body["status"] == nil {
+			s.mu.Lock()
+			s.sends = append(s.sends, body)
+			s.mu.Unlock()
+		}
+		if fail.Hang {
+			if hj, ok := w.(http.Hijacker); ok {
+				conn, _, _ := hj.Hijack()
+				conn.Close()
+				return
+			}
+		}
+		st := fail.HTTPStatus
+		if st == 0 {
+			st = 400
+		}
+		graphError(w, st, fail.Code, fail.Subcode, fmt.Sprintf("(#%d) %s", fail.Code, fail.Message))
+		return
+	}
+	switch {
+	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/messages":
+		s.messages(w, body)
+	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/media":
+		s.upload(w, r)
+	case r.Method == http.MethodPost && (path == s.PhoneNumberID+"/request_code" || path == s.PhoneNumberID+"/verify_code"):
+		writeJSON(w, map[string]any{"success": true})
+	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/register":
+		if body["messaging_product"] != "whatsapp" || body["pin"] == nil {
+			graphError(w, 400, 100, 0, "(#100) The parameter pin is required.")
+			return
+		}
+		writeJSON(w, map[string]any{"success": true})
+	case r.Method == http.MethodGet && path == s.PhoneNumberID:
+		writeJSON(w, map[string]any{"id": s.PhoneNumberID, "verified_name": s.VerifiedName, "display_phone_number": s.DisplayNumber})
+	case r.Method == http.MethodGet && path == s.WABAID:
+		writeJSON(w, map[string]any{"id": s.WABAID, "message_template_namespace": s.Namespace})
+	case r.Method == http.MethodGet && path == s.WABAID+"/message_templates":
+		s.listTemplates(w, r)
+	case r.Method == http.MethodGet:
+		s.mu.Lock()
+		m, ok := s.media[path]
+		s.mu.Unlock()
+		if !ok {
+			graphError(w, 400, 100, 33, "Unsupported get request. Object with ID '"+path+"' does not exist")
+			return
+		}
+		sum := sha256.Sum256(m.data)
+		writeJSON(w, map[string]any{"messaging_product": "whatsapp", "url": s.URL + "/files/" + path, "mime_type": m.mime,
+			"sha256": hex.EncodeToString(sum[:]), "file_size": len(m.data), "id": path})
+	default:
+		graphError(w, 400, 100, 0, "Unsupported request: "+r.Method+" "+path)
+	}
+}
+
+func (s *Server) messages(w http.ResponseWriter, body map[string]any) {
+	if body["messaging_product"] != "whatsapp" {
+		graphError(w, 400, 100, 0, "(#100) The parameter messaging_product is required.")
+		return
+	}
+	if body["status"] == "read" {
+		if id, _ := body["message_id"].(string); id == "" {
+			graphError(w, 400, 100, 0, "(#100) The parameter message_id is required.")
+			return
+		}
+		writeJSON(w, map[string]any{"success": true})
+		return
+	}
+	to, _ := body["to"].(string)
+	typ, _ := body["type"].(string)
+	if to == "" || typ == "" || body[typ] == nil {
+		graphError(w, 400, 131008, 0, "(#131008) Required parameter is missing")
+		return
+	}
+	s.mu.Lock()
+	s.sends = append(s.sends, body)
+	s.nextID++
+	id := fmt.Sprintf("wamid.HBgL%s%04d", to, s.nextID)
+	s.sentIDs = append(s.sentIDs, id)
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"messaging_product": "whatsapp",
+		"contacts": []any{map[string]any{"input": to, "wa_id": to}}, "messages": []any{map[string]any{"id": id}}})
+}
+
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseMultipartForm(32 << 20); err != nil || r.FormValue("messaging_product") != "whatsapp" {
+		graphError(w, 400, 100, 0, "(#100) The parameter messaging_product is required.")
+		return
+	}
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		graphError(w, 400, 100, 0, "(#100) The parameter file is required.")
+		return
+	}
+	data, _ := io.ReadAll(f)
+	s.mu.Lock()
+	s.nextID++
+	id := strconv.Itoa(900000 + s.nextID)
+	s.media[id] = media{r.FormValue("type"), data}
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"id": id})
+}
+
+func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	all := append([]map[string]any(nil), s.templates...)
+	s.mu.Unlock()
+	start, _ := strconv.Atoi(r.URL.Query().Get("after"))
+	end := min(start+s.PageSize, len(all))
+	page := map[string]any{"data": all[start:end]}
+	if end < len(all) {
+		page["paging"] = map[string]any{"cursors": map[string]any{"after": strconv.Itoa(end)},
+			"next": s.GraphURL() + "/" + s.WABAID + "/message_templates?limit=" + strconv.Itoa(s.PageSize) + "&after=" + strconv.Itoa(end)}
+	}
+	writeJSON(w, page)
+}
+
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer "+s.Token {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	s.mu.Lock()
+	m, ok := s.media[strings.TrimPrefix(r.URL.Path, "/files/")]
+	s.mu.Unlock()
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", m.mime)
+	w.Write(m.data)
+}

@@ -1,0 +1,332 @@
+package cloud
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// SignatureError is a webhook delivery whose X-Hub-Signature-256 is
+// missing or wrong: the HTTP layer answers 401 and stores nothing.
+type SignatureError struct{ Reason string }
+
+func (e *SignatureError) Error() string { return "cloud webhook signature: " + e.Reason }
+
+// PayloadError is a correctly signed delivery that is not a Cloud webhook
+// body: the HTTP layer answers 400.
+type PayloadError struct{ Err error }
+
+func (e *PayloadError) Error() string { return "cloud webhook payload: " + e.Err.Error() }
+func (e *PayloadError) Unwrap() error { return e.Err }
+
+// Event kinds in cloud_events.
+const (
+	kindMessage = "message"
+	kindStatus  = "status"
+)
+
+// VerifyChallenge answers Meta's subscription check (GET with hub.mode,
+// hub.verify_token, hub.challenge): the challenge to echo, and whether the
+// token matched. The HTTP layer answers 403 when it did not.
+func (n *Network) VerifyChallenge(mode, token, challenge string) (string, bool) {
+	if mode != "subscribe" || n.opt.VerifyToken == "" ||
+		subtle.ConstantTimeCompare([]byte(token), []byte(n.opt.VerifyToken)) != 1 {
+		return "", false
+	}
+	return challenge, true
+}
+
+// Sign returns the X-Hub-Signature-256 value of body under secret.
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func (n *Network) checkSignature(body []byte, signature string) error {
+	if n.opt.AppSecret == "" {
+		return &SignatureError{"no app secret is configured, so no delivery can be trusted"}
+	}
+	if signature == "" {
+		return &SignatureError{"missing"}
+	}
+	got, ok := strings.CutPrefix(signature, "sha256=")
+	sum, err := hex.DecodeString(got)
+	if !ok || err != nil {
+		return &SignatureError{"malformed"}
+	}
+	mac := hmac.New(sha256.New, []byte(n.opt.AppSecret))
+	mac.Write(body)
+	if !hmac.Equal(sum, mac.Sum(nil)) {
+		return &SignatureError{"mismatch"}
+	}
+	return nil
+}
+
+type jsonObject json.RawMessage
+
+func (o *jsonObject) UnmarshalJSON(b []byte) error {
+	*o = append((*o)[:0], b...)
+	return nil
+}
+
+// withoutKeys returns the object without the given top-level keys.
+func (o jsonObject) withoutKeys(keys ...string) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(o, &m) != nil {
+		return json.RawMessage(o)
+	}
+	for _, k := range keys {
+		delete(m, k)
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+type webhookBody struct {
+	Object string `json:"object"`
+	Entry  []struct {
+		Changes []struct {
+			Field string `json:"field"`
+			Value struct {
+				Metadata struct {
+					PhoneNumberID string `json:"phone_number_id"`
+				} `json:"metadata"`
+				Contacts []cloudContact `json:"contacts"`
+				Messages []jsonObject   `json:"messages"`
+				Statuses []jsonObject   `json:"statuses"`
+				Errors   []jsonObject   `json:"errors"`
+			} `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+type cloudContact struct {
+	Profile struct {
+		Name string `json:"name"`
+	} `json:"profile"`
+	WaID string `json:"wa_id"`
+}
+
+// storedMessage is a cloud_events payload of kind "message": the Cloud's
+// message object and the sender's profile name from the same delivery.
+type storedMessage struct {
+	Message     json.RawMessage `json:"message"`
+	ProfileName string          `json:"profile_name,omitempty"`
+}
+
+// cloudStatus is the part of a status object the bridge reads.
+type cloudStatus struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Timestamp   string `json:"timestamp"`
+	RecipientID string `json:"recipient_id"`
+	Opaque      string `json:"biz_opaque_callback_data"`
+	Errors      []struct {
+		Code      int    `json:"code"`
+		Title     string `json:"title"`
+		Message   string `json:"message"`
+		ErrorData struct {
+			Details string `json:"details"`
+		} `json:"error_data"`
+	} `json:"errors"`
+}
+
+// HandleWebhook verifies and stores one Cloud webhook delivery. It returns
+// nil only once every message and status in it is durable, so the HTTP
+// layer may answer 200 (and Meta stops retrying) only then. Changes for
+// another phone number of the same app, and fields other than "messages",
+// are ignored. "sent" statuses are not stored (the core recorded "sent"
+// when Send returned) but link the wamid to our id, which settles a send
+// whose outcome was unknown.
+func (n *Network) HandleWebhook(ctx context.Context, body []byte, signature string) error {
+	if err := n.checkSignature(body, signature); err != nil {
+		return err
+	}
+	var wb webhookBody
+	if err := json.Unmarshal(body, &wb); err != nil {
+		return &PayloadError{err}
+	}
+	if wb.Object != "whatsapp_business_account" {
+		return &PayloadError{errors.New("object is " + strconv.Quote(wb.Object) + ", not whatsapp_business_account")}
+	}
+	now := n.now()
+	var events []store.CloudEvent
+	for _, e := range wb.Entry {
+		for _, c := range e.Changes {
+			v := c.Value
+			if c.Field != "messages" || (n.opt.PhoneNumberID != "" && v.Metadata.PhoneNumberID != "" && v.Metadata.PhoneNumberID != n.opt.PhoneNumberID) {
+				continue
+			}
+			names := map[string]string{}
+			for _, ct := range v.Contacts {
+				names[ct.WaID] = ct.Profile.Name
+			}
+			for _, m := range v.Messages {
+				var head struct {
+					From string `json:"from"`
+				}
+				json.Unmarshal(m, &head)
+				payload, _ := json.Marshal(storedMessage{Message: json.RawMessage(m), ProfileName: names[head.From]})
+				events = append(events, store.CloudEvent{Kind: kindMessage, Payload: payload, ReceivedAt: now})
+			}
+			for _, s := range v.Statuses {
+				var st cloudStatus
+				if err := json.Unmarshal(s, &st); err != nil {
+					return &PayloadError{err}
+				}
+				if st.Opaque != "" && st.ID != "" {
+					if err := n.store.LinkCloudMessage(ctx, st.Opaque, st.ID, now); err != nil {
+						return err
+					}
+				}
+				switch st.Status {
+				case "delivered", "read", "failed":
+					events = append(events, store.CloudEvent{Kind: kindStatus, Payload: json.RawMessage(s), ReceivedAt: now})
+				}
+			}
+			for _, e := range v.Errors {
+				n.log.Warn("the Cloud API reported an error not tied to a message", "error", string(e))
+			}
+		}
+	}
+	if err := n.store.AddCloudEvents(ctx, events); err != nil {
+		return err
+	}
+	if len(events) > 0 {
+		n.signal()
+	}
+	return nil
+}
+
+// Events implements network.Network: pending webhook items, translated.
+// Inbound message ids are the Cloud's wamids, kept as they are (On-Premises
+// clients treat ids as opaque strings, the inbound table takes 128
+// characters, and MarkRead and replies need no map). A status whose wamid
+// maps to none of our messages stays pending for UnmappedGrace, in case
+// our send is still recording it, then passes with the wamid (the core
+// logs and drops it).
+func (n *Network) Events(ctx context.Context, max int) ([]network.Event, error) {
+	rows, err := n.store.CloudEvents(ctx, max)
+	if err != nil {
+		return nil, err
+	}
+	now := n.now()
+	var out []network.Event
+	var junk []int64
+	for _, r := range rows {
+		ev, ok, err := n.translateEvent(ctx, r, now)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case ok:
+			out = append(out, ev)
+		case ev.ID == "junk":
+			junk = append(junk, r.ID)
+		}
+	}
+	if len(junk) > 0 {
+		if err := n.store.DeleteCloudEvents(ctx, junk); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Ack implements network.Network.
+func (n *Network) Ack(ctx context.Context, ids []string) error {
+	nums := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		v, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			continue
+		}
+		nums = append(nums, v)
+	}
+	return n.store.DeleteCloudEvents(ctx, nums)
+}
+
+func unixString(s string, fallback time.Time) time.Time {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return fallback
+	}
+	return time.Unix(v, 0).UTC()
+}
+
+// translateEvent makes a network event of a stored item. ok false: not
+// now (ev.ID "") or never (ev.ID "junk": unreadable, dropped).
+func (n *Network) translateEvent(ctx context.Context, r store.CloudEvent, now time.Time) (network.Event, bool, error) {
+	id := strconv.FormatInt(r.ID, 10)
+	switch r.Kind {
+	case kindStatus:
+		var st cloudStatus
+		if json.Unmarshal(r.Payload, &st) != nil {
+			return network.Event{ID: "junk"}, false, nil
+		}
+		ourID, err := n.ourID(ctx, st.ID, st.Opaque)
+		if err != nil {
+			return network.Event{}, false, err
+		}
+		if ourID == "" {
+			if now.Sub(r.ReceivedAt) < n.opt.UnmappedGrace {
+				return network.Event{}, false, nil
+			}
+			ourID = st.ID
+		}
+		se := &network.StatusEvent{MessageID: ourID, Recipient: st.RecipientID, Status: st.Status}
+		if st.Status == "failed" {
+			se.Error = &network.Error{Code: 500, Details: "Generic error"}
+			if len(st.Errors) > 0 {
+				e := st.Errors[0]
+				se.Error = mapStatusError(e.Code, e.Title, e.Message, e.ErrorData.Details)
+			}
+		}
+		return network.Event{ID: id, Kind: network.EventStatus, Time: unixString(st.Timestamp, r.ReceivedAt), Status: se}, true, nil
+	case kindMessage:
+		var sm storedMessage
+		if json.Unmarshal(r.Payload, &sm) != nil {
+			return network.Event{ID: "junk"}, false, nil
+		}
+		ev, err := n.translateMessage(ctx, sm)
+		if err != nil {
+			return network.Event{ID: "junk"}, false, nil
+		}
+		ev.ID = id
+		if ev.Time.IsZero() {
+			ev.Time = r.ReceivedAt
+		}
+		return ev, true, nil
+	}
+	return network.Event{ID: "junk"}, false, nil
+}
+
+// ourID maps a status's wamid to our message id: through the map, or the
+// id we sent as biz_opaque_callback_data when it is one of ours. "" when
+// neither knows it.
+func (n *Network) ourID(ctx context.Context, wamid, opaque string) (string, error) {
+	m, err := n.store.CloudMessageByWAMID(ctx, wamid)
+	if err == nil {
+		return m.ID, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	if opaque != "" {
+		if _, err := n.store.GetCloudMessage(ctx, opaque); err == nil {
+			return opaque, nil
+		}
+	}
+	return "", nil
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// The Cloud bridge's tables: the map between our message ids and the Cloud
+// API's wamids (with the state of each send attempt, so a send is never
+// repeated blindly), and the webhook deliveries Meta made that the core has
+// not handled yet.
+
+// Cloud send states.
+const (
+	CloudSending = "sending" // an attempt was recorded and the call is under way (or the process died in it)
+	CloudSent    = "sent"    // the Cloud API answered with a wamid
+	CloudRefused = "refused" // the Cloud API answered with an error: nothing was sent
+	CloudUnknown = "unknown" // the call failed after the request may have reached Meta
+)
+
+// CloudMessage is one outbound message as the bridge knows it.
+type CloudMessage struct {
+	ID        string // our id (gB...)
+	WAMID     string // the Cloud API's id, once known
+	State     string
+	Attempts  int
+	LastError string
+	CreatedAt time.Time
+	UpdatedAt time.Time // when the state last changed: the time of the last attempt
+}
+
+// BeginCloudSend records an attempt before the call and returns the
+// message as it was before this attempt (State "" when never attempted).
+// A message already sent is returned unchanged and no attempt is counted.
+func (s *Store) BeginCloudSend(ctx context.Context, id string, now time.Time) (CloudMessage, error) {
+	var prev CloudMessage
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		prev = CloudMessage{}
+		got, err := s.cloudMessage(ctx, tx, id, true)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO cloud_messages (id, wamid, state, attempts, last_error, created_at, updated_at)
+				VALUES (?, '', ?, 1, '', ?, ?)`), id, CloudSending, now.UnixMilli(), now.UnixMilli())
+			return err
+		case err != nil:
+			return err
+		}
+		prev = got
+		if got.State == CloudSent {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE cloud_messages SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`),
+			CloudSending, now.UnixMilli(), id)
+		return err
+	})
+	return prev, err
+}
+
+// FinishCloudSend records the outcome of an attempt: CloudSent with the
+// wamid, or CloudRefused / CloudUnknown with the error text.
+func (s *Store) FinishCloudSend(ctx context.Context, id, state, wamid, lastError string, now time.Time) error {
+	_, err := s.exec(ctx, `UPDATE cloud_messages SET state = ?, wamid = CASE WHEN ? = '' THEN wamid ELSE ? END, last_error = ?, updated_at = ?
+		WHERE id = ? AND state <> ?`, state, wamid, wamid, lastError, now.UnixMilli(), id, CloudSent)
+	return err
+}
+
+// LinkCloudMessage records that the Cloud API reported wamid for our id (a
+// status webhook carried our id back): the message was sent, whatever the
+// outcome of the call looked like. Unknown ids are ignored, so a
+// biz_opaque_callback_data set by other software changes nothing.
+func (s *Store) LinkCloudMessage(ctx context.Context, id, wamid string, now time.Time) error {
+	_, err := s.exec(ctx, `UPDATE cloud_messages SET state = ?, wamid = ?, updated_at = ? WHERE id = ? AND wamid = ''`,
+		CloudSent, wamid, now.UnixMilli(), id)
+	return err
+}
+
+// GetCloudMessage reads one message by our id.
+func (s *Store) GetCloudMessage(ctx context.Context, id string) (CloudMessage, error) {
+	return s.cloudMessage(ctx, nil, id, false)
+}
+
+// CloudMessageByWAMID reads one message by the Cloud API's id.
+func (s *Store) CloudMessageByWAMID(ctx context.Context, wamid string) (CloudMessage, error) {
+	if wamid == "" {
+		return CloudMessage{}, ErrNotFound
+	}
+	return s.scanCloudMessage(s.queryRow(ctx, `SELECT id, wamid, state, attempts, last_error, created_at, updated_at
+		FROM cloud_messages WHERE wamid = ?`, wamid))
+}
+
+func (s *Store) cloudMessage(ctx context.Context, tx *sql.Tx, id string, lock bool) (CloudMessage, error) {
+	query := `SELECT id, wamid, state, attempts, last_error, created_at, updated_at FROM cloud_messages WHERE id = ?`
+	if tx == nil {
+		return s.scanCloudMessage(s.queryRow(ctx, query, id))
+	}
+	if lock && s.dialect != SQLite {
+		query += " FOR UPDATE"
+	}
+	return s.scanCloudMessage(tx.QueryRowContext(ctx, s.q(query), id))
+}
+
+func (s *Store) scanCloudMessage(row *sql.Row) (CloudMessage, error) {
+	var (
+		m                CloudMessage
+		created, updated int64
+	)
+	err := row.Scan(&m.ID, &m.WAMID, &m.State, &m.Attempts, &m.LastError, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return CloudMessage{}, ErrNotFound
+	}
+	if err != nil {
+		return CloudMessage{}, err
+	}
+	m.CreatedAt, m.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	return m, nil
+}
+
+// CloudEvent is a webhook delivery item (one message or one status) kept
+// until the core acknowledges it. Payload is the Cloud API's own JSON.
+type CloudEvent struct {
+	ID         int64
+	Kind       string
+	Payload    []byte
+	ReceivedAt time.Time
+}
+
+// AddCloudEvents stores the items of one webhook delivery in one
+// transaction: Meta is answered 200 only once they are all durable.
+func (s *Store) AddCloudEvents(ctx context.Context, events []CloudEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, e := range events {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO cloud_events (kind, payload, received_at) VALUES (?, ?, ?)`),
+				e.Kind, string(e.Payload), e.ReceivedAt.UnixMilli()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// CloudEvents returns up to max pending events, oldest first.
+func (s *Store) CloudEvents(ctx context.Context, max int) ([]CloudEvent, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, kind, payload, received_at FROM cloud_events ORDER BY id LIMIT ?`), max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CloudEvent
+	for rows.Next() {
+		var (
+			e        CloudEvent
+			payload  string
+			received int64
+		)
+		if err := rows.Scan(&e.ID, &e.Kind, &payload, &received); err != nil {
+			return nil, err
+		}
+		e.Payload, e.ReceivedAt = []byte(payload), time.UnixMilli(received).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// DeleteCloudEvents removes handled events.
+func (s *Store) DeleteCloudEvents(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	_, err := s.exec(ctx, `DELETE FROM cloud_events WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	return err
+}

@@ -1,0 +1,62 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/store/storetest"
+)
+
+func TestCloudMessagesAndEvents(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		prev, err := s.BeginCloudSend(ctx, "gB1", t0)
+		if err != nil || prev.State != "" {
+			t.Fatalf("first attempt: %+v %v", prev, err)
+		}
+		if err := s.FinishCloudSend(ctx, "gB1", store.CloudUnknown, "", "timeout", t0); err != nil {
+			t.Fatal(err)
+		}
+		if prev, _ = s.BeginCloudSend(ctx, "gB1", t0.Add(1)); prev.State != store.CloudUnknown || prev.Attempts != 1 || prev.LastError != "timeout" {
+			t.Fatalf("second attempt saw %+v", prev)
+		}
+		// A status naming our id settles it; unknown ids change nothing.
+		if err := s.LinkCloudMessage(ctx, "gB1", "wamid.A", t0); err != nil {
+			t.Fatal(err)
+		}
+		s.LinkCloudMessage(ctx, "gBnobody", "wamid.B", t0)
+		if _, err := s.CloudMessageByWAMID(ctx, "wamid.B"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("foreign id linked: %v", err)
+		}
+		// A late failure report cannot undo a send that is proven.
+		s.FinishCloudSend(ctx, "gB1", store.CloudUnknown, "", "late", t0)
+		m, err := s.CloudMessageByWAMID(ctx, "wamid.A")
+		if err != nil || m.ID != "gB1" || m.State != store.CloudSent || m.Attempts != 2 {
+			t.Fatalf("%+v %v", m, err)
+		}
+		if prev, _ = s.BeginCloudSend(ctx, "gB1", t0); prev.State != store.CloudSent {
+			t.Fatalf("sent message re-begun: %+v", prev)
+		}
+		if m, _ = s.GetCloudMessage(ctx, "gB1"); m.Attempts != 2 {
+			t.Fatalf("an attempt was counted on a sent message: %+v", m)
+		}
+
+		evs := []store.CloudEvent{{Kind: "status", Payload: []byte(`{"id":"x"}`), ReceivedAt: t0}, {Kind: "message", Payload: []byte(`{"m":1}`), ReceivedAt: t0}}
+		if err := s.AddCloudEvents(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.CloudEvents(ctx, 10)
+		if err != nil || len(got) != 2 || got[0].Kind != "status" || string(got[1].Payload) != `{"m":1}` || !got[0].ReceivedAt.Equal(t0) {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if err := s.DeleteCloudEvents(ctx, []int64{got[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = s.CloudEvents(ctx, 10); len(got) != 1 || got[0].Kind != "message" {
+			t.Fatalf("after delete: %+v", got)
+		}
+	})
+}

@@ -2,10 +2,14 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/media"
+	"github.com/wabiz/wabiz/internal/message"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 )
 
@@ -100,4 +104,82 @@ func waitReady(t *testing.T, h *harness) {
 	if err := h.core.WaitReady(ctx); err != nil {
 		t.Fatalf("start-up did not finish: %v", err)
 	}
+}
+
+// TestCloudBridgeMediaAndTemplates: media and templates through the
+// bridge — an uploaded file sent by id goes to the Cloud as an uploaded
+// Cloud media id; a template from the WABA's catalogue is sent without its
+// namespace; a customer's image is downloaded with the token onto the media
+// volume and served by GET /v1/media/{id}.
+func TestCloudBridgeMediaAndTemplates(t *testing.T) {
+	graph := graphtest.New(t)
+	graph.AddTemplate(map[string]any{"name": "appointment_reminder", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
+		"components": []any{map[string]any{"type": "BODY", "text": "Reminder: your appointment with {{1}} is on {{2}}."}}})
+	h := sqliteHarness(t, withCloud(graph))
+	admin := h.adminToken()
+	hook := newReceiver(t)
+	h.do(request{method: "POST", path: "/v1/account", header: bearer(admin), body: `{"cc":"1","phone_number":"5550100000","method":"sms","cert":"Y2VydA==","pin":"123456"}`})
+	if res := h.do(request{method: "POST", path: "/v1/account/verify", header: bearer(admin), body: `{"code":"123456"}`}); res.Status != 201 {
+		t.Fatalf("verify: %d %s", res.Status, res.Raw)
+	}
+	waitReady(t, h)
+	h.setWebhook(admin, hook.srv.URL)
+
+	// A customer writes with an image; it is downloaded (auto_download names images).
+	png, _ := media.Sample("image")
+	graph.AddMedia("1166426254101830", "image/png", png)
+	body, sig := graph.Delivery(testAppSecret, map[string]any{
+		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Dana"}, "wa_id": customer}},
+		"messages": []any{map[string]any{"from": customer, "id": "wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQUI4", "timestamp": "1795255200", "type": "image",
+			"image": map[string]any{"id": "1166426254101830", "mime_type": "image/png", "sha256": base64Sum(png), "caption": "receipt"}}},
+	})
+	if w := h.raw("POST", "/cloud/webhook", "application/json", strings.NewReader(string(body)), map[string]string{"X-Hub-Signature-256": sig}); w.Code != 200 {
+		t.Fatalf("delivery: %d %s", w.Code, w.Body.String())
+	}
+	h.pump()
+	msgs := hook.items("messages")
+	if len(msgs) != 1 {
+		t.Fatalf("inbound: %v", hook.bodies)
+	}
+	img := msgs[0]["image"].(map[string]any)
+	if !message.IsMediaID(img["id"].(string)) || img["sha256"] != sha(png) || img["caption"] != "receipt" {
+		t.Fatalf("inbound image %v", img)
+	}
+	if w := h.raw("GET", "/v1/media/"+img["id"].(string), "", nil, bearer(admin)); w.Code != 200 || sha(w.Body.Bytes()) != sha(png) {
+		t.Fatalf("downloaded media: %d", w.Code)
+	}
+
+	// The business sends an uploaded file by our id.
+	id := h.upload(admin, "image/png", png, nil)
+	h.send(admin, `{"to":"`+customer+`","type":"image","image":{"id":"`+id+`","caption":"Boarding pass"}}`)
+	// And a template from the WABA's catalogue (namespace from GET /sandbox is
+	// not there in cloud mode: the Cloud's namespace is reported by the WABA).
+	h.send(admin, `{"to":"`+customer+`","type":"template","template":{"namespace":"`+graph.Namespace+`","name":"appointment_reminder",
+		"language":{"policy":"deterministic","code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"Dr. Lee"},{"type":"text","text":"Friday"}]}]}}`)
+	h.pump()
+	sends := graph.Sends()
+	if len(sends) != 2 {
+		t.Fatalf("cloud sends %v", sends)
+	}
+	byType := map[string]map[string]any{}
+	for _, s := range sends {
+		byType[s["type"].(string)] = s
+	}
+	image := byType["image"]["image"].(map[string]any)
+	if image["id"] == id || image["id"] == "" || image["caption"] != "Boarding pass" {
+		t.Fatalf("image sent with %v (our id %s must become a Cloud media id)", image, id)
+	}
+	tpl := byType["template"]["template"].(map[string]any)
+	if _, has := tpl["namespace"]; has || tpl["name"] != "appointment_reminder" || tpl["language"].(map[string]any)["code"] != "en_US" {
+		t.Fatalf("template sent as %v", tpl)
+	}
+	if _, has := tpl["language"].(map[string]any)["policy"]; has {
+		t.Fatalf("language policy sent to the Cloud: %v", tpl)
+	}
+}
+
+// base64Sum is the sha256 of b as the Cloud writes it (base64).
+func base64Sum(b []byte) string {
+	s := sha256.Sum256(b)
+	return base64.StdEncoding.EncodeToString(s[:])
 }

@@ -141,7 +141,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	profileSvc := profile.New(profile.Options{Store: s, Publisher: publisher, Log: log})
+	var setPIN func(context.Context, string) error
+	if cloudNet != nil {
+		setPIN = cloudNet.SetPIN
+		publisher = cloudNet
+	}
+	profileSvc := profile.New(profile.Options{Store: s, Publisher: publisher, SetPIN: setPIN, Log: log})
 	securitySvc := backup.New(backup.Options{Store: s, TwoStep: profileSvc, Log: log,
 		AfterRestore: []func(context.Context) error{settingsSvc.Refresh, engine.ReloadRegistration, profileSvc.Publish,
 			// A restored webhook CA bundle applies to deliveries at once.

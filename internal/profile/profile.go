@@ -38,6 +38,7 @@ type Service struct {
 	store     Store
 	now       func() time.Time
 	publisher network.ProfilePublisher
+	setPIN    func(ctx context.Context, pin string) error
 	log       *slog.Logger
 }
 
@@ -45,8 +46,11 @@ type Service struct {
 type Options struct {
 	Store     Store
 	Publisher network.ProfilePublisher
-	Log       *slog.Logger
-	Now       func() time.Time
+	// SetPIN, when set, tells the network a new two-step PIN before it is
+	// stored (the Cloud API keeps the PIN itself; the sandbox does not need it).
+	SetPIN func(ctx context.Context, pin string) error
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // New builds the service.
@@ -57,7 +61,7 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: o.Store, now: o.Now, publisher: o.Publisher, log: o.Log}
+	return &Service{store: o.Store, now: o.Now, publisher: o.Publisher, setPIN: o.SetPIN, log: o.Log}
 }
 
 type aboutDoc struct {

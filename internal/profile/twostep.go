@@ -47,6 +47,11 @@ func (s *Service) EnableTwoStep(ctx context.Context, body map[string]json.RawMes
 	case !isSixDigits(*pin):
 		return apierr.InvalidValue("pin", *pin)
 	}
+	if s.setPIN != nil {
+		if err := s.setPIN(ctx, *pin); err != nil {
+			return err
+		}
+	}
 	d := twoStepDoc{Enabled: true, Salt: make([]byte, 16), Time: pinTime, Memory: pinMemory, Threads: pinThreads}
 	if _, err := rand.Read(d.Salt); err != nil {
 		return err

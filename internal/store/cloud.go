@@ -178,3 +178,44 @@ func (s *Store) DeleteCloudEvents(ctx context.Context, ids []int64) error {
 	_, err := s.exec(ctx, `DELETE FROM cloud_events WHERE id IN (`+placeholders(len(ids))+`)`, args...)
 	return err
 }
+
+// CloudMedia is a file of our media volume uploaded to the Cloud API.
+type CloudMedia struct {
+	MediaID    string // our media id
+	CloudID    string // the Cloud API's media id
+	SHA256     string // of the file uploaded, as our media volume records it
+	UploadedAt time.Time
+}
+
+// GetCloudMedia reads the Cloud media id of one of our files.
+func (s *Store) GetCloudMedia(ctx context.Context, mediaID string) (CloudMedia, error) {
+	var (
+		m        CloudMedia
+		uploaded int64
+	)
+	err := s.queryRow(ctx, `SELECT media_id, cloud_id, sha256, uploaded_at FROM cloud_media WHERE media_id = ?`, mediaID).
+		Scan(&m.MediaID, &m.CloudID, &m.SHA256, &uploaded)
+	if errors.Is(err, sql.ErrNoRows) {
+		return CloudMedia{}, ErrNotFound
+	}
+	if err != nil {
+		return CloudMedia{}, err
+	}
+	m.UploadedAt = time.UnixMilli(uploaded).UTC()
+	return m, nil
+}
+
+// PutCloudMedia records (or replaces) the Cloud media id of one of our files.
+func (s *Store) PutCloudMedia(ctx context.Context, m CloudMedia) error {
+	_, err := s.exec(ctx, s.upsert("cloud_media", "media_id", "cloud_id", "sha256", "uploaded_at"),
+		m.MediaID, m.CloudID, m.SHA256, m.UploadedAt.UnixMilli())
+	return err
+}
+
+// DeleteCloudMedia forgets the Cloud media id of one of our files when it
+// is still cloudID (the Cloud refused it), so a newer upload recorded
+// meanwhile is kept. Forgetting none is not an error.
+func (s *Store) DeleteCloudMedia(ctx context.Context, mediaID, cloudID string) error {
+	_, err := s.exec(ctx, `DELETE FROM cloud_media WHERE media_id = ? AND cloud_id = ?`, mediaID, cloudID)
+	return err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
@@ -57,6 +58,40 @@ func TestCloudMessagesAndEvents(t *testing.T) {
 		}
 		if got, _ = s.CloudEvents(ctx, 10); len(got) != 1 || got[0].Kind != "message" {
 			t.Fatalf("after delete: %+v", got)
+		}
+	})
+}
+
+func TestCloudMediaCache(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		if _, err := s.GetCloudMedia(ctx, "m1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("empty cache: %v", err)
+		}
+		if err := s.PutCloudMedia(ctx, store.CloudMedia{MediaID: "m1", CloudID: "900001", SHA256: "aa", UploadedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := s.GetCloudMedia(ctx, "m1"); err != nil || m.CloudID != "900001" || m.SHA256 != "aa" || !m.UploadedAt.Equal(t0) {
+			t.Fatalf("%+v %v", m, err)
+		}
+		// A new upload replaces the entry.
+		later := t0.Add(29 * 24 * time.Hour)
+		if err := s.PutCloudMedia(ctx, store.CloudMedia{MediaID: "m1", CloudID: "900002", SHA256: "aa", UploadedAt: later}); err != nil {
+			t.Fatal(err)
+		}
+		// Forgetting an id that was replaced meanwhile keeps the new one.
+		if err := s.DeleteCloudMedia(ctx, "m1", "900001"); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := s.GetCloudMedia(ctx, "m1"); err != nil || m.CloudID != "900002" || !m.UploadedAt.Equal(later) {
+			t.Fatalf("after replace: %+v %v", m, err)
+		}
+		if err := s.DeleteCloudMedia(ctx, "m1", "900002"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetCloudMedia(ctx, "m1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("after delete: %v", err)
 		}
 	})
 }

@@ -271,6 +271,17 @@ var migrations = []migration{
 			payload {{text}} NOT NULL,
 			received_at BIGINT NOT NULL)`),
 	}},
+	{version: 7, name: "cloud bridge: media id cache", steps: []step{
+		// cloud_media maps a file of our media volume to the media id the
+		// Cloud API gave its upload, so a file is uploaded once rather than
+		// on every send. Cloud media ids expire (30 days): uploaded_at says
+		// when to upload again; sha256 guards against a changed file.
+		ddl(`CREATE TABLE IF NOT EXISTS cloud_media (
+			media_id VARCHAR(64) NOT NULL PRIMARY KEY,
+			cloud_id VARCHAR(255) NOT NULL,
+			sha256 VARCHAR(64) NOT NULL,
+			uploaded_at BIGINT NOT NULL)`),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

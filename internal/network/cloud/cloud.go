@@ -22,6 +22,13 @@
 //     then GET url with the Bearer token; upload POST /{phone-number-id}/media:
 //     https://raw.githubusercontent.com/api-evangelist/whatsapp/refs/heads/main/capabilities/cloud-media.yaml
 //     https://docs.kapso.ai/api/meta/whatsapp/media/get-media-url.md
+//     Uploaded files are cached by our media id (cloud_media) for
+//     Options.MediaTTL, as Cloud media ids expire after 30 days.
+//   - Business profile: POST /{phone-number-id}/whatsapp_business_profile
+//     {"messaging_product","about","address","description","email",
+//     "vertical","websites"} (vertical in the Cloud's enum: AUTO, BEAUTY, ...):
+//     https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/business-profiles
+//   - Two-step PIN change: POST /{phone-number-id} {"pin"}.
 //   - Registration: POST /{phone-number-id}/request_code, /verify_code,
 //     /register {"messaging_product","pin"}:
 //     https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/registration/
@@ -65,6 +72,9 @@ type Store interface {
 	AddCloudEvents(ctx context.Context, events []store.CloudEvent) error
 	CloudEvents(ctx context.Context, max int) ([]store.CloudEvent, error)
 	DeleteCloudEvents(ctx context.Context, ids []int64) error
+	GetCloudMedia(ctx context.Context, mediaID string) (store.CloudMedia, error)
+	PutCloudMedia(ctx context.Context, m store.CloudMedia) error
+	DeleteCloudMedia(ctx context.Context, mediaID, cloudID string) error
 }
 
 // Options configure a bridge for one business number.
@@ -89,7 +99,13 @@ type Options struct {
 	// UnmappedGrace is how long a status for a wamid we cannot map stays
 	// pending in case our own send is still recording it (default 2 minutes).
 	UnmappedGrace time.Duration
+	// MediaTTL is how long an uploaded file's Cloud media id is used again
+	// (default DefaultMediaTTL): Cloud media ids expire after 30 days.
+	MediaTTL time.Duration
 }
+
+// DefaultMediaTTL re-uploads a file a day before its Cloud media id expires.
+const DefaultMediaTTL = 29 * 24 * time.Hour
 
 // Network implements network.Network over the Cloud API.
 type Network struct {
@@ -134,6 +150,9 @@ func New(opt Options) *Network {
 	}
 	if opt.UnmappedGrace <= 0 {
 		opt.UnmappedGrace = 2 * time.Minute
+	}
+	if opt.MediaTTL <= 0 {
+		opt.MediaTTL = DefaultMediaTTL
 	}
 	return &Network{
 		opt: opt, http: opt.HTTPClient, store: opt.Store, now: opt.Now, log: opt.Log,

@@ -21,6 +21,7 @@ const secret = "app-secret"
 type fixture struct {
 	net   *cloud.Network
 	graph *graphtest.Server
+	store *store.Store
 	now   *time.Time
 	ctx   context.Context
 }
@@ -29,11 +30,12 @@ func setup(t *testing.T) fixture {
 	t.Helper()
 	g := graphtest.New(t)
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	st := storetest.Open(t, store.SQLite)
 	n := cloud.New(cloud.Options{GraphURL: g.GraphURL(), PhoneNumberID: g.PhoneNumberID, WABAID: g.WABAID,
 		AccessToken: g.Token, AppSecret: secret, VerifyToken: "vt", PIN: "123456",
-		Store: storetest.Open(t, store.SQLite), Now: func() time.Time { return now }})
+		Store: st, Now: func() time.Time { return now }})
 	n.Limiter().Wait = func(context.Context, time.Duration) error { return nil }
-	return fixture{net: n, graph: g, now: &now, ctx: context.Background()}
+	return fixture{net: n, graph: g, store: st, now: &now, ctx: context.Background()}
 }
 
 func text(id, to string) network.Outgoing {

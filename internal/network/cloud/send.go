@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
@@ -48,15 +49,33 @@ func (n *Network) Send(ctx context.Context, msg network.Outgoing) error {
 			n.log.Warn("sending again after an attempt of unknown outcome: the recipient may get the message twice", "id", msg.ID, "attempts", cur.Attempts)
 		}
 	}
-	body, err := n.translate(ctx, msg)
-	if err != nil {
+	stale, err := n.attempt(ctx, msg, false)
+	if stale == nil {
 		return err
+	}
+	// The Cloud refused a media id taken from the cache (expired or deleted
+	// early): nothing was sent, so upload the file again and send once more.
+	n.log.Info("the Cloud refused a cached media id; uploading the file again", "media", msg.Media.ID, "cloud_media", stale.CloudID)
+	if err := n.store.DeleteCloudMedia(context.WithoutCancel(ctx), stale.MediaID, stale.CloudID); err != nil {
+		return err
+	}
+	_, err = n.attempt(ctx, msg, true)
+	return err
+}
+
+// attempt makes one send call. fresh uploads the message's file even when
+// the cache has it. When the Cloud refused a call whose body carried a
+// cached media id, the entry is returned so Send can retry with a new upload.
+func (n *Network) attempt(ctx context.Context, msg network.Outgoing, fresh bool) (*store.CloudMedia, error) {
+	body, used, err := n.translate(ctx, msg, fresh)
+	if err != nil {
+		return nil, err
 	}
 	if err := n.limiter.Take(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := n.store.BeginCloudSend(ctx, msg.ID, n.now()); err != nil {
-		return err
+		return nil, err
 	}
 	var wrote bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote = true }}
@@ -70,33 +89,61 @@ func (n *Network) Send(ctx context.Context, msg network.Outgoing) error {
 	var ge *GraphError
 	switch {
 	case callErr == nil && len(answer.Messages) > 0 && answer.Messages[0].ID != "":
-		return n.store.FinishCloudSend(ctx, msg.ID, store.CloudSent, answer.Messages[0].ID, "", now)
+		return nil, n.store.FinishCloudSend(ctx, msg.ID, store.CloudSent, answer.Messages[0].ID, "", now)
 	case callErr == nil:
 		callErr = errors.New("the Cloud API answered without a message id")
 	case errors.As(callErr, &ge) && ge.HTTPStatus < 500, !wrote:
 		if err := n.store.FinishCloudSend(context.WithoutCancel(ctx), msg.ID, store.CloudRefused, "", callErr.Error(), now); err != nil {
-			return err
+			return nil, err
 		}
-		return mapCallError(callErr)
+		if ge != nil && used != nil && used.cached && refusesMedia(ge, used.entry.CloudID) {
+			return &used.entry, mapCallError(callErr)
+		}
+		return nil, mapCallError(callErr)
 	}
 	if err := n.store.FinishCloudSend(context.WithoutCancel(ctx), msg.ID, store.CloudUnknown, "", callErr.Error(), now); err != nil {
-		return err
+		return nil, err
 	}
 	if errors.Is(callErr, context.Canceled) {
-		return callErr
+		return nil, callErr
 	}
 	ne := mapCallError(callErr).(*network.Error)
 	ne.Temporary = true // the message may have been sent: never fail it for good
-	return ne
+	return nil, ne
 }
 
-// translate builds the Cloud send body from our canonical body.
-func (n *Network) translate(ctx context.Context, msg network.Outgoing) (map[string]any, error) {
-	var upload func() (string, error)
-	if msg.Media != nil && msg.Media.Open != nil {
-		upload = func() (string, error) { return n.uploadMedia(ctx, msg.Media) }
+// refusesMedia says whether a refused send names a bad media id: an
+// invalid parameter (100, 131009) or a media error (131053) whose text
+// mentions media or the id sent.
+func refusesMedia(ge *GraphError, cloudID string) bool {
+	switch ge.Code {
+	case 100, 131009, 131053:
+	default:
+		return false
 	}
-	return translateBody(msg, func(id string) string { return n.wamidFor(ctx, id) }, upload)
+	text := strings.ToLower(ge.Message + " " + ge.ErrorData.Details)
+	return strings.Contains(text, "media") || strings.Contains(text, strings.ToLower(cloudID))
+}
+
+// translate builds the Cloud send body from our canonical body. used
+// tells which Cloud media id the body carries (nil when none of ours).
+func (n *Network) translate(ctx context.Context, msg network.Outgoing, fresh bool) (map[string]any, *mediaUse, error) {
+	var (
+		upload func() (string, error)
+		used   *mediaUse
+	)
+	if msg.Media != nil && msg.Media.Open != nil {
+		upload = func() (string, error) {
+			u, err := n.cloudMedia(ctx, msg.Media, fresh)
+			if err != nil {
+				return "", err
+			}
+			used = &u
+			return u.entry.CloudID, nil
+		}
+	}
+	body, err := translateBody(msg, func(id string) string { return n.wamidFor(ctx, id) }, upload)
+	return body, used, err
 }
 
 // wamidFor maps an id a client gave (a reply's context, a reaction) to
@@ -154,11 +201,9 @@ func translateBody(msg network.Outgoing, wamid func(string) string, upload func(
 		return nil, invalid("message has no %s object", typ)
 	}
 	if upload != nil && msg.Media != nil {
-		cloudID, err := upload()
-		if err != nil {
+		if err := rewriteMedia(obj, msg.Media.ID, once(upload)); err != nil {
 			return nil, err
 		}
-		replaceMediaID(obj, msg.Media.ID, cloudID)
 	}
 	switch typ {
 	case "text":
@@ -227,28 +272,99 @@ func hsmTemplate(obj any) (map[string]any, error) {
 	return t, nil
 }
 
-// replaceMediaID swaps our media id for the Cloud's wherever an object
-// names it as "id" (a media message, an interactive or template header).
-func replaceMediaID(v any, ours, cloud string) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			if s, ok := val.(string); ok && k == "id" && s == ours {
-				x[k] = cloud
-				continue
-			}
-			replaceMediaID(val, ours, cloud)
+// once memoises upload: a body naming our file twice uploads it once.
+func once(upload func() (string, error)) func() (string, error) {
+	var (
+		id   string
+		err  error
+		done bool
+	)
+	return func() (string, error) {
+		if !done {
+			id, err = upload()
+			done = true
 		}
-	case []any:
-		for _, val := range x {
-			replaceMediaID(val, ours, cloud)
-		}
+		return id, err
 	}
 }
 
+// rewriteMedia puts the Cloud's media id wherever an object (a media
+// message, an interactive header, a template header parameter) names our
+// file: by our id (case-insensitively, as media ids are), or by a link
+// fetched with a media provider's credentials, which the Cloud could not
+// fetch and which the core already resolved to our file (the provider key
+// is ours, unknown to the Cloud). A plain link stays a link: the Cloud
+// fetches it itself, and no upload is made. upload is called only when a
+// rewrite is needed.
+func rewriteMedia(v any, ours string, upload func() (string, error)) error {
+	switch x := v.(type) {
+	case map[string]any:
+		if s, ok := x["id"].(string); ok && strings.EqualFold(s, ours) {
+			cloud, err := upload()
+			if err != nil {
+				return err
+			}
+			x["id"] = cloud
+		} else if _, viaProvider := x["provider"]; viaProvider {
+			if _, ok := x["link"].(string); ok {
+				cloud, err := upload()
+				if err != nil {
+					return err
+				}
+				delete(x, "link")
+				delete(x, "provider")
+				x["id"] = cloud
+			}
+		}
+		for _, val := range x {
+			if err := rewriteMedia(val, ours, upload); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, val := range x {
+			if err := rewriteMedia(val, ours, upload); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mediaUse is the Cloud media id a send carries and whether it came from
+// the cache (a refusal of a cached id is worth one new upload).
+type mediaUse struct {
+	entry  store.CloudMedia
+	cached bool
+}
+
+// cloudMedia returns the Cloud media id of one of our files: the cached one
+// while it is younger than MediaTTL and the file is the one uploaded, else
+// a new upload, recorded for the next sends. fresh skips the cache.
+func (n *Network) cloudMedia(ctx context.Context, m *network.OutgoingMedia, fresh bool) (mediaUse, error) {
+	if !fresh {
+		c, err := n.store.GetCloudMedia(ctx, m.ID)
+		switch {
+		case err == nil && n.now().Sub(c.UploadedAt) < n.opt.MediaTTL && (c.SHA256 == "" || m.SHA256 == "" || strings.EqualFold(c.SHA256, m.SHA256)):
+			return mediaUse{entry: c, cached: true}, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return mediaUse{}, err
+		}
+	}
+	id, err := n.uploadMedia(ctx, m)
+	if err != nil {
+		return mediaUse{}, err
+	}
+	c := store.CloudMedia{MediaID: m.ID, CloudID: id, SHA256: m.SHA256, UploadedAt: n.now()}
+	if err := n.store.PutCloudMedia(context.WithoutCancel(ctx), c); err != nil {
+		// The upload is good for this send; the next one uploads again.
+		n.log.Warn("could not record a Cloud media id", "media", m.ID, "cloud_media", id, "err", err)
+	}
+	return mediaUse{entry: c}, nil
+}
+
 // uploadMedia puts one of our files on the Cloud (media ids are not
-// portable between the APIs). A new upload per send: Cloud media ids
-// expire after 30 days, and a cache is left for later.
+// portable between the APIs): POST /{phone-number-id}/media.
 func (n *Network) uploadMedia(ctx context.Context, m *network.OutgoingMedia) (string, error) {
 	r, err := m.Open(ctx)
 	if err != nil {
@@ -282,6 +398,9 @@ func (n *Network) uploadMedia(ctx context.Context, m *network.OutgoingMedia) (st
 	}
 	if err := n.do(req, &answer); err != nil {
 		return "", mapCallError(err)
+	}
+	if answer.ID == "" {
+		return "", &network.Error{Code: 1014, Temporary: true, Details: "the Cloud API answered a media upload without a media id"}
 	}
 	return answer.ID, nil
 }

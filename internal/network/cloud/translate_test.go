@@ -108,3 +108,41 @@ type testErr string
 func (e testErr) Error() string { return string(e) }
 
 var errTest = testErr("connection reset")
+
+func TestTranslateUploadsOnlyWhatTheCloudCannotFetch(t *testing.T) {
+	cases := []struct {
+		name, typ, body, want string
+		uploads               int
+	}{
+		{"template header by our id, any case", "template",
+			`{"type":"template","template":{"namespace":"ns","name":"r","language":{"code":"en"},"components":[{"type":"header","parameters":[{"type":"document","document":{"id":"F0E1","filename":"r.pdf"}}]}]}}`,
+			`{"components":[{"parameters":[{"document":{"filename":"r.pdf","id":"CLOUD1"},"type":"document"}],"type":"header"}],"language":{"code":"en"},"name":"r"}`, 1},
+		{"template header by link", "template",
+			`{"type":"template","template":{"namespace":"ns","name":"r","language":{"code":"en"},"components":[{"type":"header","parameters":[{"type":"image","image":{"link":"https://x/y.jpg"}}]}]}}`,
+			`{"components":[{"parameters":[{"image":{"link":"https://x/y.jpg"},"type":"image"}],"type":"header"}],"language":{"code":"en"},"name":"r"}`, 0},
+		{"link through a media provider", "image",
+			`{"type":"image","image":{"link":"https://x/y.jpg","provider":{"name":"cdn"},"caption":"c"}}`,
+			`{"caption":"c","id":"CLOUD1"}`, 1},
+		{"the same file twice", "interactive",
+			`{"type":"interactive","interactive":{"type":"button","header":{"type":"image","image":{"id":"f0e1"}},"body":{"text":"b"},"x":[{"image":{"id":"f0e1"}}]}}`,
+			`{"body":{"text":"b"},"header":{"image":{"id":"CLOUD1"},"type":"image"},"type":"button","x":[{"image":{"id":"CLOUD1"}}]}`, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			uploads := 0
+			upload := func() (string, error) { uploads++; return "CLOUD1", nil }
+			got, err := translateBody(network.Outgoing{ID: "gB1", To: "1555", Type: c.typ, Body: json.RawMessage(c.body), Media: &network.OutgoingMedia{ID: "f0e1"}},
+				func(s string) string { return s }, upload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(got[c.typ])
+			var n any
+			json.Unmarshal(b, &n)
+			g, _ := json.Marshal(n)
+			if string(g) != c.want || uploads != c.uploads {
+				t.Errorf("got  %s (%d uploads)\nwant %s (%d uploads)", g, uploads, c.want, c.uploads)
+			}
+		})
+	}
+}

@@ -47,6 +47,9 @@ type Server struct {
 	templates []map[string]any
 	media     map[string]media
 	nextID    int
+	uploads   int
+	profile   map[string]any
+	pin       string
 }
 
 type media struct {
@@ -111,6 +114,42 @@ func (s *Server) AddMedia(id, mime string, data []byte) {
 	s.media[id] = media{mime, data}
 }
 
+// ExpireMedia forgets a media id, as the Cloud does 30 days after an
+// upload: sends naming it are refused.
+func (s *Server) ExpireMedia(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.media, id)
+}
+
+// Uploads is the number of media uploads accepted.
+func (s *Server) Uploads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.uploads
+}
+
+// Profile is the business profile as the updates made it (nil before any).
+func (s *Server) Profile() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.profile == nil {
+		return nil
+	}
+	out := map[string]any{}
+	for k, v := range s.profile {
+		out[k] = v
+	}
+	return out
+}
+
+// PIN is the two-step verification PIN last set with POST /{phone-number-id}.
+func (s *Server) PIN() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pin
+}
+
 // Sign is the X-Hub-Signature-256 of body.
 func Sign(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
@@ -132,10 +171,17 @@ func (s *Server) Delivery(secret string, value map[string]any) ([]byte, string) 
 }
 
 func graphError(w http.ResponseWriter, status, code, subcode int, msg string) {
+	graphErrorDetails(w, status, code, subcode, msg, "")
+}
+
+func graphErrorDetails(w http.ResponseWriter, status, code, subcode int, msg, details string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-		"message": msg, "type": "OAuthException", "code": code, "error_subcode": subcode, "fbtrace_id": "AbCdEfGhIjK"}})
+	e := map[string]any{"message": msg, "type": "OAuthException", "code": code, "error_subcode": subcode, "fbtrace_id": "AbCdEfGhIjK"}
+	if details != "" {
+		e["error_data"] = map[string]any{"messaging_product": "whatsapp", "details": details}
+	}
+	json.NewEncoder(w).Encode(map[string]any{"error": e})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -200,6 +246,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.messages(w, body)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/media":
 		s.upload(w, r)
+	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/whatsapp_business_profile":
+		s.updateProfile(w, body)
+	case r.Method == http.MethodPost && path == s.PhoneNumberID:
+		pin, _ := body["pin"].(string)
+		if len(body) != 1 || len(pin) != 6 || strings.Trim(pin, "0123456789") != "" {
+			graphError(w, 400, 100, 0, "(#100) Param pin must be a 6-digit number")
+			return
+		}
+		s.mu.Lock()
+		s.pin = pin
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"success": true})
 	case r.Method == http.MethodPost && (path == s.PhoneNumberID+"/request_code" || path == s.PhoneNumberID+"/verify_code"):
 		writeJSON(w, map[string]any{"success": true})
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/register":
@@ -249,6 +307,14 @@ func (s *Server) messages(w http.ResponseWriter, body map[string]any) {
 		graphError(w, 400, 131008, 0, "(#131008) Required parameter is missing")
 		return
 	}
+	if bad, key := s.unknownMedia(typ, body[typ]); bad != "" {
+		s.mu.Lock()
+		s.sends = append(s.sends, body)
+		s.mu.Unlock()
+		graphErrorDetails(w, 400, 100, 0, "(#100) Invalid parameter",
+			fmt.Sprintf("Param %s['id'] is not a valid whatsapp business account media attachment ID", key))
+		return
+	}
 	s.mu.Lock()
 	s.sends = append(s.sends, body)
 	s.nextID++
@@ -257,6 +323,93 @@ func (s *Server) messages(w http.ResponseWriter, body map[string]any) {
 	s.mu.Unlock()
 	writeJSON(w, map[string]any{"messaging_product": "whatsapp",
 		"contacts": []any{map[string]any{"input": to, "wa_id": to}}, "messages": []any{map[string]any{"id": id}}})
+}
+
+// mediaKinds are the keys under which a send names a media object.
+var mediaKinds = map[string]bool{"image": true, "video": true, "audio": true, "document": true, "sticker": true}
+
+// unknownMedia finds a media object (a media message, an interactive
+// header, a template header parameter) whose id the double does not hold,
+// and returns the id and the key it was under.
+func (s *Server) unknownMedia(key string, v any) (string, string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if id, ok := x["id"].(string); ok && mediaKinds[key] {
+			s.mu.Lock()
+			_, known := s.media[id]
+			s.mu.Unlock()
+			if !known {
+				return id, key
+			}
+		}
+		for k, val := range x {
+			if id, where := s.unknownMedia(k, val); id != "" {
+				return id, where
+			}
+		}
+	case []any:
+		for _, val := range x {
+			if id, where := s.unknownMedia(key, val); id != "" {
+				return id, where
+			}
+		}
+	}
+	return "", ""
+}
+
+// profileVerticals is the Cloud's business vertical enum.
+var profileVerticals = map[string]bool{"UNDEFINED": true, "OTHER": true, "AUTO": true, "BEAUTY": true, "APPAREL": true, "EDU": true,
+	"ENTERTAIN": true, "EVENT_PLAN": true, "FINANCE": true, "GROCERY": true, "GOVT": true, "HOTEL": true, "HEALTH": true,
+	"NONPROFIT": true, "PROF_SERVICES": true, "RETAIL": true, "TRAVEL": true, "RESTAURANT": true, "NOT_A_BIZ": true}
+
+// updateProfile is POST /{phone-number-id}/whatsapp_business_profile: the
+// fields given replace the stored ones.
+func (s *Server) updateProfile(w http.ResponseWriter, body map[string]any) {
+	if body["messaging_product"] != "whatsapp" {
+		graphError(w, 400, 100, 0, "(#100) The parameter messaging_product is required.")
+		return
+	}
+	for k, v := range body {
+		str, isString := v.(string)
+		switch k {
+		case "messaging_product":
+		case "about":
+			if n := len([]rune(str)); !isString || n < 1 || n > 139 {
+				graphError(w, 400, 100, 0, "(#100) Param about must be between 1 and 139 characters")
+				return
+			}
+		case "address", "description", "email", "profile_picture_handle":
+			if !isString {
+				graphError(w, 400, 100, 0, "(#100) Param "+k+" must be a string")
+				return
+			}
+		case "vertical":
+			if !profileVerticals[str] {
+				graphError(w, 400, 100, 0, "(#100) Param vertical must be one of the business verticals")
+				return
+			}
+		case "websites":
+			list, ok := v.([]any)
+			if !ok || len(list) > 2 {
+				graphError(w, 400, 100, 0, "(#100) Param websites must be an array of at most 2 URLs")
+				return
+			}
+		default:
+			graphError(w, 400, 100, 0, "(#100) Unknown parameter "+k)
+			return
+		}
+	}
+	s.mu.Lock()
+	if s.profile == nil {
+		s.profile = map[string]any{}
+	}
+	for k, v := range body {
+		if k != "messaging_product" {
+			s.profile[k] = v
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"success": true})
 }
 
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
@@ -272,6 +425,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	data, _ := io.ReadAll(f)
 	s.mu.Lock()
 	s.nextID++
+	s.uploads++
 	id := strconv.Itoa(900000 + s.nextID)
 	s.media[id] = media{r.FormValue("type"), data}
 	s.mu.Unlock()

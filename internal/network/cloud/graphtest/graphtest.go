@@ -59,11 +59,18 @@ type media struct {
 
 // New starts a double; it stops with the test.
 func New(t testing.TB) *Server {
+	s := Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a double outside a test (the benchmark program); the
+// caller stops it with Close.
+func Start() *Server {
 	s := &Server{PhoneNumberID: "106540352242922", WABAID: "102290129340398", Token: "test-token",
 		Namespace: "b9b5d5e7_2f5a_4d3b_8f4e_1c2d3e4f5a6b", VerifiedName: "Wabiz Test", DisplayNumber: "+1 555-010-0000",
 		PageSize: 2, media: map[string]media{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
 	return s
 }
 

@@ -1,0 +1,72 @@
+// Command wabiz-bench measures a wabiz server: accepted messages per
+// second, accept latency, time to the delivered callback, callbacks per
+// second, peak RSS, and a baseline of the same load against a trivial
+// handler. See docs/performance.md; the logic is in internal/bench.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/bench"
+)
+
+func main() {
+	var cfg bench.Config
+	var asJSON, quiet bool
+	fs := flag.NewFlagSet("wabiz-bench", flag.ExitOnError)
+	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "requests in flight at once (closed loop; ignored with --rate)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "offered requests per second (open loop); 0 = use --concurrency")
+	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", 1024, "with --rate: requests open at once before new ones count as 'client saturated'")
+	fs.IntVar(&cfg.Messages, "messages", 0, "stop after this many requests (default 20000 when --duration is not set)")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (e.g. 30s)")
+	fs.StringVar(&cfg.Network, "network", "sandbox", "sandbox, or cloud (the bridge against an in-process Graph API double)")
+	fs.IntVar(&cfg.CloudRate, "cloud-rate", 1000, "cloud: WABIZ_CLOUD_RATE, and the offered rate unless --rate is set")
+	fs.BoolVar(&cfg.CloudStatus, "cloud-statuses", true, "cloud: the double reports each send delivered with a signed webhook")
+	fs.StringVar(&cfg.URL, "url", "", "a running wabiz (plain HTTP, sandbox network) instead of starting one")
+	fs.IntVar(&cfg.PID, "pid", 0, "with --url: the server's process id, to read its peak RSS")
+	fs.StringVar(&cfg.User, "user", "admin", "with --url: the admin user")
+	fs.StringVar(&cfg.Password, "password", "", "with --url: the admin's password [$WABIZ_PASSWORD]")
+	fs.StringVar(&cfg.Bin, "bin", "", "start this wabiz binary instead of building ./cmd/wabiz")
+	fs.IntVar(&cfg.Recipients, "recipients", 100, "distinct recipients, each with an open 24-hour window")
+	fs.DurationVar(&cfg.Drain, "drain", 60*time.Second, "after the load, wait this long at most for the delivered callbacks")
+	fs.IntVar(&cfg.HookConc, "webhook-concurrency", 0, "webhooks.max_concurrent_requests (6, 12, 18, 24); 0 = the server's setting")
+	fs.BoolVar(&cfg.NoBaseline, "no-baseline", false, "skip the baseline run")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.BoolVar(&quiet, "q", false, "no progress lines on standard error")
+	fs.Parse(os.Args[1:])
+	if cfg.Messages == 0 && cfg.Duration == 0 {
+		cfg.Messages = 20000
+	}
+	if cfg.Password == "" {
+		cfg.Password = os.Getenv("WABIZ_PASSWORD")
+	}
+	if cfg.Network == "cloud" && cfg.Rate == 0 {
+		cfg.Rate = float64(cfg.CloudRate)
+	}
+	if !quiet {
+		cfg.Log = func(format string, a ...any) {
+			fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wabiz-bench:", err)
+		os.Exit(1)
+	}
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+		return
+	}
+	rep.WriteText(os.Stdout)
+}

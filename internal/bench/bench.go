@@ -1,0 +1,297 @@
+// Package bench is the benchmark program of cmd/wabiz-bench: it starts the
+// real wabiz server (or targets a running one), registers a number, drives
+// POST /v1/messages at a fixed concurrency or offered rate, and reports
+// accept throughput and latency, the time from accept to the delivered
+// callback, callbacks per second, errors, the server's peak RSS, and the
+// same load against a trivial in-process handler as a baseline.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/client"
+	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
+)
+
+// Config is what the command line chose.
+type Config struct {
+	Load
+	Network     string // sandbox or cloud
+	URL         string // a running server; "" = build and start one
+	Bin         string // a wabiz binary to start instead of building one
+	PID         int    // with URL: the server's process id, for its RSS
+	User        string
+	Password    string // with URL: the admin's password
+	Recipients  int
+	CloudRate   int
+	CloudStatus bool          // the double reports sends delivered
+	Drain       time.Duration // how long to wait for delivered callbacks
+	HookConc    int           // webhooks.max_concurrent_requests, 0 = server default
+	NoBaseline  bool
+	Log         func(format string, a ...any)
+}
+
+// Report is the result, printed as text or JSON.
+type Report struct {
+	Network    string        `json:"network"`
+	Mode       string        `json:"mode"`
+	CPUs       int           `json:"cpus"`
+	Server     Side          `json:"server"`
+	Baseline   *Side         `json:"baseline,omitempty"`
+	Ratio      float64       `json:"accept_ratio_to_baseline,omitempty"`
+	PeakRSS    int64         `json:"server_peak_rss_bytes,omitempty"`
+	Delivered  int           `json:"delivered"`
+	ToDeliver  Latency       `json:"accept_to_delivered"`
+	Callbacks  callbackStats `json:"callbacks"`
+	GraphSends int           `json:"graph_sends,omitempty"`
+	GraphRate  float64       `json:"graph_sends_per_sec,omitempty"`
+	GraphPosts int           `json:"graph_status_post_errors,omitempty"`
+}
+
+// Side is the client's view of one target.
+type Side struct {
+	Sent       int            `json:"sent"`
+	Accepted   int            `json:"accepted"`
+	ElapsedSec float64        `json:"elapsed_sec"`
+	PerSec     float64        `json:"accepted_per_sec"`
+	Accept     Latency        `json:"accept_latency"`
+	Errors     map[string]int `json:"errors"`
+}
+
+func side(r driveResult) Side {
+	s := Side{Sent: r.Sent, Accepted: r.Accepted, ElapsedSec: r.Elapsed.Seconds(), Accept: Summarize(r.Accept), Errors: r.Errors}
+	if r.Elapsed > 0 {
+		s.PerSec = float64(r.Accepted) / r.Elapsed.Seconds()
+	}
+	return s
+}
+
+// Run performs the benchmark.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Messages <= 0 && cfg.Duration <= 0 {
+		return nil, errors.New("set --messages or --duration")
+	}
+	if cfg.Network == "cloud" && cfg.URL != "" {
+		return nil, errors.New("--network cloud starts its own server against the Graph double; it cannot use --url")
+	}
+	logf := cfg.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	rep := &Report{Network: cfg.Network, CPUs: runtime.NumCPU(), Mode: mode(cfg.Load)}
+	recipients := make([]string, max(cfg.Recipients, 1))
+	for i := range recipients {
+		recipients[i] = fmt.Sprintf("1555%07d", 2000000+i)
+	}
+	bodies := textBodies(recipients)
+
+	if !cfg.NoBaseline {
+		url, stop, err := baseline()
+		if err != nil {
+			return nil, err
+		}
+		logf("baseline: %s against a trivial in-process handler", rep.Mode)
+		b := side(drive(ctx, target{url: url, bodies: bodies}, cfg.Load))
+		stop()
+		rep.Baseline = &b
+	}
+
+	hooks, err := startReceiver()
+	if err != nil {
+		return nil, err
+	}
+	defer hooks.close()
+
+	base := cfg.URL
+	var srv *server
+	var graph *graphtest.Server
+	var secret string
+	if base == "" {
+		dir, err := os.MkdirTemp("", "wabiz-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		bin := cfg.Bin
+		if bin == "" {
+			logf("building ./cmd/wabiz")
+			if bin, err = buildServer(dir); err != nil {
+				return nil, err
+			}
+		}
+		var extra []string
+		if cfg.Network == "cloud" {
+			graph = graphtest.Start()
+			defer graph.Close()
+			secret = randomHex()
+			extra = cloudEnv(graph, secret, cfg.CloudRate)
+		}
+		if srv, err = startServer(ctx, bin, dir+"/data", extra); err != nil {
+			return nil, err
+		}
+		defer srv.stop()
+		base = "http://" + srv.addr
+		cfg.PID = srv.pid()
+		logf("wabiz serve (pid %d) on %s, %s network", cfg.PID, base, cfg.Network)
+	}
+
+	api := client.New(base)
+	if err := setup(ctx, api, cfg, recipients, hooks.url); err != nil {
+		if srv != nil {
+			err = fmt.Errorf("%w\nserver output:\n%s", err, srv.output.String())
+		}
+		return nil, err
+	}
+	// The recipients' own messages reach the receiver first: not counted.
+	time.Sleep(time.Second)
+	hooks.reset()
+
+	meterCtx, stopMeter := context.WithCancel(ctx)
+	var meter *graphMeter
+	if graph != nil {
+		meter = &graphMeter{g: graph, hookURL: base + "/cloud/webhook", secret: secret, statuses: cfg.CloudStatus}
+		go meter.run(meterCtx)
+	}
+	logf("wabiz: %s", rep.Mode)
+	res := drive(ctx, target{url: base + "/v1/messages", auth: "Bearer " + api.Token(), bodies: bodies}, cfg.Load)
+	rep.Server = side(res)
+	if rep.Baseline != nil && rep.Baseline.PerSec > 0 {
+		rep.Ratio = rep.Server.PerSec / rep.Baseline.PerSec
+	}
+	wantDelivered := graph == nil || cfg.CloudStatus
+	if wantDelivered && cfg.Drain > 0 {
+		logf("waiting up to %s for the delivered callbacks of %d messages", cfg.Drain, len(res.AcceptedAt))
+		rep.Delivered = hooks.waitDelivered(res.AcceptedAt, time.Now().Add(cfg.Drain))
+	} else if meter != nil {
+		waitSends(meter, res.Accepted, time.Now().Add(cfg.Drain))
+	}
+	stopMeter()
+	var toDeliver []time.Duration
+	rep.Callbacks, toDeliver = hooks.result(res.AcceptedAt)
+	rep.ToDeliver = Summarize(toDeliver)
+	if meter != nil {
+		rep.GraphSends, rep.GraphRate = meter.rate()
+		rep.GraphPosts = meter.postErrors
+	}
+	if cfg.PID > 0 {
+		if rss, err := PeakRSS(cfg.PID); err == nil {
+			rep.PeakRSS = rss
+		} else {
+			logf("peak RSS: %v", err)
+		}
+	}
+	return rep, nil
+}
+
+func waitSends(m *graphMeter, n int, deadline time.Time) {
+	for time.Now().Before(deadline) {
+		if got, _ := m.rate(); got >= n {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func mode(l Load) string {
+	var s string
+	if l.Rate > 0 {
+		s = fmt.Sprintf("offered rate %.0f/s", l.Rate)
+	} else {
+		s = fmt.Sprintf("concurrency %d", l.Concurrency)
+	}
+	if l.Messages > 0 {
+		s += fmt.Sprintf(", %d messages", l.Messages)
+	}
+	if l.Duration > 0 {
+		s += fmt.Sprintf(", at most %s", l.Duration)
+	}
+	return s
+}
+
+func randomHex() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// setup logs in, registers the number, opens the recipients' windows and
+// sets the webhook.
+func setup(ctx context.Context, api *client.Client, cfg Config, recipients []string, hookURL string) error {
+	const newPassword = "Bench-Pass-1!"
+	if cfg.URL == "" {
+		if _, _, err := api.Login(ctx, cfg.User, "secret", newPassword); err != nil {
+			return fmt.Errorf("first login: %w", err)
+		}
+	} else if _, _, err := api.Login(ctx, cfg.User, cfg.Password, ""); err != nil {
+		return fmt.Errorf("login as %s: %w", cfg.User, err)
+	}
+	cc, phone := "1", "5550100000"
+	if cfg.Network == "cloud" {
+		body := map[string]string{"cc": cc, "phone_number": phone, "method": "sms", "cert": "Y2VydA==", "pin": "123456"}
+		if err := api.Do(ctx, "POST", "/v1/account", body, nil); err != nil {
+			return fmt.Errorf("request a code: %w", err)
+		}
+		if err := api.VerifyCode(ctx, "123456"); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+	} else {
+		cert, err := api.SandboxCertificate(ctx, cc, phone, "Wabiz Bench")
+		if err != nil {
+			return fmt.Errorf("sandbox certificate: %w", err)
+		}
+		_, registered, err := api.RequestCode(ctx, cc, phone, "sms", cert)
+		if err != nil {
+			return fmt.Errorf("request a code: %w", err)
+		}
+		if !registered {
+			code, err := api.SandboxCode(ctx)
+			if err != nil {
+				return fmt.Errorf("sandbox code: %w", err)
+			}
+			if err := api.VerifyCode(ctx, code); err != nil {
+				return fmt.Errorf("verify: %w", err)
+			}
+		}
+		// No delays, and no reads: the figures are accept and delivery.
+		if _, err := api.SandboxSetWorld(ctx, map[string]any{"delivery_delay_ms": 0, "read_delay_ms": 0, "auto_read": false}); err != nil {
+			return fmt.Errorf("sandbox world: %w", err)
+		}
+		for _, to := range recipients {
+			if _, err := api.SandboxUserSend(ctx, to, "Hi, where is my order?"); err != nil {
+				return fmt.Errorf("open the window of %s: %w", to, err)
+			}
+		}
+	}
+	if err := waitConnected(ctx, api); err != nil {
+		return err
+	}
+	patch := map[string]any{"webhooks": map[string]any{"url": hookURL}, "sent_status": true}
+	if cfg.HookConc > 0 {
+		patch["webhooks"].(map[string]any)["max_concurrent_requests"] = cfg.HookConc
+	}
+	if err := api.SetSettings(ctx, patch); err != nil {
+		return fmt.Errorf("set the webhook: %w", err)
+	}
+	return nil
+}
+
+func waitConnected(ctx context.Context, api *client.Client) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		h, err := api.Health(ctx)
+		if err == nil && h.GatewayStatus == "connected" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the server is not connected after 20s: %+v %v", h, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

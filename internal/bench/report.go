@@ -1,0 +1,47 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+)
+
+// WriteText prints the report for people.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "wabiz-bench: %s network, %s, %d CPUs\n\n", r.Network, r.Mode, r.CPUs)
+	writeSide(w, "wabiz", r.Server)
+	if r.Baseline != nil {
+		writeSide(w, "baseline", *r.Baseline)
+		fmt.Fprintf(w, "  wabiz / baseline accepted/s: %.3f\n", r.Ratio)
+	}
+	fmt.Fprintln(w)
+	if r.Network != "cloud" || r.Delivered > 0 {
+		fmt.Fprintf(w, "accept -> delivered callback: %d of %d accepted  %s\n", r.Delivered, r.Server.Accepted, latencyText(r.ToDeliver))
+	}
+	c := r.Callbacks
+	fmt.Fprintf(w, "callbacks received: %d requests (%.0f/s), %d statuses (%.0f/s) %v\n",
+		c.Requests, c.RequestsSec, c.Statuses, c.StatusesSec, c.ByStatus)
+	if r.Network == "cloud" {
+		fmt.Fprintf(w, "sends reaching the Graph double: %d (%.0f/s)", r.GraphSends, r.GraphRate)
+		if r.GraphPosts > 0 {
+			fmt.Fprintf(w, ", %d status deliveries refused", r.GraphPosts)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.PeakRSS > 0 {
+		fmt.Fprintf(w, "server peak RSS (VmHWM): %.1f MiB\n", float64(r.PeakRSS)/(1<<20))
+	}
+}
+
+func writeSide(w io.Writer, name string, s Side) {
+	fmt.Fprintf(w, "%-9s %d sent, %d accepted in %.2fs: %.0f accepted/s\n", name+":", s.Sent, s.Accepted, s.ElapsedSec, s.PerSec)
+	fmt.Fprintf(w, "  accept latency %s\n", latencyText(s.Accept))
+	for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
+		fmt.Fprintf(w, "  error %s: %d\n", k, s.Errors[k])
+	}
+}
+
+func latencyText(l Latency) string {
+	return fmt.Sprintf("p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms", l.P50, l.P90, l.P99, l.Max)
+}

@@ -1,0 +1,268 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
+)
+
+// server is a wabiz child process.
+type server struct {
+	cmd    *exec.Cmd
+	addr   string // plain HTTP host:port
+	output *lockedBuffer
+	done   chan struct{}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() > 4<<20 { // keep the start; enough to explain a failure
+		return len(p), nil
+	}
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// buildServer builds ./cmd/wabiz of the module around the working
+// directory into dir.
+func buildServer(dir string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "wabiz")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/wabiz")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/wabiz: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: run from the wabiz module, or pass --bin or --url")
+		}
+		dir = parent
+	}
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// baseEnv is this process's environment without WA_* and WABIZ_*, so the
+// caller's own settings never leak into the child.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "WA_") && !strings.HasPrefix(kv, "WABIZ_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// startServer runs "bin serve" on dataDir with plain HTTP on a free port
+// and waits until it answers /v1/health.
+func startServer(ctx context.Context, bin, dataDir string, extra []string) (*server, error) {
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	httpsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	env := append(baseEnv(),
+		"WABIZ_DATA_DIR="+dataDir,
+		"WABIZ_LISTEN="+httpsAddr,
+		"WABIZ_HTTP_LISTEN="+httpAddr,
+		"WABIZ_WEBHOOK_ALLOW_HTTP=true",
+		"WABIZ_HEALTH_RATE_LIMIT=0",
+		"WABIZ_BCRYPT_COST=4",
+		"WABIZ_LOGIN_FAILURE_LIMIT=100000",
+		"WABIZ_LOG_LEVEL=warn",
+		"WABIZ_NODE_ID=bench",
+	)
+	env = append(env, extra...)
+	s := &server{addr: httpAddr, output: &lockedBuffer{}, done: make(chan struct{})}
+	s.cmd = exec.Command(bin, "serve")
+	s.cmd.Env = env
+	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { s.cmd.Wait(); close(s.done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + httpAddr + "/v1/health")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("wabiz serve exited at start:\n%s", s.output.String())
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("wabiz serve did not answer within 30s:\n%s", s.output.String())
+		}
+	}
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// stop sends SIGTERM, then SIGKILL after 20 seconds.
+func (s *server) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// cloudEnv points a server at the Graph double.
+func cloudEnv(g *graphtest.Server, appSecret string, rate int) []string {
+	return []string{
+		"WABIZ_NETWORK=cloud",
+		"WABIZ_CLOUD_GRAPH_URL=" + g.GraphURL(),
+		"WABIZ_CLOUD_PHONE_NUMBER_ID=" + g.PhoneNumberID,
+		"WABIZ_CLOUD_WABA_ID=" + g.WABAID,
+		"WABIZ_CLOUD_ACCESS_TOKEN=" + g.Token,
+		"WABIZ_CLOUD_APP_SECRET=" + appSecret,
+		"WABIZ_CLOUD_VERIFY_TOKEN=bench-verify",
+		fmt.Sprintf("WABIZ_CLOUD_RATE=%d", rate),
+	}
+}
+
+// graphMeter follows the sends reaching the double and, when statuses is
+// set, reports each as delivered with a signed Cloud webhook, as Meta
+// would, in batches of up to 100 statuses.
+type graphMeter struct {
+	g           *graphtest.Server
+	hookURL     string
+	secret      string
+	statuses    bool
+	mu          sync.Mutex
+	count       int
+	firstCount  int
+	first, last time.Time
+	postErrors  int
+}
+
+func (m *graphMeter) run(ctx context.Context) {
+	hc := newHTTPClient(4)
+	seen := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		ids := m.g.SentIDs()
+		if len(ids) == seen {
+			continue
+		}
+		now := time.Now()
+		m.mu.Lock()
+		if m.count == 0 {
+			m.first, m.firstCount = now, len(ids)
+		}
+		m.count, m.last = len(ids), now
+		m.mu.Unlock()
+		if m.statuses {
+			sends := m.g.Sends()
+			for start := seen; start < len(ids); start += 100 {
+				end := min(start+100, len(ids))
+				var sts []any
+				for i := start; i < end; i++ {
+					to := ""
+					if i < len(sends) {
+						to, _ = sends[i]["to"].(string)
+					}
+					sts = append(sts, map[string]any{"id": ids[i], "status": "delivered",
+						"timestamp": fmt.Sprint(now.Unix()), "recipient_id": to})
+				}
+				body, sig := m.g.Delivery(m.secret, map[string]any{"statuses": sts})
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, m.hookURL, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Hub-Signature-256", sig)
+				resp, err := hc.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil || resp.StatusCode != http.StatusOK {
+					m.mu.Lock()
+					m.postErrors++
+					m.mu.Unlock()
+				}
+			}
+		}
+		seen = len(ids)
+	}
+}
+
+// rate is the sends reaching the double, and their rate per second between
+// the first and the last poll that saw new ones (50 ms resolution).
+func (m *graphMeter) rate() (int, float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	span := m.last.Sub(m.first).Seconds()
+	if span <= 0 {
+		return m.count, 0
+	}
+	return m.count, float64(m.count-m.firstCount) / span
+}

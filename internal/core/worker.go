@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/metrics"
@@ -30,13 +31,52 @@ func (c *Core) ProcessOutbox(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Different recipients are sent to concurrently (a network round trip
+	// each, which would otherwise cap the rate at one message per round
+	// trip); one recipient's messages go one after another, in the order
+	// they were accepted.
+	byRecipient := map[string][]store.OutboxMessage{}
+	var order []string
 	for _, m := range msgs {
-		if err := c.deliver(ctx, m); err != nil {
-			return 0, err
+		if _, seen := byRecipient[m.Recipient]; !seen {
+			order = append(order, m.Recipient)
 		}
+		byRecipient[m.Recipient] = append(byRecipient[m.Recipient], m)
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		slots    = make(chan struct{}, sendConcurrency)
+	)
+	for _, r := range order {
+		queue := byRecipient[r]
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			for _, m := range queue {
+				if err := c.deliver(ctx, m); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return // the rest stay leased and are taken again when the lease runs out
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
 	}
 	return len(msgs), nil
 }
+
+// sendConcurrency bounds how many recipients one process sends to at once.
+const sendConcurrency = 32
 
 func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 	now := c.now()

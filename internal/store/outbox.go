@@ -53,14 +53,6 @@ var earlierStatuses = map[string][]string{
 const outboxColumns = `id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at,
 	conversation_id, conversation_origin, conversation_expires_at, conversation_opened, last_error, updated_at`
 
-// InsertOutbox durably accepts a message.
-func (s *Store) InsertOutbox(ctx context.Context, m OutboxMessage) error {
-	_, err := s.execRetry(ctx, `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
-		m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued, m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(), m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli())
-	return err
-}
-
 // GetOutbox reads one message; ErrNotFound when absent.
 func (s *Store) GetOutbox(ctx context.Context, id string) (OutboxMessage, error) {
 	msgs, err := s.outboxRows(ctx, s.db, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id)

@@ -72,6 +72,8 @@ type Store struct {
 	// (PostgreSQL, MySQL 8, MariaDB 10.6+), so queue claims by several
 	// processes pass each other instead of waiting. SQLite has one writer.
 	skipLocked bool
+
+	group groupCommitter // the accept path's group commit (groupcommit.go)
 }
 
 // Open connects (creating the database on a server engine when it does not

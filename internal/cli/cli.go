@@ -63,6 +63,12 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		// SIGINT or SIGTERM during start-up cancels whatever step was
+		// running: that is a requested stop, not a failure.
+		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "wabiz %s: stopped by a signal during start-up\n", c.name)
+			return 0
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "wabiz %s: %v\n", c.name, err)
 			return 1

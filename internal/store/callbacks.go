@@ -40,7 +40,9 @@ func (s *Store) EnqueueCallbacks(ctx context.Context, cbs []Callback) error {
 	if len(cbs) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	// Grouped with concurrent callers: the core queues a callback for
+	// nearly every status, from several senders at once.
+	return s.grouped(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(cbs); {
 			end, size := start, 0
 			for end < len(cbs) && end-start < callbackInsertRows && (end == start || size+len(cbs[end].Payload) <= callbackInsertBytes) {

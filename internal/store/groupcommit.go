@@ -6,14 +6,15 @@ import (
 	"sync"
 )
 
-// Group commit for the accept path: concurrent InsertOutbox calls share one
-// transaction, so a burst of sends costs one durable commit (one fsync on
-// SQLite) instead of one each. There is no timer: the first caller to find
-// no flush under way becomes the flusher and commits everything queued,
-// round after round, until the queue is empty; callers arriving meanwhile
-// simply wait for their round. Under light load a batch holds one message
-// and costs what a plain insert did; under heavy load batches grow by
-// themselves. Every caller is answered only after its own row is durable.
+// Group commit: concurrent writers on the hot paths (accepting a send,
+// queueing a callback) share one transaction, so a burst costs one durable
+// commit (one fsync on SQLite) instead of one each. There is no timer: the
+// first caller to find no flush under way becomes the flusher and commits
+// everything queued, round after round, until the queue is empty; callers
+// arriving meanwhile wait for their round. Under light load a group holds
+// one write and costs what a plain transaction did; under load groups grow
+// by themselves. Every caller is answered only after its own write is
+// durable.
 
 // maxGroup bounds one transaction, so a huge burst does not hold the write
 // lock for long.
@@ -21,30 +22,24 @@ const maxGroup = 512
 
 type groupCommitter struct {
 	mu       sync.Mutex
-	queue    []*pendingInsert
+	queue    []*groupedWrite
 	flushing bool
 }
 
-type pendingInsert struct {
-	m    OutboxMessage
-	done chan error
+type groupedWrite struct {
+	write func(tx *sql.Tx) error
+	done  chan error
 }
 
-const insertOutboxSQL = `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`
-
-func outboxArgs(m OutboxMessage) []any {
-	return []any{m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued, m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(),
-		m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli()}
-}
-
-// InsertOutbox durably accepts a message; it returns once the row is
-// committed (grouped with concurrent ones).
-func (s *Store) InsertOutbox(ctx context.Context, m OutboxMessage) error {
-	p := &pendingInsert{m: m, done: make(chan error, 1)}
+// grouped runs write in a transaction shared with concurrent callers and
+// returns once it is committed. write must be safe to run twice (a group
+// that fails is retried write by write, so one bad write fails only its own
+// caller).
+func (s *Store) grouped(ctx context.Context, write func(tx *sql.Tx) error) error {
+	w := &groupedWrite{write: write, done: make(chan error, 1)}
 	g := &s.group
 	g.mu.Lock()
-	g.queue = append(g.queue, p)
+	g.queue = append(g.queue, w)
 	lead := !g.flushing
 	if lead {
 		g.flushing = true
@@ -56,10 +51,10 @@ func (s *Store) InsertOutbox(ctx context.Context, m OutboxMessage) error {
 		s.flushGroups(context.WithoutCancel(ctx))
 	}
 	select {
-	case err := <-p.done:
+	case err := <-w.done:
 		return err
 	case <-ctx.Done():
-		// The row may still be committed; the caller's request is gone.
+		// The write may still be committed; the caller's request is gone.
 		return ctx.Err()
 	}
 }
@@ -81,31 +76,35 @@ func (s *Store) flushGroups(ctx context.Context) {
 	}
 }
 
-// commitGroup writes a batch in one transaction. If the transaction fails
-// (one bad row aborts it), each row is written on its own, so every caller
-// gets its own answer and one failure does not sink the others.
-func (s *Store) commitGroup(ctx context.Context, batch []*pendingInsert) {
+func (s *Store) commitGroup(ctx context.Context, batch []*groupedWrite) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, s.q(insertOutboxSQL))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, p := range batch {
-			if _, err := stmt.ExecContext(ctx, outboxArgs(p.m)...); err != nil {
+		for _, w := range batch {
+			if err := w.write(tx); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err == nil || len(batch) == 1 {
-		for _, p := range batch {
-			p.done <- err
+		for _, w := range batch {
+			w.done <- err
 		}
 		return
 	}
-	for _, p := range batch {
-		_, err := s.execRetry(ctx, insertOutboxSQL, outboxArgs(p.m)...)
-		p.done <- err
+	for _, w := range batch {
+		w.done <- s.tx(ctx, w.write)
 	}
+}
+
+const insertOutboxSQL = `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`
+
+// InsertOutbox durably accepts a message; it returns once the row is
+// committed (grouped with concurrent accepts).
+func (s *Store) InsertOutbox(ctx context.Context, m OutboxMessage) error {
+	return s.grouped(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(insertOutboxSQL), m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued,
+			m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(), m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli())
+		return err
+	})
 }

@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-
-	"github.com/wabiz/wabiz/internal/apierr"
 )
 
 type identityResponse struct {
@@ -21,7 +19,7 @@ type identityItem struct {
 // getIdentity is GET /v1/contacts/{wa_id}/identity: the user's latest
 // identity change.
 func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) error {
-	waID, err := sandboxUserID(r)
+	waID, err := waIDFromPath(r)
 	if err != nil {
 		return err
 	}
@@ -36,18 +34,9 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) error {
 // acknowledgeIdentity is PUT /v1/contacts/{wa_id}/identity {"hash"}: sends
 // to that user are allowed again.
 func (s *Server) acknowledgeIdentity(w http.ResponseWriter, r *http.Request) error {
-	waID, err := sandboxUserID(r)
+	waID, hash, err := waIDAndParam(r, "hash", nil)
 	if err != nil {
 		return err
-	}
-	p, err := readParams(r)
-	if err != nil {
-		return err
-	}
-	var errs apierr.List
-	hash := requiredMatching(p, "hash", nil, &errs)
-	if e := errs.Err(); e != nil {
-		return e
 	}
 	if err := s.messaging.AcknowledgeIdentity(r.Context(), waID, hash); err != nil {
 		return err
@@ -65,7 +54,7 @@ type sandboxIdentityResponse struct {
 // sandboxChangeIdentity is POST /sandbox/v1/users/{wa_id}/identity: the
 // user's identity changes (a new phone), and the business is told.
 func (s *Server) sandboxChangeIdentity(w http.ResponseWriter, r *http.Request) error {
-	waID, err := sandboxUserID(r)
+	waID, err := waIDFromPath(r)
 	if err != nil {
 		return err
 	}

@@ -71,8 +71,8 @@ func (s *Server) sandboxCode(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// sandboxUserID reads {wa_id} from the path.
-func sandboxUserID(r *http.Request) (string, error) {
+// waIDFromPath reads {wa_id} from the path.
+func waIDFromPath(r *http.Request) (string, error) {
 	id := r.PathValue("wa_id")
 	if !waIDPattern.MatchString(id) {
 		return "", apierr.InvalidValue("wa_id", id)
@@ -80,10 +80,29 @@ func sandboxUserID(r *http.Request) (string, error) {
 	return id, nil
 }
 
+// waIDAndParam reads {wa_id} from the path and one mandatory string
+// parameter (matching pattern, when given) from the body: the shape of
+// several nodes that act on one user.
+func waIDAndParam(r *http.Request, name string, pattern *regexp.Regexp) (waID, value string, err error) {
+	if waID, err = waIDFromPath(r); err != nil {
+		return "", "", err
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return "", "", err
+	}
+	var errs apierr.List
+	value = requiredMatching(p, name, pattern, &errs)
+	if e := errs.Err(); e != nil {
+		return "", "", e
+	}
+	return waID, value, nil
+}
+
 // sandboxUserSends is POST /sandbox/v1/users/{wa_id}/messages: the user
 // writes to the business. The body is the message as the user would send it.
 func (s *Server) sandboxUserSends(w http.ResponseWriter, r *http.Request) error {
-	waID, err := sandboxUserID(r)
+	waID, err := waIDFromPath(r)
 	if err != nil {
 		return err
 	}
@@ -147,7 +166,7 @@ func (s *Server) sandboxUsers(w http.ResponseWriter, r *http.Request) error {
 
 // sandboxUser is GET /sandbox/v1/users/{wa_id} (meeting the user if new).
 func (s *Server) sandboxUser(w http.ResponseWriter, r *http.Request) error {
-	waID, err := sandboxUserID(r)
+	waID, err := waIDFromPath(r)
 	if err != nil {
 		return err
 	}
@@ -162,7 +181,7 @@ func (s *Server) sandboxUser(w http.ResponseWriter, r *http.Request) error {
 // sandboxUpdateUser is PATCH /sandbox/v1/users/{wa_id}: display_name,
 // online, auto_read_ms (-1 never, 0 the world's default), blocked, whatsapp.
 func (s *Server) sandboxUpdateUser(w http.ResponseWriter, r *http.Request) error {
-	waID, err := sandboxUserID(r)
+	waID, err := waIDFromPath(r)
 	if err != nil {
 		return err
 	}
@@ -230,7 +249,7 @@ func messagesJSON(msgs []store.SandboxMessage) []sandboxMessageJSON {
 // sandboxUserMessages is GET /sandbox/v1/users/{wa_id}/messages: what the
 // user's phone shows, received and sent, with their status.
 func (s *Server) sandboxUserMessages(w http.ResponseWriter, r *http.Request) error {
-	waID, err := sandboxUserID(r)
+	waID, err := waIDFromPath(r)
 	if err != nil {
 		return err
 	}
@@ -247,18 +266,9 @@ func (s *Server) sandboxUserMessages(w http.ResponseWriter, r *http.Request) err
 
 // sandboxUserReads is POST /sandbox/v1/users/{wa_id}/read {"message_id"}.
 func (s *Server) sandboxUserReads(w http.ResponseWriter, r *http.Request) error {
-	waID, err := sandboxUserID(r)
+	waID, id, err := waIDAndParam(r, "message_id", nil)
 	if err != nil {
 		return err
-	}
-	p, err := readParams(r)
-	if err != nil {
-		return err
-	}
-	var errs apierr.List
-	id := requiredMatching(p, "message_id", nil, &errs)
-	if e := errs.Err(); e != nil {
-		return e
 	}
 	err = s.sandbox.UserReads(r.Context(), waID, id)
 	if errors.Is(err, sandbox.ErrUnknownMessage) {
@@ -273,18 +283,9 @@ func (s *Server) sandboxUserReads(w http.ResponseWriter, r *http.Request) error 
 
 // sandboxChangeNumber is POST /sandbox/v1/users/{wa_id}/number {"new_wa_id"}.
 func (s *Server) sandboxChangeNumber(w http.ResponseWriter, r *http.Request) error {
-	waID, err := sandboxUserID(r)
+	waID, newID, err := waIDAndParam(r, "new_wa_id", waIDPattern)
 	if err != nil {
 		return err
-	}
-	p, err := readParams(r)
-	if err != nil {
-		return err
-	}
-	var errs apierr.List
-	newID := requiredMatching(p, "new_wa_id", waIDPattern, &errs)
-	if e := errs.Err(); e != nil {
-		return e
 	}
 	if newID == waID {
 		return apierr.InvalidValue("new_wa_id", newID)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 
 	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
@@ -22,37 +23,81 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 	if err != nil {
 		return 0, 0, err
 	}
-	var done []string
-	// Once a report for a message is put off, the message's later reports in
-	// the batch are too: "read" must not overtake a "delivered" that waits.
-	putOff := map[string]bool{}
+	// Events about different messages and users are handled concurrently, so
+	// their writes share group commits; those about one message (its
+	// statuses) or one user (their messages) stay in order. Once a report
+	// for a message is put off, the message's later reports in the batch are
+	// too: "read" must not overtake a "delivered" that waits.
+	queues := map[string][]network.Event{}
+	var order []string
 	for _, e := range events {
-		if e.Kind == network.EventStatus && e.Status != nil && putOff[e.Status.MessageID] {
-			deferred++
-			continue
+		k := orderingKey(e)
+		if _, ok := queues[k]; !ok {
+			order = append(order, k)
 		}
-		handled, err := c.handle(ctx, e)
-		if err != nil {
-			if len(done) > 0 {
-				c.net.Ack(ctx, done)
-			}
-			return 0, 0, err
-		}
-		if handled {
-			done = append(done, e.ID)
-		} else {
-			deferred++
-			if e.Status != nil {
-				putOff[e.Status.MessageID] = true
-			}
-		}
+		queues[k] = append(queues[k], e)
 	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		done     []string
+		firstErr error
+		slots    = make(chan struct{}, sendConcurrency)
+	)
+	for _, k := range order {
+		queue := queues[k]
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			for i, e := range queue {
+				handled, err := c.handle(ctx, e)
+				mu.Lock()
+				switch {
+				case err != nil:
+					if firstErr == nil {
+						firstErr = err
+					}
+				case handled:
+					done = append(done, e.ID)
+				default:
+					deferred += len(queue) - i
+				}
+				mu.Unlock()
+				if err != nil || !handled {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	if len(done) > 0 {
 		if err := c.net.Ack(ctx, done); err != nil {
 			return 0, 0, err
 		}
 	}
+	if firstErr != nil {
+		return 0, 0, firstErr
+	}
 	return len(events), deferred, nil
+}
+
+// orderingKey names what an event must stay in order with: the reports of
+// one message, the messages and changes of one user.
+func orderingKey(e network.Event) string {
+	switch {
+	case e.Status != nil:
+		return "status:" + e.Status.MessageID
+	case e.Message != nil:
+		return "user:" + e.Message.From
+	case e.Change != nil:
+		return "user:" + e.Change.OldWaID
+	case e.Identity != nil:
+		return "user:" + e.Identity.WaID
+	default:
+		return "event:" + e.ID
+	}
 }
 
 func (c *Core) handle(ctx context.Context, e network.Event) (bool, error) {

@@ -76,7 +76,7 @@ func (c *Core) ProcessOutbox(ctx context.Context) (int, error) {
 }
 
 // sendConcurrency bounds how many recipients one process sends to at once.
-const sendConcurrency = 32
+const sendConcurrency = 64
 
 func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 	now := c.now()

@@ -42,7 +42,7 @@ func (s *Store) EnqueueCallbacks(ctx context.Context, cbs []Callback) error {
 	}
 	// Grouped with concurrent callers: the core queues a callback for
 	// nearly every status, from several senders at once.
-	return s.grouped(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for start := 0; start < len(cbs); {
 			end, size := start, 0
 			for end < len(cbs) && end-start < callbackInsertRows && (end == start || size+len(cbs[end].Payload) <= callbackInsertBytes) {
@@ -59,7 +59,7 @@ func (s *Store) EnqueueCallbacks(ctx context.Context, cbs []Callback) error {
 				b.WriteString("(?, ?, 0, ?, ?)")
 				args = append(args, cb.Kind, string(cb.Payload), cb.NextAttemptAt.UnixMilli(), cb.CreatedAt.UnixMilli())
 			}
-			if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
+			if _, err := s.txExec(ctx, tx, b.String(), args...); err != nil {
 				return err
 			}
 			start = end
@@ -88,10 +88,10 @@ func (s *Store) ClaimCallbacks(ctx context.Context, owner string, now time.Time,
 		// One statement: the subquery picks and locks (SKIP LOCKED on
 		// PostgreSQL; SQLite's write transaction is the lock), the update
 		// leases, RETURNING hands the rows back.
-		rows, err := tx.QueryContext(ctx, s.q(`UPDATE callbacks SET lease_owner = ?, lease_until = ?
+		rows, err := s.txQuery(ctx, tx, `UPDATE callbacks SET lease_owner = ?, lease_until = ?
 			WHERE id IN (SELECT id FROM callbacks WHERE next_attempt_at <= ? AND lease_until <= ?
 				ORDER BY next_attempt_at, id LIMIT ?`+s.forUpdate()+`)
-			RETURNING `+callbackColumns), owner, until, nowMs, nowMs, limit)
+			RETURNING `+callbackColumns, owner, until, nowMs, nowMs, limit)
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func (s *Store) DeleteCallbacks(ctx context.Context, ids []int64) error {
 		for i, id := range chunk {
 			args[i] = id
 		}
-		if _, err := s.exec(ctx, `DELETE FROM callbacks WHERE id IN (`+sqlMarks(len(chunk))+`)`, args...); err != nil {
+		if _, err := s.execGrouped(ctx, `DELETE FROM callbacks WHERE id IN (`+sqlMarks(len(chunk))+`)`, args...); err != nil {
 			return err
 		}
 	}
@@ -178,7 +178,7 @@ func (s *Store) RescheduleCallbacks(ctx context.Context, cbs []Callback) error {
 	if len(cbs) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, s.q(`UPDATE callbacks SET attempts = ?, next_attempt_at = ?, last_error = ?,
 			lease_owner = '', lease_until = 0 WHERE id = ?`))
 		if err != nil {

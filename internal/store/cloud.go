@@ -36,13 +36,13 @@ type CloudMessage struct {
 // A message already sent is returned unchanged and no attempt is counted.
 func (s *Store) BeginCloudSend(ctx context.Context, id string, now time.Time) (CloudMessage, error) {
 	var prev CloudMessage
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		prev = CloudMessage{}
 		got, err := s.cloudMessage(ctx, tx, id, true)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO cloud_messages (id, wamid, state, attempts, last_error, created_at, updated_at)
-				VALUES (?, '', ?, 1, '', ?, ?)`), id, CloudSending, now.UnixMilli(), now.UnixMilli())
+			_, err = s.txExec(ctx, tx, `INSERT INTO cloud_messages (id, wamid, state, attempts, last_error, created_at, updated_at)
+				VALUES (?, '', ?, 1, '', ?, ?)`, id, CloudSending, now.UnixMilli(), now.UnixMilli())
 			return err
 		case err != nil:
 			return err
@@ -51,7 +51,7 @@ func (s *Store) BeginCloudSend(ctx context.Context, id string, now time.Time) (C
 		if got.State == CloudSent {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE cloud_messages SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`),
+		_, err = s.txExec(ctx, tx, `UPDATE cloud_messages SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`,
 			CloudSending, now.UnixMilli(), id)
 		return err
 	})
@@ -61,7 +61,7 @@ func (s *Store) BeginCloudSend(ctx context.Context, id string, now time.Time) (C
 // FinishCloudSend records the outcome of an attempt: CloudSent with the
 // wamid, or CloudRefused / CloudUnknown with the error text.
 func (s *Store) FinishCloudSend(ctx context.Context, id, state, wamid, lastError string, now time.Time) error {
-	_, err := s.exec(ctx, `UPDATE cloud_messages SET state = ?, wamid = CASE WHEN ? = '' THEN wamid ELSE ? END, last_error = ?, updated_at = ?
+	_, err := s.execGrouped(ctx, `UPDATE cloud_messages SET state = ?, wamid = CASE WHEN ? = '' THEN wamid ELSE ? END, last_error = ?, updated_at = ?
 		WHERE id = ? AND state <> ?`, state, wamid, wamid, lastError, now.UnixMilli(), id, CloudSent)
 	return err
 }
@@ -71,7 +71,7 @@ func (s *Store) FinishCloudSend(ctx context.Context, id, state, wamid, lastError
 // outcome of the call looked like. Unknown ids are ignored, so a
 // biz_opaque_callback_data set by other software changes nothing.
 func (s *Store) LinkCloudMessage(ctx context.Context, id, wamid string, now time.Time) error {
-	_, err := s.exec(ctx, `UPDATE cloud_messages SET state = ?, wamid = ?, updated_at = ? WHERE id = ? AND wamid = ''`,
+	_, err := s.execGrouped(ctx, `UPDATE cloud_messages SET state = ?, wamid = ?, updated_at = ? WHERE id = ? AND wamid = ''`,
 		CloudSent, wamid, now.UnixMilli(), id)
 	return err
 }
@@ -98,7 +98,7 @@ func (s *Store) cloudMessage(ctx context.Context, tx *sql.Tx, id string, lock bo
 	if lock && s.dialect != SQLite {
 		query += " FOR UPDATE"
 	}
-	return s.scanCloudMessage(tx.QueryRowContext(ctx, s.q(query), id))
+	return s.scanCloudMessage(s.txQueryRow(ctx, tx, query, id))
 }
 
 func (s *Store) scanCloudMessage(row *sql.Row) (CloudMessage, error) {
@@ -132,9 +132,9 @@ func (s *Store) AddCloudEvents(ctx context.Context, events []CloudEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, e := range events {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO cloud_events (kind, payload, received_at) VALUES (?, ?, ?)`),
+			if _, err := s.txExec(ctx, tx, `INSERT INTO cloud_events (kind, payload, received_at) VALUES (?, ?, ?)`,
 				e.Kind, string(e.Payload), e.ReceivedAt.UnixMilli()); err != nil {
 				return err
 			}
@@ -145,7 +145,7 @@ func (s *Store) AddCloudEvents(ctx context.Context, events []CloudEvent) error {
 
 // CloudEvents returns up to max pending events, oldest first.
 func (s *Store) CloudEvents(ctx context.Context, max int) ([]CloudEvent, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, kind, payload, received_at FROM cloud_events ORDER BY id LIMIT ?`), max)
+	rows, err := s.query(ctx, `SELECT id, kind, payload, received_at FROM cloud_events ORDER BY id LIMIT ?`, max)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (s *Store) DeleteCloudEvents(ctx context.Context, ids []int64) error {
 	for i, id := range ids {
 		args[i] = id
 	}
-	_, err := s.exec(ctx, `DELETE FROM cloud_events WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	_, err := s.execGrouped(ctx, `DELETE FROM cloud_events WHERE id IN (`+placeholders(len(ids))+`)`, args...)
 	return err
 }
 

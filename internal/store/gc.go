@@ -38,7 +38,7 @@ func (s *Store) DeleteInboundBefore(ctx context.Context, before time.Time, limit
 }
 
 func (s *Store) deleteBatch(ctx context.Context, table, where, order string, args []any, limit int) (int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM `+table+` WHERE `+where+` ORDER BY `+order+`, id LIMIT ?`), append(args, limit)...)
+	rows, err := s.query(ctx, `SELECT id FROM `+table+` WHERE `+where+` ORDER BY `+order+`, id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return 0, err
 	}

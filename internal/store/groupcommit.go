@@ -27,15 +27,18 @@ type groupCommitter struct {
 }
 
 type groupedWrite struct {
-	write func(tx *sql.Tx) error
+	write func(ctx context.Context, tx *sql.Tx) error
 	done  chan error
 }
 
 // grouped runs write in a transaction shared with concurrent callers and
 // returns once it is committed. write must be safe to run twice (a group
 // that fails is retried write by write, so one bad write fails only its own
-// caller).
-func (s *Store) grouped(ctx context.Context, write func(tx *sql.Tx) error) error {
+// caller), must use only tx (another transaction would wait for the write
+// lock the group holds) and the context it is given: that of the flush,
+// which a caller who goes away does not cancel, so one impatient caller
+// cannot fail the writes of the others.
+func (s *Store) grouped(ctx context.Context, write func(ctx context.Context, tx *sql.Tx) error) error {
 	w := &groupedWrite{write: write, done: make(chan error, 1)}
 	g := &s.group
 	g.mu.Lock()
@@ -79,7 +82,7 @@ func (s *Store) flushGroups(ctx context.Context) {
 func (s *Store) commitGroup(ctx context.Context, batch []*groupedWrite) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, w := range batch {
-			if err := w.write(tx); err != nil {
+			if err := w.write(ctx, tx); err != nil {
 				return err
 			}
 		}
@@ -92,8 +95,25 @@ func (s *Store) commitGroup(ctx context.Context, batch []*groupedWrite) {
 		return
 	}
 	for _, w := range batch {
-		w.done <- s.tx(ctx, w.write)
+		w.done <- s.tx(ctx, func(tx *sql.Tx) error { return w.write(ctx, tx) })
 	}
+}
+
+// execGrouped runs one statement in the shared group-commit transaction and
+// returns how many rows it affected. The worker's and the event handler's
+// per-message writes go through it: dozens of senders running at once then
+// share one commit (one fsync on SQLite) instead of paying one each.
+func (s *Store) execGrouped(ctx context.Context, query string, args ...any) (int64, error) {
+	var affected int64
+	err := s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, query, args...)
+		if err != nil {
+			return err
+		}
+		affected, err = res.RowsAffected()
+		return err
+	})
+	return affected, err
 }
 
 const insertOutboxSQL = `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at)
@@ -102,8 +122,8 @@ const insertOutboxSQL = `INSERT INTO outbox (id, recipient, message_type, body, 
 // InsertOutbox durably accepts a message; it returns once the row is
 // committed (grouped with concurrent accepts).
 func (s *Store) InsertOutbox(ctx context.Context, m OutboxMessage) error {
-	return s.grouped(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(insertOutboxSQL), m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued,
+	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.txExec(ctx, tx, insertOutboxSQL, m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued,
 			m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(), m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli())
 		return err
 	})

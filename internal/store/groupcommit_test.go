@@ -62,3 +62,33 @@ func TestGroupCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestStatementsNeverWaitForASecondConnection: a transaction that runs a
+// statement for the first time must not wait for another connection to
+// prepare it (with every connection inside a transaction, that would wait
+// for ever). One connection in the pool makes any such wait a deadlock,
+// which the deadline turns into a failure.
+func TestStatementsNeverWaitForASecondConnection(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		cfg.MaxOpenConns = 1
+		s := storetest.OpenConfig(t, cfg)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+		// Twice: the first pass runs the statements unprepared, the second
+		// through the statements prepared meanwhile (or still unprepared).
+		for round := range 2 {
+			id := fmt.Sprintf("gBcache%d", round)
+			if _, err := s.BeginCloudSend(ctx, id, t0); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			if err := s.FinishCloudSend(ctx, id, store.CloudSent, "wamid."+id, "", t0); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			got, err := s.GetCloudMessage(ctx, id)
+			if err != nil || got.WAMID != "wamid."+id || got.State != store.CloudSent {
+				t.Fatalf("round %d: %+v, %v", round, got, err)
+			}
+		}
+	})
+}

@@ -21,12 +21,8 @@ type InboundMessage struct {
 // InsertInbound stores an inbound message; false when it was already stored
 // (the network repeated an event after a crash).
 func (s *Store) InsertInbound(ctx context.Context, m InboundMessage) (bool, error) {
-	res, err := s.exec(ctx, `INSERT INTO inbound_messages (id, sender, message_type, body, received_at, read_at) VALUES (?, ?, ?, ?, ?, 0)`+
+	n, err := s.execGrouped(ctx, `INSERT INTO inbound_messages (id, sender, message_type, body, received_at, read_at) VALUES (?, ?, ?, ?, ?, 0)`+
 		s.onDuplicateDoNothing("id"), m.ID, m.Sender, m.Type, string(m.Body), m.ReceivedAt.UnixMilli())
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
 	return n > 0, err
 }
 
@@ -85,7 +81,7 @@ func (s *Store) TouchContact(ctx context.Context, waID, profileName string, at, 
 			ON CONFLICT (wa_id) DO UPDATE SET profile_name = excluded.profile_name,
 			last_inbound_at = MAX(contacts.last_inbound_at, excluded.last_inbound_at), updated_at = excluded.updated_at`
 	}
-	_, err := s.exec(ctx, q, waID, profileName, at.UnixMilli(), now.UnixMilli())
+	_, err := s.execGrouped(ctx, q, waID, profileName, at.UnixMilli(), now.UnixMilli())
 	return err
 }
 
@@ -121,21 +117,47 @@ type Conversation struct {
 // open at now, or starts one (id from newID, lasting length); opened says
 // whether it was started by this call.
 func (s *Store) OpenConversation(ctx context.Context, waID, origin string, now time.Time, length time.Duration, newID func() string) (Conversation, bool, error) {
-	c := Conversation{WaID: waID, Origin: origin}
-	var started, expires int64
-	err := s.queryRow(ctx, `SELECT id, started_at, expires_at FROM conversations WHERE wa_id = ? AND origin = ? AND expires_at > ?
-		ORDER BY expires_at DESC LIMIT 1`, waID, origin, now.UnixMilli()).Scan(&c.ID, &started, &expires)
-	if err == nil {
-		c.StartedAt, c.ExpiresAt = time.UnixMilli(started).UTC(), time.UnixMilli(expires).UTC()
-		return c, false, nil
+	// The common case, an open conversation, is a read; only starting one
+	// writes, inside the shared group commit (looking again there, as a
+	// group may have started it meanwhile).
+	if c, found, err := s.openConversation(ctx, s.db, waID, origin, now); err != nil || found {
+		return c, false, err
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	var (
+		c      Conversation
+		opened bool
+	)
+	err := s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		existing, found, err := s.openConversation(ctx, tx, waID, origin, now)
+		if err != nil || found {
+			c, opened = existing, false
+			return err
+		}
+		c = Conversation{WaID: waID, Origin: origin, ID: newID(), StartedAt: now, ExpiresAt: now.Add(length)}
+		opened = true
+		_, err = s.txExec(ctx, tx, `INSERT INTO conversations (id, wa_id, origin, started_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			c.ID, waID, origin, c.StartedAt.UnixMilli(), c.ExpiresAt.UnixMilli())
+		return err
+	})
+	if err != nil {
 		return Conversation{}, false, err
 	}
-	c.ID, c.StartedAt, c.ExpiresAt = newID(), now, now.Add(length)
-	_, err = s.exec(ctx, `INSERT INTO conversations (id, wa_id, origin, started_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		c.ID, waID, origin, c.StartedAt.UnixMilli(), c.ExpiresAt.UnixMilli())
-	return c, err == nil, err
+	return c, opened, nil
+}
+
+func (s *Store) openConversation(ctx context.Context, q queryer, waID, origin string, now time.Time) (Conversation, bool, error) {
+	c := Conversation{WaID: waID, Origin: origin}
+	var started, expires int64
+	err := s.queryRowOn(ctx, q, `SELECT id, started_at, expires_at FROM conversations WHERE wa_id = ? AND origin = ? AND expires_at > ?
+		ORDER BY expires_at DESC LIMIT 1`, waID, origin, now.UnixMilli()).Scan(&c.ID, &started, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Conversation{}, false, nil
+	}
+	if err != nil {
+		return Conversation{}, false, err
+	}
+	c.StartedAt, c.ExpiresAt = time.UnixMilli(started).UTC(), time.UnixMilli(expires).UTC()
+	return c, true, nil
 }
 
 // ContactCheck is a cached POST /v1/contacts result.

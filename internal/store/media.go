@@ -119,9 +119,9 @@ func (s *Store) TouchMedia(ctx context.Context, id string, now time.Time) error 
 // least recently used first: the media garbage collector's work list. A
 // file a stickerpack shows is in use for as long as the sticker exists.
 func (s *Store) ListMediaUnusedSince(ctx context.Context, cutoff time.Time, limit int) ([]Media, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+mediaColumns+` FROM media WHERE last_used_at < ?
+	rows, err := s.query(ctx, `SELECT `+mediaColumns+` FROM media WHERE last_used_at < ?
 		AND NOT EXISTS (SELECT 1 FROM stickers WHERE stickers.image_data_id = media.id)
-		ORDER BY last_used_at, id LIMIT ?`), cutoff.UnixMilli(), limit)
+		ORDER BY last_used_at, id LIMIT ?`, cutoff.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}

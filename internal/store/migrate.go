@@ -392,7 +392,7 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 	// On SQLite the transaction is the lock, so look again under it: another
 	// process may have applied this version since we read the list.
 	var n int
-	if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil {
+	if err := s.txQueryRow(ctx, tx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
@@ -409,7 +409,7 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, s.q("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
+	if _, err := s.txExec(ctx, tx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 		m.version, m.name, time.Now().Unix()); err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, le
 	until := now.Add(lease).UnixMilli()
 	var out []OutboxMessage
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.q(due+s.forUpdate()), args...)
+		rows, err := s.txQuery(ctx, tx, due+s.forUpdate(), args...)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, le
 			return err
 		}
 		in := placeholders(len(ids))
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN (`+in+`)`),
+		if _, err := s.txExec(ctx, tx, `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN (`+in+`)`,
 			append([]any{owner, until}, ids...)...); err != nil {
 			return err
 		}
@@ -104,7 +104,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, le
 
 // RescheduleOutbox puts a claimed message back in the queue for a later try.
 func (s *Store) RescheduleOutbox(ctx context.Context, id string, attempts int, next time.Time, lastError string, now time.Time) error {
-	_, err := s.exec(ctx, `UPDATE outbox SET attempts = ?, scheduled_at = ?, last_error = ?, lease_owner = '', lease_until = 0, updated_at = ?
+	_, err := s.execGrouped(ctx, `UPDATE outbox SET attempts = ?, scheduled_at = ?, last_error = ?, lease_owner = '', lease_until = 0, updated_at = ?
 		WHERE id = ? AND status = 'queued'`, attempts, next.UnixMilli(), lastError, now.UnixMilli(), id)
 	return err
 }
@@ -113,14 +113,10 @@ func (s *Store) RescheduleOutbox(ctx context.Context, id string, attempts int, n
 // conversation it belongs to. It returns false if the message had already
 // moved on (another process sent it, or it failed).
 func (s *Store) MarkOutboxSent(ctx context.Context, m OutboxMessage, now time.Time) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE outbox SET status = 'sent', attempts = ?, conversation_id = ?, conversation_origin = ?,
+	n, err := s.execGrouped(ctx, `UPDATE outbox SET status = 'sent', attempts = ?, conversation_id = ?, conversation_origin = ?,
 		conversation_expires_at = ?, conversation_opened = ?, lease_owner = '', lease_until = 0, updated_at = ?
 		WHERE id = ? AND status = 'queued'`,
 		m.Attempts, m.ConversationID, m.ConversationOrigin, m.ConversationExpiresAt.UnixMilli(), boolToInt(m.ConversationOpened), now.UnixMilli(), m.ID)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
 	return n > 0, err
 }
 
@@ -135,12 +131,8 @@ func (s *Store) AdvanceOutbox(ctx context.Context, id, status, lastError string,
 	for i, f := range from {
 		quoted[i] = "'" + f + "'"
 	}
-	res, err := s.exec(ctx, `UPDATE outbox SET status = ?, last_error = ?, lease_owner = '', lease_until = 0, updated_at = ?
+	n, err := s.execGrouped(ctx, `UPDATE outbox SET status = ?, last_error = ?, lease_owner = '', lease_until = 0, updated_at = ?
 		WHERE id = ? AND status IN (`+strings.Join(quoted, ", ")+`)`, status, lastError, now.UnixMilli(), id)
-	if err != nil {
-		return OutboxMessage{}, false, err
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return OutboxMessage{}, false, err
 	}
@@ -167,12 +159,14 @@ func (s *Store) NextOutboxDue(ctx context.Context) (time.Time, bool, error) {
 	return time.UnixMilli(due.Int64).UTC(), true, nil
 }
 
+// queryer is what *sql.DB and *sql.Tx share for reading.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func (s *Store) outboxRows(ctx context.Context, q queryer, query string, args ...any) ([]OutboxMessage, error) {
-	rows, err := q.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.queryOn(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -94,9 +94,9 @@ func (s *Store) AddSandboxEvents(ctx context.Context, events []SandboxEvent) err
 	if len(events) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, e := range events {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO sandbox_events (kind, payload, due_at, created_at) VALUES (?, ?, ?, ?)`),
+			if _, err := s.txExec(ctx, tx, `INSERT INTO sandbox_events (kind, payload, due_at, created_at) VALUES (?, ?, ?, ?)`,
 				e.Kind, string(e.Payload), e.DueAt.UnixMilli(), e.CreatedAt.UnixMilli()); err != nil {
 				return err
 			}
@@ -112,7 +112,7 @@ func (s *Store) DueSandboxEvents(ctx context.Context, now time.Time, max int) ([
 }
 
 func (s *Store) sandboxEvents(ctx context.Context, query string, args ...any) ([]SandboxEvent, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (s *Store) DeleteSandboxEvents(ctx context.Context, ids []int64) error {
 	for i, id := range ids {
 		args[i] = id
 	}
-	_, err := s.exec(ctx, `DELETE FROM sandbox_events WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	_, err := s.execGrouped(ctx, `DELETE FROM sandbox_events WHERE id IN (`+placeholders(len(ids))+`)`, args...)
 	return err
 }
 
@@ -186,32 +186,55 @@ type SandboxMessage struct {
 // RecordSandboxReceived stores a business message a user received. It
 // returns false when the id was already recorded (a repeated send).
 func (s *Store) RecordSandboxReceived(ctx context.Context, m SandboxMessage) (bool, error) {
-	res, err := s.exec(ctx, `INSERT INTO sandbox_received (id, wa_id, body, status, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`+
+	n, err := s.execGrouped(ctx, `INSERT INTO sandbox_received (id, wa_id, body, status, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`+
 		s.onDuplicateDoNothing("id"), m.ID, m.WaID, string(m.Body), m.Status, m.At.UnixMilli(), m.At.UnixMilli())
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
 	return n > 0, err
 }
 
 var receivedRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
 
-// AdvanceSandboxReceived moves a received message's status forward (never
-// back: a late "delivered" does not undo "read").
-func (s *Store) AdvanceSandboxReceived(ctx context.Context, id, status string, now time.Time) error {
-	lower := []string{}
-	for st, rank := range receivedRank {
-		if rank < receivedRank[status] {
-			lower = append(lower, "'"+st+"'")
-		}
-	}
-	if len(lower) == 0 {
+// SandboxAdvance moves one received message forward to Status (never back:
+// a late "delivered" does not undo "read").
+type SandboxAdvance struct {
+	MessageID string
+	Status    string
+	At        time.Time
+}
+
+// AckSandboxEvents applies the advances and deletes the events ids in one
+// transaction, so a batch of acknowledged reports costs one commit.
+func (s *Store) AckSandboxEvents(ctx context.Context, advances []SandboxAdvance, ids []int64) error {
+	if len(advances) == 0 && len(ids) == 0 {
 		return nil
 	}
-	_, err := s.exec(ctx, `UPDATE sandbox_received SET status = ?, updated_at = ? WHERE id = ? AND status IN (`+strings.Join(lower, ", ")+`)`,
-		status, now.UnixMilli(), id)
-	return err
+	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for _, a := range advances {
+			lower := []string{}
+			for st, rank := range receivedRank {
+				if rank < receivedRank[a.Status] {
+					lower = append(lower, "'"+st+"'")
+				}
+			}
+			if len(lower) == 0 {
+				continue
+			}
+			if _, err := s.txExec(ctx, tx, `UPDATE sandbox_received SET status = ?, updated_at = ? WHERE id = ? AND status IN (`+strings.Join(lower, ", ")+`)`,
+				a.Status, a.At.UnixMilli(), a.MessageID); err != nil {
+				return err
+			}
+		}
+		for start := 0; start < len(ids); start += callbackIDsPerStmt {
+			chunk := ids[start:min(start+callbackIDsPerStmt, len(ids))]
+			args := make([]any, len(chunk))
+			for i, id := range chunk {
+				args[i] = id
+			}
+			if _, err := s.txExec(ctx, tx, `DELETE FROM sandbox_events WHERE id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // GetSandboxReceived reads one received message.
@@ -273,7 +296,7 @@ func (s *Store) ListSandboxSent(ctx context.Context, waID string, limit int) ([]
 }
 
 func (s *Store) sandboxMessages(ctx context.Context, query string, args ...any) ([]SandboxMessage, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

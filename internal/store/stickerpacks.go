@@ -72,7 +72,7 @@ func (s *Store) GetStickerpack(ctx context.Context, namespace, id string) (Stick
 
 // ListStickerpacks returns the packs of namespace, oldest first.
 func (s *Store) ListStickerpacks(ctx context.Context, namespace string) ([]Stickerpack, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+stickerpackColumns+` FROM stickerpacks WHERE namespace = ? ORDER BY created_at, id`), namespace)
+	rows, err := s.query(ctx, `SELECT `+stickerpackColumns+` FROM stickerpacks WHERE namespace = ? ORDER BY created_at, id`, namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (s *Store) UpdateStickerpack(ctx context.Context, p Stickerpack) error {
 // ErrNotFound when there was no such pack.
 func (s *Store) DeleteStickerpack(ctx context.Context, namespace, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM stickerpacks WHERE id = ? AND namespace = ?`), id, namespace)
+		res, err := s.txExec(ctx, tx, `DELETE FROM stickerpacks WHERE id = ? AND namespace = ?`, id, namespace)
 		if err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func (s *Store) DeleteStickerpack(ctx context.Context, namespace, id string) err
 		} else if n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM stickers WHERE pack_id = ?`), id)
+		_, err = s.txExec(ctx, tx, `DELETE FROM stickers WHERE pack_id = ?`, id)
 		return err
 	})
 }
@@ -128,7 +128,7 @@ func (s *Store) AddSticker(ctx context.Context, namespace string, st Sticker, ma
 	}
 	var index int64
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE stickerpacks SET next_index = next_index + 1 WHERE id = ? AND namespace = ?`), st.PackID, namespace)
+		res, err := s.txExec(ctx, tx, `UPDATE stickerpacks SET next_index = next_index + 1 WHERE id = ? AND namespace = ?`, st.PackID, namespace)
 		if err != nil {
 			return err
 		}
@@ -138,14 +138,14 @@ func (s *Store) AddSticker(ctx context.Context, namespace string, st Sticker, ma
 			return ErrNotFound
 		}
 		var count int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT next_index - 1, (SELECT COUNT(*) FROM stickers WHERE pack_id = ?) FROM stickerpacks WHERE id = ?`),
+		if err := s.txQueryRow(ctx, tx, `SELECT next_index - 1, (SELECT COUNT(*) FROM stickers WHERE pack_id = ?) FROM stickerpacks WHERE id = ?`,
 			st.PackID, st.PackID).Scan(&index, &count); err != nil {
 			return err
 		}
 		if count >= maxStickers {
 			return ErrFull
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO stickers (pack_id, sticker_index, image_data_id, emojis, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),
+		_, err = s.txExec(ctx, tx, `INSERT INTO stickers (pack_id, sticker_index, image_data_id, emojis, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			st.PackID, index, st.ImageDataID, string(emojis), st.CreatedAt.UnixMilli(), st.UpdatedAt.UnixMilli())
 		return err
 	})
@@ -157,7 +157,7 @@ const stickerColumns = `pack_id, sticker_index, image_data_id, emojis, created_a
 // ListStickers returns the stickers of a pack in index order (an unknown
 // pack has none: callers check the pack first).
 func (s *Store) ListStickers(ctx context.Context, packID string) ([]Sticker, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+stickerColumns+` FROM stickers WHERE pack_id = ? ORDER BY sticker_index`), packID)
+	rows, err := s.query(ctx, `SELECT `+stickerColumns+` FROM stickers WHERE pack_id = ? ORDER BY sticker_index`, packID)
 	if err != nil {
 		return nil, err
 	}

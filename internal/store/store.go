@@ -67,6 +67,14 @@ type Store struct {
 	name    string // database name or SQLite file, for support output
 
 	rebound sync.Map // query text -> rebound text (PostgreSQL only)
+	stmts   stmtCache
+
+	// writer serialises this process's writes on SQLite, which has one
+	// writer: waiting here wakes the next writer the moment the last one
+	// commits, where waiting on SQLite's busy handler sleeps in steps of up
+	// to 100 ms. Other processes on the same file still meet the busy
+	// handler.
+	writer sync.Mutex
 
 	// skipLocked is set when the server understands FOR UPDATE SKIP LOCKED
 	// (PostgreSQL, MySQL 8, MariaDB 10.6+), so queue claims by several
@@ -149,7 +157,10 @@ func (s *Store) forUpdate() string {
 }
 
 // Close releases the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.closeStatements()
+	return s.db.Close()
+}
 
 // Dialect reports which engine this store talks to.
 func (s *Store) Dialect() Dialect { return s.dialect }
@@ -200,7 +211,22 @@ func (s *Store) q(query string) string {
 	return out
 }
 
+// lockWriter takes the SQLite writer lock (a no-op on the server engines,
+// which lock rows, not the database) and returns its release.
+func (s *Store) lockWriter() func() {
+	if s.dialect != SQLite {
+		return func() {}
+	}
+	s.writer.Lock()
+	return s.writer.Unlock
+}
+
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	unlock := s.lockWriter()
+	defer unlock()
+	if st := s.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return s.db.ExecContext(ctx, s.q(query), args...)
 }
 
@@ -217,7 +243,17 @@ func (s *Store) execRetry(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.db.QueryRowContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.db.QueryContext(ctx, s.q(query), args...)
 }
 
 // insertIgnoringDuplicate returns the statement suffix that makes an INSERT a
@@ -249,6 +285,8 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (s *Store) txOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	unlock := s.lockWriter()
+	defer unlock()
 	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err

@@ -84,8 +84,8 @@ func (s *Store) GetSandboxTemplate(ctx context.Context, name, language string) (
 func (s *Store) AddSandboxTemplates(ctx context.Context, ts []SandboxTemplate) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, t := range ts {
-			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO sandbox_templates (`+sandboxTemplateColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`+
-				s.onDuplicateTemplateDoNothing()), t.Name, t.Language, t.Category, t.Status, string(t.Body), t.CreatedAt.UnixMilli(), t.UpdatedAt.UnixMilli())
+			res, err := s.txExec(ctx, tx, `INSERT INTO sandbox_templates (`+sandboxTemplateColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`+
+				s.onDuplicateTemplateDoNothing(), t.Name, t.Language, t.Category, t.Status, string(t.Body), t.CreatedAt.UnixMilli(), t.UpdatedAt.UnixMilli())
 			if err != nil {
 				return err
 			}

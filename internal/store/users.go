@@ -59,7 +59,7 @@ func (s *Store) GetUser(ctx context.Context, username string) (User, error) {
 // one transaction: a changed password must end the other sessions.
 func (s *Store) SetPassword(ctx context.Context, username, hash string, changeRequired bool, now time.Time, keepTokenHash string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ?, password_change_required = ?, updated_at = ? WHERE username = ?`),
+		res, err := s.txExec(ctx, tx, `UPDATE users SET password_hash = ?, password_change_required = ?, updated_at = ? WHERE username = ?`,
 			hash, boolToInt(changeRequired), now.Unix(), username)
 		if err != nil {
 			return err
@@ -69,7 +69,7 @@ func (s *Store) SetPassword(ctx context.Context, username, hash string, changeRe
 		} else if n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE username = ? AND token_hash <> ?`), username, keepTokenHash)
+		_, err = s.txExec(ctx, tx, `DELETE FROM tokens WHERE username = ? AND token_hash <> ?`, username, keepTokenHash)
 		return err
 	})
 }
@@ -77,7 +77,7 @@ func (s *Store) SetPassword(ctx context.Context, username, hash string, changeRe
 // DeleteUser removes a user and all of its tokens.
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM users WHERE username = ?`), username)
+		res, err := s.txExec(ctx, tx, `DELETE FROM users WHERE username = ?`, username)
 		if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 		} else if n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE username = ?`), username)
+		_, err = s.txExec(ctx, tx, `DELETE FROM tokens WHERE username = ?`, username)
 		return err
 	})
 }
@@ -122,14 +122,14 @@ type Token struct {
 func (s *Store) InsertToken(ctx context.Context, t Token) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM users WHERE username = ?`), t.Username).Scan(&one)
+		err := s.txQueryRow(ctx, tx, `SELECT 1 FROM users WHERE username = ?`, t.Username).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO tokens (token_hash, username, issued_at, expires_at) VALUES (?, ?, ?, ?)`),
+		_, err = s.txExec(ctx, tx, `INSERT INTO tokens (token_hash, username, issued_at, expires_at) VALUES (?, ?, ?, ?)`,
 			t.Hash, t.Username, t.IssuedAt.Unix(), t.ExpiresAt.Unix())
 		return err
 	})

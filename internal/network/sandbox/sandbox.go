@@ -31,7 +31,7 @@ type Store interface {
 	DeleteSandboxEvents(ctx context.Context, ids []int64) error
 	SandboxEventsByID(ctx context.Context, ids []int64) ([]store.SandboxEvent, error)
 	RecordSandboxReceived(ctx context.Context, m store.SandboxMessage) (bool, error)
-	AdvanceSandboxReceived(ctx context.Context, id, status string, now time.Time) error
+	AckSandboxEvents(ctx context.Context, advances []store.SandboxAdvance, ids []int64) error
 	GetSandboxReceived(ctx context.Context, id string) (store.SandboxMessage, error)
 	ListSandboxReceived(ctx context.Context, waID, status string, limit int) ([]store.SandboxMessage, error)
 	RecordSandboxSent(ctx context.Context, m store.SandboxMessage) error
@@ -301,6 +301,7 @@ func (s *Sandbox) Ack(ctx context.Context, ids []string) error {
 	if err != nil {
 		return err
 	}
+	var advances []store.SandboxAdvance
 	for _, e := range events {
 		if e.Kind != string(network.EventStatus) {
 			continue
@@ -309,11 +310,9 @@ func (s *Sandbox) Ack(ctx context.Context, ids []string) error {
 		if json.Unmarshal(e.Payload, &p) != nil || p.Status == nil || p.Status.Status == "failed" {
 			continue
 		}
-		if err := s.store.AdvanceSandboxReceived(ctx, p.Status.MessageID, p.Status.Status, e.DueAt); err != nil {
-			return err
-		}
+		advances = append(advances, store.SandboxAdvance{MessageID: p.Status.MessageID, Status: p.Status.Status, At: e.DueAt})
 	}
-	return s.store.DeleteSandboxEvents(ctx, nums)
+	return s.store.AckSandboxEvents(ctx, advances, nums)
 }
 
 // NextEventDue says when the next delayed event (a delivery, a read) falls

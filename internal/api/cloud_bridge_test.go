@@ -1,0 +1,169 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
+)
+
+// cloudSetup is a registered cloud-mode harness with a webhook receiver.
+type cloudSetup struct {
+	*harness
+	graph *graphtest.Server
+	admin string
+	hook  *receiver
+}
+
+func newCloudSetup(t *testing.T, opts ...harnessOption) cloudSetup {
+	t.Helper()
+	graph := graphtest.New(t)
+	h := sqliteHarness(t, append([]harnessOption{withCloud(graph)}, opts...)...)
+	admin := h.adminToken()
+	hook := newReceiver(t)
+	h.do(request{method: "POST", path: "/v1/account", header: bearer(admin), body: `{"cc":"1","phone_number":"5550100000","method":"sms","cert":"Y2VydA==","pin":"123456"}`})
+	if res := h.do(request{method: "POST", path: "/v1/account/verify", header: bearer(admin), body: `{"code":"123456"}`}); res.Status != 201 {
+		t.Fatalf("verify: %d %s", res.Status, res.Raw)
+	}
+	waitReady(t, h)
+	h.setWebhook(admin, hook.srv.URL)
+	return cloudSetup{harness: h, graph: graph, admin: admin, hook: hook}
+}
+
+// deliver posts a signed Cloud webhook delivery carrying value and expects want.
+func (s cloudSetup) deliver(value map[string]any, want int) {
+	s.t.Helper()
+	body, sig := s.graph.Delivery(testAppSecret, value)
+	if w := s.raw("POST", "/cloud/webhook", "application/json", bytes.NewReader(body), map[string]string{"X-Hub-Signature-256": sig}); w.Code != want {
+		s.t.Fatalf("delivery answered %d, want %d: %s", w.Code, want, w.Body.String())
+	}
+}
+
+// wamids maps our ids to the wamids the double answered the sends with
+// (when the double refused none).
+func (s cloudSetup) wamids() map[string]string {
+	out := map[string]string{}
+	for i, id := range s.graph.SentIDs() {
+		ours, _ := s.graph.Sends()[i]["biz_opaque_callback_data"].(string)
+		out[ours] = id
+	}
+	return out
+}
+
+// customerWrites delivers a text from the customer with the given wamid.
+func (s cloudSetup) customerWrites(wamid, text string) {
+	s.t.Helper()
+	s.deliver(map[string]any{
+		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Dana Reyes"}, "wa_id": customer}},
+		"messages": []any{map[string]any{"from": customer, "id": wamid, "timestamp": "1795255200", "type": "text", "text": map[string]any{"body": text}}},
+	}, 200)
+}
+
+// rawStatusesOf returns the callback bodies' status objects for id as
+// the bytes the receiver got, so number-or-string can be checked.
+func (r *receiver) rawStatusesOf(t *testing.T, id string) []json.RawMessage {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []json.RawMessage
+	for _, b := range r.bodies {
+		var body struct {
+			Statuses []json.RawMessage `json:"statuses"`
+		}
+		json.Unmarshal(b, &body)
+		for _, s := range body.Statuses {
+			var head struct {
+				ID string `json:"id"`
+			}
+			json.Unmarshal(s, &head)
+			if head.ID == id {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+var conversationIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// TestCloudStatusesUseTheCloudsBilling: a status the Cloud reports with
+// its conversation and pricing reaches the webhook with them (the
+// expiration as a number); without them, wabiz's own; deleted and warning
+// statuses are passed on; "played" is not; value.errors become an errors
+// callback. Every step goes in as a signed delivery and out as a callback.
+func TestCloudStatusesUseTheCloudsBilling(t *testing.T) {
+	s := newCloudSetup(t)
+	s.customerWrites("wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkMx", "Hello?")
+	first := s.send(s.admin, `{"to":"`+customer+`","type":"text","text":{"body":"Hello Dana"}}`)
+	second := s.send(s.admin, `{"to":"`+customer+`","type":"text","text":{"body":"Anything else?"}}`)
+	s.pump()
+	wamids := s.wamids()
+	ids := []string{wamids[first], wamids[second]}
+	if len(wamids) != 2 {
+		t.Fatalf("cloud sends %v", wamids)
+	}
+	status := func(wamid, st, ts string, extra map[string]any) map[string]any {
+		m := map[string]any{"id": wamid, "status": st, "timestamp": ts, "recipient_id": customer}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	s.deliver(map[string]any{"statuses": []any{
+		status(ids[0], "delivered", "1795255260", map[string]any{
+			"conversation": map[string]any{"id": "5f0c1a2b3c4d5e6f708192a3b4c5d6e7", "expiration_timestamp": "1795341600", "origin": map[string]any{"type": "service"}},
+			"pricing":      map[string]any{"billable": false, "pricing_model": "PMP", "category": "service", "type": "free_customer_service"}}),
+		status(ids[1], "delivered", "1795255261", nil),
+		status(ids[0], "played", "1795255262", nil),
+		status(ids[0], "deleted", "1795255263", nil),
+		status(ids[1], "warning", "1795255264", map[string]any{"errors": []any{map[string]any{"code": 131061, "title": "Catalog item unavailable",
+			"message": "Catalog item unavailable", "error_data": map[string]any{"details": "product 42 is hidden"}}}}),
+	}}, 200)
+	s.clock.Advance(time.Second)
+	s.pump()
+
+	got := s.hook.rawStatusesOf(t, first)
+	want := []string{
+		`{"id":"` + first + `","recipient_id":"` + customer + `","status":"delivered","timestamp":"1795255260",` +
+			`"conversation":{"id":"5f0c1a2b3c4d5e6f708192a3b4c5d6e7","expiration_timestamp":1795341600,"origin":{"type":"service"}},` +
+			`"pricing":{"billable":false,"pricing_model":"PMP","category":"service"}}`,
+		`{"id":"` + first + `","recipient_id":"` + customer + `","status":"deleted","timestamp":"1795255263"}`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("statuses of %s: %s", first, got)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("status %d\ngot  %s\nwant %s", i, got[i], want[i])
+		}
+	}
+	st := s.hook.statusesOf(second)
+	if len(st) != 2 || st[0]["status"] != "delivered" || st[1]["status"] != "warning" {
+		t.Fatalf("statuses of %s: %v", second, st)
+	}
+	conv, _ := st[0]["conversation"].(map[string]any)
+	price, _ := st[0]["pricing"].(map[string]any)
+	if id, _ := conv["id"].(string); !conversationIDPattern.MatchString(id) || price["pricing_model"] != "CBP" {
+		t.Fatalf("without the Cloud's billing, wabiz's own: %v", st[0])
+	}
+	errs, _ := st[1]["errors"].([]any)
+	if len(errs) != 1 || string(mustJSON(errs[0])) != `{"code":1000,"details":"Cloud API error 131061: Catalog item unavailable (product 42 is hidden)","title":"Generic error"}` {
+		t.Fatalf("warning errors: %v", st[1])
+	}
+
+	// An error of the account, tied to no message.
+	s.deliver(map[string]any{"errors": []any{map[string]any{"code": 130429, "title": "Rate limit hit", "message": "(#130429) Rate limit hit",
+		"error_data": map[string]any{"details": "Cloud API message throughput has been reached."}, "href": "/docs/whatsapp/cloud-api/support/error-codes/"}}}, 200)
+	s.pump()
+	e := s.hook.items("errors")
+	if len(e) != 1 || string(mustJSON(e[0])) != `{"code":1015,"details":"Cloud API error 130429: (#130429) Rate limit hit (Cloud API message throughput has been reached.)","title":"Too many requests"}` {
+		t.Fatalf("errors callback: %v", e)
+	}
+	if !strings.Contains(s.logText(), "ignoring a Cloud status On-Premises has no counterpart for") {
+		t.Errorf("the played status was not logged")
+	}
+}

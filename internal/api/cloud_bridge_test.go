@@ -167,3 +167,28 @@ func TestCloudStatusesUseTheCloudsBilling(t *testing.T) {
 		t.Errorf("the played status was not logged")
 	}
 }
+
+// TestCloudReplayedDeliveryIsHandledOnce: Meta delivers the same message
+// and status again (its retry of a delivery whose 200 it never got), before
+// and after the first copy was handled: one callback each.
+func TestCloudReplayedDeliveryIsHandledOnce(t *testing.T) {
+	s := newCloudSetup(t)
+	s.customerWrites("wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkMy", "Are you open?")
+	s.customerWrites("wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkMy", "Are you open?")
+	s.pump()
+	s.customerWrites("wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkMy", "Are you open?")
+	id := s.send(s.admin, `{"to":"`+customer+`","type":"text","text":{"body":"Yes"}}`)
+	s.pump()
+	delivered := map[string]any{"statuses": []any{map[string]any{"id": s.wamids()[id], "status": "delivered", "timestamp": "1795255260", "recipient_id": customer}}}
+	s.deliver(delivered, 200)
+	s.clock.Advance(time.Second)
+	s.pump()
+	s.deliver(delivered, 200)
+	s.pump()
+	if msgs := s.hook.items("messages"); len(msgs) != 1 {
+		t.Fatalf("%d inbound callbacks for one message delivered three times: %v", len(msgs), msgs)
+	}
+	if st := s.hook.statusesOf(id); len(st) != 1 {
+		t.Fatalf("%d status callbacks for one status delivered twice: %v", len(st), st)
+	}
+}

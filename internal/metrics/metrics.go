@@ -58,7 +58,7 @@ var (
 var (
 	CloudWebhookItems = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wabiz_cloud_webhook_items_total",
-		Help: "Items of Cloud API webhook deliveries, by kind (message, status, error) and outcome (stored, duplicate, ignored).",
+		Help: "Items of Cloud API webhook deliveries, by kind (message, status, error; any for duplicates) and outcome (received, duplicate: delivered before and dropped, ignored: no On-Premises counterpart).",
 	}, []string{"kind", "outcome"})
 )
 

@@ -69,7 +69,8 @@ type Store interface {
 	LinkCloudMessage(ctx context.Context, id, wamid string, now time.Time) error
 	GetCloudMessage(ctx context.Context, id string) (store.CloudMessage, error)
 	CloudMessageByWAMID(ctx context.Context, wamid string) (store.CloudMessage, error)
-	AddCloudEvents(ctx context.Context, events []store.CloudEvent) error
+	AddCloudEvents(ctx context.Context, events []store.CloudEvent) (int, error)
+	ForgetCloudItems(ctx context.Context, before time.Time, limit int) (int64, error)
 	CloudEvents(ctx context.Context, max int) ([]store.CloudEvent, error)
 	DeleteCloudEvents(ctx context.Context, ids []int64) error
 	GetCloudMedia(ctx context.Context, mediaID string) (store.CloudMedia, error)
@@ -102,7 +103,15 @@ type Options struct {
 	// MediaTTL is how long an uploaded file's Cloud media id is used again
 	// (default DefaultMediaTTL): Cloud media ids expire after 30 days.
 	MediaTTL time.Duration
+	// ReplayWindow is how long the wamids of delivered messages and
+	// statuses are remembered, so a delivery Meta repeats is not handled
+	// twice (default DefaultReplayWindow).
+	ReplayWindow time.Duration
 }
+
+// DefaultReplayWindow outlasts Meta's retries of a webhook delivery, which
+// go on for up to 7 days.
+const DefaultReplayWindow = 8 * 24 * time.Hour
 
 // DefaultMediaTTL re-uploads a file a day before its Cloud media id expires.
 const DefaultMediaTTL = 29 * 24 * time.Hour
@@ -117,9 +126,10 @@ type Network struct {
 	limiter *Limiter
 	pending chan struct{}
 
-	mu      sync.Mutex
-	pin     string          // from the last code request
-	account network.Account // from the last code request
+	mu        sync.Mutex
+	pin       string          // from the last code request
+	account   network.Account // from the last code request
+	forgotten time.Time       // when received items were last forgotten
 }
 
 var _ network.Network = (*Network)(nil)
@@ -153,6 +163,9 @@ func New(opt Options) *Network {
 	}
 	if opt.MediaTTL <= 0 {
 		opt.MediaTTL = DefaultMediaTTL
+	}
+	if opt.ReplayWindow <= 0 {
+		opt.ReplayWindow = DefaultReplayWindow
 	}
 	return &Network{
 		opt: opt, http: opt.HTTPClient, store: opt.Store, now: opt.Now, log: opt.Log,

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/network/cloud"
 )
 
 // TestStatusesCarryTheCloudsBilling: a status's conversation (expiration as
@@ -82,5 +83,38 @@ func TestConversationExpirationAsNumber(t *testing.T) {
 	}
 	if evs[1].Status.Conversation != nil {
 		t.Fatalf("a conversation without id: %+v", evs[1].Status.Conversation)
+	}
+}
+
+// TestRepeatedDeliveriesAreHandledOnce: Meta repeats a delivery it thinks
+// was not received; its messages and statuses are stored once, even after
+// the first copy was handled, and again only after ReplayWindow.
+func TestRepeatedDeliveriesAreHandledOnce(t *testing.T) {
+	f := setup(t)
+	if err := f.net.Send(f.ctx, text("gBR1", "15550001111")); err != nil {
+		t.Fatal(err)
+	}
+	value := map[string]any{
+		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Ana"}, "wa_id": "15550001111"}},
+		"messages": []any{map[string]any{"from": "15550001111", "id": "wamid.REPEATED", "timestamp": "1700000100", "type": "text", "text": map[string]any{"body": "oi"}}},
+		"statuses": []any{map[string]any{"id": f.graph.SentIDs()[0], "status": "delivered", "timestamp": "1700000001", "recipient_id": "15550001111"}},
+	}
+	f.deliver(t, value)
+	f.deliver(t, value)
+	evs, err := f.net.Events(f.ctx, 10)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("%d events after a repeated delivery, %v", len(evs), err)
+	}
+	f.net.Ack(f.ctx, []string{evs[0].ID, evs[1].ID})
+	*f.now = f.now.Add(24 * time.Hour)
+	f.deliver(t, value)
+	if evs, _ := f.net.Events(f.ctx, 10); len(evs) != 0 {
+		t.Fatalf("a delivery repeated a day later was handled again: %+v", evs)
+	}
+	*f.now = f.now.Add(cloud.DefaultReplayWindow)
+	f.deliver(t, map[string]any{}) // a delivery past the window forgets old items
+	f.deliver(t, value)
+	if evs, _ := f.net.Events(f.ctx, 10); len(evs) != 2 {
+		t.Fatalf("after the replay window: %d events", len(evs))
 	}
 }

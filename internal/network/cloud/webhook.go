@@ -240,10 +240,11 @@ func (n *Network) HandleWebhook(ctx context.Context, body []byte, signature stri
 			for _, m := range v.Messages {
 				var head struct {
 					From string `json:"from"`
+					ID   string `json:"id"`
 				}
 				json.Unmarshal(m, &head)
 				payload, _ := json.Marshal(storedMessage{Message: json.RawMessage(m), ProfileName: names[head.From]})
-				events = append(events, store.CloudEvent{Kind: kindMessage, Payload: payload, ReceivedAt: now})
+				events = append(events, store.CloudEvent{Kind: kindMessage, Payload: payload, ReceivedAt: now, Key: itemKey("m", head.ID)})
 			}
 			for _, s := range v.Statuses {
 				var st cloudStatus
@@ -257,7 +258,7 @@ func (n *Network) HandleWebhook(ctx context.Context, body []byte, signature stri
 				}
 				switch {
 				case storedStatuses[st.Status]:
-					events = append(events, store.CloudEvent{Kind: kindStatus, Payload: json.RawMessage(s), ReceivedAt: now})
+					events = append(events, store.CloudEvent{Kind: kindStatus, Payload: json.RawMessage(s), ReceivedAt: now, Key: itemKey("s", st.ID, st.Status)})
 				case st.Status != "sent":
 					n.log.Info("ignoring a Cloud status On-Premises has no counterpart for", "status", st.Status, "wamid", st.ID)
 					metrics.CloudWebhookItems.WithLabelValues("status", "ignored").Inc()
@@ -269,13 +270,70 @@ func (n *Network) HandleWebhook(ctx context.Context, body []byte, signature stri
 			}
 		}
 	}
-	if err := n.store.AddCloudEvents(ctx, events); err != nil {
+	stored, err := n.store.AddCloudEvents(ctx, events)
+	if err != nil {
 		return err
 	}
-	if len(events) > 0 {
+	n.count(events, stored)
+	if stored > 0 {
 		n.signal()
 	}
+	n.forgetOldItems(ctx, now)
 	return nil
+}
+
+// itemKey identifies a webhook item across deliveries; "" (no id) stores
+// the item whatever came before.
+func itemKey(prefix, id string, more ...string) string {
+	if id == "" {
+		return ""
+	}
+	key := prefix + ":" + id
+	for _, m := range more {
+		key += ":" + m
+	}
+	if len(key) > 255 {
+		return "" // longer than any wamid; not worth a lookup
+	}
+	return key
+}
+
+// count logs and counts what a delivery brought: every item, and the items
+// Meta had delivered before (a retry of a delivery whose answer it did not
+// get), which are dropped.
+func (n *Network) count(events []store.CloudEvent, stored int) {
+	for _, e := range events {
+		metrics.CloudWebhookItems.WithLabelValues(e.Kind, "received").Inc()
+	}
+	if dup := len(events) - stored; dup > 0 {
+		n.log.Info("dropped items of a Cloud webhook delivery that were received before (Meta repeated a delivery)", "items", len(events), "repeated", dup)
+		metrics.CloudWebhookItems.WithLabelValues("any", "duplicate").Add(float64(dup))
+	}
+}
+
+// forgetOldItems removes, at most once an hour, the keys of items received
+// longer than ReplayWindow ago. A failure is logged: the keys wait for the
+// next pass.
+func (n *Network) forgetOldItems(ctx context.Context, now time.Time) {
+	n.mu.Lock()
+	due := now.Sub(n.forgotten) >= time.Hour
+	if due {
+		n.forgotten = now
+	}
+	n.mu.Unlock()
+	if !due {
+		return
+	}
+	for range 10 {
+		k, err := n.store.ForgetCloudItems(ctx, now.Add(-n.opt.ReplayWindow), 5000)
+		if err != nil {
+			n.log.Warn("could not forget old Cloud webhook items", "err", err)
+			return
+		}
+		if k < 5000 {
+			return
+		}
+	}
 }
 
 // Events implements network.Network: pending webhook items, translated.

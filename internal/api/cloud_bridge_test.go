@@ -192,3 +192,32 @@ func TestCloudReplayedDeliveryIsHandledOnce(t *testing.T) {
 		t.Fatalf("%d status callbacks for one status delivered twice: %v", len(st), st)
 	}
 }
+
+// TestCloudInboundMediaURLExpiresMidDownload: the customer's photo's URL
+// expires while wabiz downloads it; the download resumes with a new URL
+// from GET /{media-id}, the message reaches the webhook once, and
+// GET /v1/media serves the whole file.
+func TestCloudInboundMediaURLExpiresMidDownload(t *testing.T) {
+	s := newCloudSetup(t)
+	photo := bytes.Repeat([]byte("not really a jpeg, but long enough to break off "), 2000)
+	s.graph.AddMedia("1166426254101831", "image/jpeg", photo)
+	s.graph.CutNextDownload(30000)
+	s.deliver(map[string]any{
+		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Dana"}, "wa_id": customer}},
+		"messages": []any{map[string]any{"from": customer, "id": "wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkM0", "timestamp": "1795255200", "type": "image",
+			"image": map[string]any{"id": "1166426254101831", "mime_type": "image/jpeg", "sha256": base64Sum(photo)}}},
+	}, 200)
+	s.pump()
+	msgs := s.hook.items("messages")
+	if len(msgs) != 1 {
+		t.Fatalf("inbound callbacks: %v", msgs)
+	}
+	id, _ := msgs[0]["image"].(map[string]any)["id"].(string)
+	w := s.raw("GET", "/v1/media/"+id, "", nil, bearer(s.admin))
+	if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), photo) {
+		t.Fatalf("GET /v1/media/%s: %d, %d of %d bytes", id, w.Code, w.Body.Len(), len(photo))
+	}
+	if !strings.Contains(s.logText(), "a media download broke off; resuming with a new URL") {
+		t.Errorf("no log line for the broken download")
+	}
+}

@@ -38,6 +38,9 @@ type Server struct {
 	*httptest.Server
 	PhoneNumberID, WABAID, Token, Namespace, VerifiedName, DisplayNumber string
 	PageSize                                                             int
+	// IgnoreRange serves whole files to Range requests, as a server
+	// without range support does.
+	IgnoreRange bool
 
 	mu        sync.Mutex
 	sends     []map[string]any
@@ -50,6 +53,9 @@ type Server struct {
 	uploads   int
 	profile   map[string]any
 	pin       string
+	tickets   map[string]string // media URL ticket -> media id, while the URL is valid
+	cutAfter  []int             // byte counts after which the next file downloads break off
+	stale     int               // how many of the next media URLs are handed out expired
 }
 
 type media struct {
@@ -69,7 +75,7 @@ func New(t testing.TB) *Server {
 func Start() *Server {
 	s := &Server{PhoneNumberID: "106540352242922", WABAID: "102290129340398", Token: "test-token",
 		Namespace: "b9b5d5e7_2f5a_4d3b_8f4e_1c2d3e4f5a6b", VerifiedName: "Wabiz Test", DisplayNumber: "+1 555-010-0000",
-		PageSize: 2, media: map[string]media{}}
+		PageSize: 2, media: map[string]media{}, tickets: map[string]string{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -127,6 +133,31 @@ func (s *Server) ExpireMedia(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.media, id)
+}
+
+// ExpireMediaURLs makes every media URL handed out so far invalid, as the
+// Cloud's expire minutes after GET /{media-id}: a download must ask for a
+// new one.
+func (s *Server) ExpireMediaURLs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tickets)
+}
+
+// HandOutExpiredURLs makes the next n GET /{media-id} answers carry URLs
+// that have expired already (a download that starts too late).
+func (s *Server) HandOutExpiredURLs(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stale += n
+}
+
+// CutNextDownload makes the next file download break off after n bytes
+// (the connection closes mid-body); its URL expires at the same moment.
+func (s *Server) CutNextDownload(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cutAfter = append(s.cutAfter, n)
 }
 
 // Uploads is the number of media uploads accepted.
@@ -288,7 +319,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sum := sha256.Sum256(m.data)
-		writeJSON(w, map[string]any{"messaging_product": "whatsapp", "url": s.URL + "/files/" + path, "mime_type": m.mime,
+		s.mu.Lock()
+		s.nextID++
+		ticket := strconv.Itoa(s.nextID)
+		if s.stale > 0 {
+			s.stale--
+		} else {
+			s.tickets[ticket] = path
+		}
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"messaging_product": "whatsapp", "url": s.URL + "/files/" + path + "?ticket=" + ticket, "mime_type": m.mime,
 			"sha256": hex.EncodeToString(sum[:]), "file_size": len(m.data), "id": path})
 	default:
 		graphError(w, 400, 100, 0, "Unsupported request: "+r.Method+" "+path)
@@ -453,18 +493,47 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, page)
 }
 
+// serveFile serves a media URL: with the token, while its ticket is
+// valid (404 after, as an expired URL), from the offset a "Range:
+// bytes=N-" asks for.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+s.Token {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	id := strings.TrimPrefix(r.URL.Path, "/files/")
+	ticket := r.URL.Query().Get("ticket")
 	s.mu.Lock()
-	m, ok := s.media[strings.TrimPrefix(r.URL.Path, "/files/")]
+	m, ok := s.media[id]
+	valid := s.tickets[ticket] == id
+	cut := -1
+	if ok && valid && len(s.cutAfter) > 0 {
+		cut = s.cutAfter[0]
+		s.cutAfter = s.cutAfter[1:]
+		delete(s.tickets, ticket)
+	}
 	s.mu.Unlock()
-	if !ok {
+	if !ok || !valid {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
+	data, status := m.data, http.StatusOK
+	if rng := r.Header.Get("Range"); rng != "" && !s.IgnoreRange {
+		from, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rng, "bytes="), "-"))
+		if err != nil || !strings.HasSuffix(rng, "-") || from < 0 || from >= len(m.data) {
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			return
+		}
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(m.data)-1, len(m.data)))
+		data, status = m.data[from:], http.StatusPartialContent
+	}
 	w.Header().Set("Content-Type", m.mime)
-	w.Write(m.data)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(status)
+	if cut >= 0 && cut < len(data) {
+		w.Write(data[:cut])
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the connection closes mid-body
+	}
+	w.Write(data)
 }

@@ -2,12 +2,14 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 )
 
@@ -219,5 +221,62 @@ func TestCloudInboundMediaURLExpiresMidDownload(t *testing.T) {
 	}
 	if !strings.Contains(s.logText(), "a media download broke off; resuming with a new URL") {
 		t.Errorf("no log line for the broken download")
+	}
+}
+
+// TestCloudUploadsMediaAtUpload: in cloud mode POST /v1/media puts the
+// file on the Cloud at once and the first send uses that Cloud id; a file
+// the Cloud refuses is answered 1009 and not kept; when the Cloud cannot
+// take it (down, token expired) the upload still succeeds and the file
+// goes at its first send.
+func TestCloudUploadsMediaAtUpload(t *testing.T) {
+	s := newCloudSetup(t)
+	s.customerWrites("wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkM1", "Send me the map")
+	png, _ := media.Sample("image")
+
+	id := s.upload(s.admin, "image/png", png, nil)
+	if s.graph.Uploads() != 1 {
+		t.Fatalf("%d uploads to the Cloud at POST /v1/media", s.graph.Uploads())
+	}
+	cached, err := s.store.GetCloudMedia(context.Background(), id)
+	if err != nil || cached.CloudID == "" || cached.SHA256 != sha(png) {
+		t.Fatalf("cloud media id of %s: %+v %v", id, cached, err)
+	}
+	s.send(s.admin, `{"to":"`+customer+`","type":"image","image":{"id":"`+id+`"}}`)
+	s.pump()
+	if n := s.graph.Uploads(); n != 1 {
+		t.Fatalf("the first send uploaded again: %d uploads", n)
+	}
+	if sent := s.graph.Sends()[0]["image"].(map[string]any)["id"]; sent != cached.CloudID {
+		t.Fatalf("sent with %v, want the id of the upload %s", sent, cached.CloudID)
+	}
+
+	// A file the Cloud does not take: refused, not kept.
+	before := len(volumeFiles(t, s.srv.media))
+	gif := []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+	w := s.raw("POST", "/v1/media", "image/gif", bytes.NewReader(gif), bearer(s.admin))
+	expectError(t, asResponse(t, w), 400, e(1009, "Parameter value is not valid",
+		"Media upload error: the file was refused: Cloud API error 131053: (#131053) Media upload error (Unsupported file type image/gif)"))
+	if after := len(volumeFiles(t, s.srv.media)); after != before {
+		t.Fatalf("a refused file was kept: %d files, %d before", after, before)
+	}
+
+	// The Cloud is down, then the token expired: the upload stands.
+	for _, f := range []graphtest.Failure{{HTTPStatus: 503, Code: 2, Message: "Service temporarily unavailable"},
+		{HTTPStatus: 401, Code: 190, Message: "Error validating access token: Session has expired"}} {
+		s.graph.FailNext(1, f)
+		kept := s.upload(s.admin, "image/png", png, nil)
+		if _, err := s.store.GetCloudMedia(context.Background(), kept); err == nil {
+			t.Fatalf("a failed upload was recorded")
+		}
+		uploads := s.graph.Uploads()
+		s.send(s.admin, `{"to":"`+customer+`","type":"image","image":{"id":"`+kept+`"}}`)
+		s.pump()
+		if s.graph.Uploads() != uploads+1 {
+			t.Fatalf("the first send did not upload the kept file (%d uploads)", s.graph.Uploads())
+		}
+	}
+	if !strings.Contains(s.logText(), "could not put an uploaded file on the network now") {
+		t.Errorf("no warning for the upload the Cloud could not take")
 	}
 }

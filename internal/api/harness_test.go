@@ -145,7 +145,7 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	if g := setup.graph; g != nil {
 		cloudNet := cloud.New(cloud.Options{GraphURL: g.GraphURL(), PhoneNumberID: g.PhoneNumberID, WABAID: g.WABAID,
 			AccessToken: g.Token, AppSecret: testAppSecret, VerifyToken: "verify-me", Store: st, Now: clk.Now, Log: log})
-		base, d.Sandbox, d.Cloud = cloudNet, nil, cloudNet
+		base, d.Sandbox, d.Cloud, d.MediaPublisher = cloudNet, nil, cloudNet, cloudNet
 	}
 	engine := core.New(core.Options{Store: st, Network: setup.network(base), Hooks: hooks, Settings: settingsSvc, Media: d.Media, Log: log, Now: clk.Now, NodeID: "test"})
 	if err := engine.Start(ctx); err != nil {

@@ -366,6 +366,15 @@ func (n *Network) cloudMedia(ctx context.Context, m *network.OutgoingMedia, fres
 // uploadMedia puts one of our files on the Cloud (media ids are not
 // portable between the APIs): POST /{phone-number-id}/media.
 func (n *Network) uploadMedia(ctx context.Context, m *network.OutgoingMedia) (string, error) {
+	id, err := n.postMedia(ctx, m)
+	if err != nil {
+		return "", mapCallError(err)
+	}
+	return id, nil
+}
+
+// postMedia is uploadMedia with the Graph's own error.
+func (n *Network) postMedia(ctx context.Context, m *network.OutgoingMedia) (string, error) {
 	r, err := m.Open(ctx)
 	if err != nil {
 		return "", err
@@ -397,7 +406,7 @@ func (n *Network) uploadMedia(ctx context.Context, m *network.OutgoingMedia) (st
 		ID string `json:"id"`
 	}
 	if err := n.do(req, &answer); err != nil {
-		return "", mapCallError(err)
+		return "", err
 	}
 	if answer.ID == "" {
 		return "", &network.Error{Code: 1014, Temporary: true, Details: "the Cloud API answered a media upload without a media id"}

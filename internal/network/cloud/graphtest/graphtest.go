@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -459,6 +460,21 @@ func (s *Server) updateProfile(w http.ResponseWriter, body map[string]any) {
 	writeJSON(w, map[string]any{"success": true})
 }
 
+// uploadLimits are the Cloud's media types and their largest files.
+var uploadLimits = map[string]int{
+	"audio/aac": 16 << 20, "audio/amr": 16 << 20, "audio/mpeg": 16 << 20, "audio/mp4": 16 << 20, "audio/ogg": 16 << 20,
+	"text/plain": 100 << 20, "application/pdf": 100 << 20, "application/msword": 100 << 20,
+	"application/vnd.ms-excel": 100 << 20, "application/vnd.ms-powerpoint": 100 << 20,
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document":   100 << 20,
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":         100 << 20,
+	"application/vnd.openxmlformats-officedocument.presentationml.presentation": 100 << 20,
+	"image/jpeg": 5 << 20, "image/png": 5 << 20, "image/webp": 500 << 10,
+	"video/mp4": 16 << 20, "video/3gpp": 16 << 20,
+}
+
+// upload is POST /{phone-number-id}/media: multipart with
+// messaging_product, type and file; a type the Cloud does not take, or a
+// file over its type's limit, is refused with 131053.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(32 << 20); err != nil || r.FormValue("messaging_product") != "whatsapp" {
 		graphError(w, 400, 100, 0, "(#100) The parameter messaging_product is required.")
@@ -470,6 +486,16 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, _ := io.ReadAll(f)
+	typ, _, _ := mime.ParseMediaType(r.FormValue("type"))
+	limit, ok := uploadLimits[typ]
+	switch {
+	case !ok:
+		graphErrorDetails(w, 400, 131053, 0, "(#131053) Media upload error", "Unsupported file type "+r.FormValue("type"))
+		return
+	case len(data) > limit:
+		graphErrorDetails(w, 400, 131053, 0, "(#131053) Media upload error", fmt.Sprintf("File is %d bytes, over the %d-byte limit of %s", len(data), limit, typ))
+		return
+	}
 	s.mu.Lock()
 	s.nextID++
 	s.uploads++

@@ -280,3 +280,31 @@ func TestCloudUploadsMediaAtUpload(t *testing.T) {
 		t.Errorf("no warning for the upload the Cloud could not take")
 	}
 }
+
+// TestCloudPublishesTheProfilePhoto: POST /v1/settings/profile/photo in
+// cloud mode reaches WhatsApp through the Meta app's Resumable Upload API:
+// the Cloud gets the very JPEG that GET serves, once; a later profile
+// change does not upload it again.
+func TestCloudPublishesTheProfilePhoto(t *testing.T) {
+	s := newCloudSetup(t)
+	res := s.do(request{method: "POST", path: "/v1/settings/profile/photo", header: bearer(s.admin), contentType: "image/png", body: string(testPNG(t, 900, 700))})
+	if res.Status != 201 {
+		t.Fatalf("photo: %d %s", res.Status, res.Raw)
+	}
+	stored := httptestGet(s.harness, s.admin, "/v1/settings/profile/photo").Body.Bytes()
+	if len(stored) == 0 || !bytes.Equal(s.graph.ProfilePhoto(), stored) {
+		t.Fatalf("the Cloud has %d bytes, wabiz serves %d", len(s.graph.ProfilePhoto()), len(stored))
+	}
+	if res := s.do(request{method: "PATCH", path: "/v1/settings/profile/about", header: bearer(s.admin), body: `{"text":"Open 9 to 5"}`}); res.Status != 200 {
+		t.Fatalf("about: %d %s", res.Status, res.Raw)
+	}
+	uploads := 0
+	for _, r := range s.graph.Requests() {
+		if r == "POST /v21.0/"+s.graph.AppID+"/uploads" {
+			uploads++
+		}
+	}
+	if uploads != 1 || s.graph.Profile()["about"] != "Open 9 to 5" {
+		t.Fatalf("%d photo uploads, profile %v", uploads, s.graph.Profile())
+	}
+}

@@ -105,7 +105,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		cloudNet = cloud.New(cloud.Options{
 			GraphURL: c.Cloud.GraphURL, PhoneNumberID: c.Cloud.PhoneNumberID, WABAID: c.Cloud.WABAID,
 			AccessToken: c.Cloud.AccessToken, AppSecret: c.Cloud.AppSecret, VerifyToken: c.Cloud.VerifyToken,
-			Store: s, Log: log, Rate: float64(c.Cloud.Rate),
+			AppID: c.Cloud.AppID, Store: s, Log: log, Rate: float64(c.Cloud.Rate),
 		})
 		waNet = cloudNet
 	default:

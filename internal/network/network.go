@@ -66,6 +66,9 @@ type BusinessProfile struct {
 	Vertical    string   `json:"vertical"`
 	Websites    []string `json:"websites"`
 	HasPhoto    bool     `json:"has_photo"`
+	// Photo is the profile photo (JPEG) when HasPhoto; a network that
+	// shows photos takes the bytes from here.
+	Photo []byte `json:"-"`
 }
 
 // ProfilePublisher is implemented by networks that carry the business's

@@ -28,6 +28,11 @@
 //     {"messaging_product","about","address","description","email",
 //     "vertical","websites"} (vertical in the Cloud's enum: AUTO, BEAUTY, ...):
 //     https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/business-profiles
+//   - Profile photo: profile_picture_handle, a handle of the Resumable
+//     Upload API: POST /{app-id}/uploads?file_length&file_type ->
+//     {"id":"upload:..."}; POST /{upload id} with "Authorization: OAuth
+//     <token>", "file_offset: 0" and the bytes -> {"h":handle}:
+//     https://developers.facebook.com/docs/graph-api/guides/upload
 //   - Two-step PIN change: POST /{phone-number-id} {"pin"}.
 //   - Registration: POST /{phone-number-id}/request_code, /verify_code,
 //     /register {"messaging_product","pin"}:
@@ -86,12 +91,15 @@ type Options struct {
 	AccessToken   string // a system-user token with whatsapp_business_messaging (+ _management)
 	AppSecret     string // signs the webhooks
 	VerifyToken   string // answers the webhook subscription challenge
-	PIN           string // two-step verification PIN for /register when the code request carried none
-	HTTPClient    *http.Client
-	Store         Store
-	Now           func() time.Time
-	Log           *slog.Logger
-	Rate          float64 // messages per second, default 80 (Cloud's default throughput)
+	// AppID is the Meta app's id: the profile photo goes through its
+	// Resumable Upload API. Without it the photo is not published.
+	AppID      string
+	PIN        string // two-step verification PIN for /register when the code request carried none
+	HTTPClient *http.Client
+	Store      Store
+	Now        func() time.Time
+	Log        *slog.Logger
+	Rate       float64 // messages per second, default 80 (Cloud's default throughput)
 	// MaxMediaBytes caps a download (default 100 MiB, the Cloud's largest document).
 	MaxMediaBytes int64
 	// AmbiguousHold is how long a send whose outcome is unknown is held
@@ -130,6 +138,7 @@ type Network struct {
 	pin       string          // from the last code request
 	account   network.Account // from the last code request
 	forgotten time.Time       // when received items were last forgotten
+	photo     string          // SHA-256 of the profile photo last published (or warned about)
 }
 
 var _ network.Network = (*Network)(nil)

@@ -7,8 +7,10 @@
 package graphtest
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -38,7 +40,9 @@ type Failure struct {
 type Server struct {
 	*httptest.Server
 	PhoneNumberID, WABAID, Token, Namespace, VerifiedName, DisplayNumber string
-	PageSize                                                             int
+	// AppID is the Meta app whose Resumable Upload API takes the profile photo.
+	AppID    string
+	PageSize int
 	// IgnoreRange serves whole files to Range requests, as a server
 	// without range support does.
 	IgnoreRange bool
@@ -57,6 +61,17 @@ type Server struct {
 	tickets   map[string]string // media URL ticket -> media id, while the URL is valid
 	cutAfter  []int             // byte counts after which the next file downloads break off
 	stale     int               // how many of the next media URLs are handed out expired
+	sessions  map[string]*uploadSession
+	handles   map[string][]byte // file handles of finished uploads -> bytes
+	photo     []byte            // the profile photo set with profile_picture_handle
+}
+
+// uploadSession is one Resumable Upload API session.
+type uploadSession struct {
+	sig      string
+	length   int
+	fileType string
+	data     []byte
 }
 
 type media struct {
@@ -76,7 +91,9 @@ func New(t testing.TB) *Server {
 func Start() *Server {
 	s := &Server{PhoneNumberID: "106540352242922", WABAID: "102290129340398", Token: "test-token",
 		Namespace: "b9b5d5e7_2f5a_4d3b_8f4e_1c2d3e4f5a6b", VerifiedName: "Wabiz Test", DisplayNumber: "+1 555-010-0000",
-		PageSize: 2, media: map[string]media{}, tickets: map[string]string{}}
+		AppID:    "1234567890123456",
+		PageSize: 2, media: map[string]media{}, tickets: map[string]string{},
+		sessions: map[string]*uploadSession{}, handles: map[string][]byte{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -182,6 +199,14 @@ func (s *Server) Profile() map[string]any {
 	return out
 }
 
+// ProfilePhoto is the photo the last profile_picture_handle named (nil
+// before any).
+func (s *Server) ProfilePhoto() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.photo...)
+}
+
 // PIN is the two-step verification PIN last set with POST /{phone-number-id}.
 func (s *Server) PIN() string {
 	s.mu.Lock()
@@ -236,7 +261,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveFile(w, r)
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+s.Token {
+	// Upload sessions of the Resumable Upload API take "OAuth <token>";
+	// every other call the Bearer token.
+	session := strings.HasPrefix(r.URL.Path, Version+"/upload:")
+	switch auth := r.Header.Get("Authorization"); {
+	case session && auth != "OAuth "+s.Token:
+		graphError(w, 401, 190, 0, `Error validating access token: an upload session needs "Authorization: OAuth <token>"`)
+		return
+	case !session && auth != "Bearer "+s.Token:
 		graphError(w, 401, 190, 463, "Error validating access token: Session has expired.")
 		return
 	}
@@ -281,12 +313,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case session:
+		s.uploadData(w, r)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/messages":
 		s.messages(w, body)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/media":
 		s.upload(w, r)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/whatsapp_business_profile":
 		s.updateProfile(w, body)
+	case r.Method == http.MethodPost && path == s.AppID+"/uploads":
+		s.openUpload(w, r)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID:
 		pin, _ := body["pin"].(string)
 		if len(body) != 1 || len(pin) != 6 || strings.Trim(pin, "0123456789") != "" {
@@ -426,9 +462,17 @@ func (s *Server) updateProfile(w http.ResponseWriter, body map[string]any) {
 				graphError(w, 400, 100, 0, "(#100) Param about must be between 1 and 139 characters")
 				return
 			}
-		case "address", "description", "email", "profile_picture_handle":
+		case "address", "description", "email":
 			if !isString {
 				graphError(w, 400, 100, 0, "(#100) Param "+k+" must be a string")
+				return
+			}
+		case "profile_picture_handle":
+			s.mu.Lock()
+			_, known := s.handles[str]
+			s.mu.Unlock()
+			if !isString || !known {
+				graphError(w, 400, 100, 0, "(#100) Param profile_picture_handle is not a valid file handle")
 				return
 			}
 		case "vertical":
@@ -456,8 +500,79 @@ func (s *Server) updateProfile(w http.ResponseWriter, body map[string]any) {
 			s.profile[k] = v
 		}
 	}
+	if h, ok := body["profile_picture_handle"].(string); ok {
+		s.photo = s.handles[h]
+		delete(s.handles, h) // a handle names one upload, used once
+	}
 	s.mu.Unlock()
 	writeJSON(w, map[string]any{"success": true})
+}
+
+// resumableTypes are the file types the Resumable Upload API takes.
+var resumableTypes = map[string]bool{"application/pdf": true, "image/jpeg": true, "image/jpg": true, "image/png": true, "video/mp4": true}
+
+// openUpload is POST /{app-id}/uploads?file_length&file_type: a new
+// Resumable Upload API session, {"id":"upload:<session>?sig=<signature>"}.
+func (s *Server) openUpload(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	length, err := strconv.Atoi(q.Get("file_length"))
+	if err != nil || length <= 0 {
+		graphError(w, 400, 100, 0, "(#100) Param file_length must be a positive integer")
+		return
+	}
+	if !resumableTypes[q.Get("file_type")] {
+		graphError(w, 400, 100, 0, "(#100) Param file_type must be one of application/pdf, image/jpeg, image/jpg, image/png, video/mp4")
+		return
+	}
+	s.mu.Lock()
+	s.nextID++
+	id := "upload:" + base64.RawURLEncoding.EncodeToString([]byte("session "+strconv.Itoa(s.nextID)))
+	sig := "AR" + strconv.Itoa(7919*s.nextID)
+	s.sessions[id] = &uploadSession{sig: sig, length: length, fileType: q.Get("file_type")}
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"id": id + "?sig=" + sig})
+}
+
+// uploadData is POST /upload:<session>?sig=...: the file's bytes from
+// file_offset on, with "Authorization: OAuth <token>" (not Bearer). The
+// offset must be what the session holds, the bytes must complete the
+// declared length exactly, and a JPEG must be one; the answer is the
+// file handle, {"h": ...}.
+func (s *Server) uploadData(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, Version+"/")
+	if r.Method != http.MethodPost {
+		graphError(w, 400, 100, 0, "Unsupported request: "+r.Method+" "+id)
+		return
+	}
+	s.mu.Lock()
+	sess, ok := s.sessions[id]
+	s.mu.Unlock()
+	if !ok || r.URL.Query().Get("sig") != sess.sig {
+		graphError(w, 400, 100, 33, "Unsupported post request. Object with ID '"+id+"' does not exist")
+		return
+	}
+	offset, err := strconv.Atoi(r.Header.Get("file_offset"))
+	if err != nil || offset != len(sess.data) {
+		graphError(w, 400, 100, 0, fmt.Sprintf("(#100) The header file_offset must be the session's current offset, %d", len(sess.data)))
+		return
+	}
+	data, _ := io.ReadAll(r.Body)
+	if offset+len(data) != sess.length {
+		graphError(w, 400, 100, 0, fmt.Sprintf("(#100) The upload has %d bytes from offset %d; file_length is %d", len(data), offset, sess.length))
+		return
+	}
+	if (sess.fileType == "image/jpeg" || sess.fileType == "image/jpg") && !bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}) && offset == 0 {
+		graphError(w, 400, 100, 0, "(#100) The file is not a "+sess.fileType)
+		return
+	}
+	s.mu.Lock()
+	sess.data = append(sess.data, data...)
+	delete(s.sessions, id)
+	s.nextID++
+	h := "4::" + base64.StdEncoding.EncodeToString([]byte(sess.fileType)) + ":ARb" + strconv.Itoa(s.nextID)
+	s.handles[h] = sess.data
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"h": h})
 }
 
 // uploadLimits are the Cloud's media types and their largest files.

@@ -308,3 +308,47 @@ func TestCloudPublishesTheProfilePhoto(t *testing.T) {
 		t.Fatalf("%d photo uploads, profile %v", uploads, s.graph.Profile())
 	}
 }
+
+// TestCloudWebhookRefusesWhatIsNotADelivery: forged, malformed and
+// oversized deliveries are answered with an error (so nothing is lost if
+// Meta really sent them: it retries) and leave nothing behind; each is
+// logged.
+func TestCloudWebhookRefusesWhatIsNotADelivery(t *testing.T) {
+	s := newCloudSetup(t)
+	post := func(body []byte, sig string) int {
+		t.Helper()
+		return s.raw("POST", "/cloud/webhook", "application/json", bytes.NewReader(body), map[string]string{"X-Hub-Signature-256": sig}).Code
+	}
+	good, sig := s.graph.Delivery(testAppSecret, map[string]any{"messages": []any{map[string]any{"from": customer, "id": "wamid.NEVER",
+		"timestamp": "1795255200", "type": "text", "text": map[string]any{"body": "forged"}}}})
+	notJSON := []byte(`{"object":"whatsapp_business_account","entry":[`)
+	huge := append([]byte(`{"object":"whatsapp_business_account","entry":[],"pad":"`), bytes.Repeat([]byte("x"), 3<<20)...)
+	huge = append(huge, `"}`...)
+	for _, c := range []struct {
+		name   string
+		body   []byte
+		sig    string
+		status int
+	}{
+		{"unsigned", good, "", 401},
+		{"signed with another secret", good, graphtest.Sign("not-the-secret", good), 401},
+		{"signature of other bytes", append([]byte(" "), good...), sig, 401},
+		{"not JSON", notJSON, graphtest.Sign(testAppSecret, notJSON), 400},
+		{"not a WhatsApp object", []byte(`{"object":"page","entry":[]}`), graphtest.Sign(testAppSecret, []byte(`{"object":"page","entry":[]}`)), 400},
+		{"over 3 MiB", huge, graphtest.Sign(testAppSecret, huge), 413},
+	} {
+		if got := post(c.body, c.sig); got != c.status {
+			t.Errorf("%s: %d, want %d", c.name, got, c.status)
+		}
+	}
+	s.pump()
+	if n := len(s.hook.items("messages")); n != 0 {
+		t.Fatalf("%d callbacks from refused deliveries", n)
+	}
+	log := s.logText()
+	for _, line := range []string{"rejected a Cloud webhook delivery", "rejected a malformed Cloud webhook delivery", "rejected an oversized Cloud webhook delivery"} {
+		if !strings.Contains(log, line) {
+			t.Errorf("no %q in the log", line)
+		}
+	}
+}

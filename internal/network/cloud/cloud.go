@@ -139,6 +139,23 @@ type Network struct {
 	account   network.Account // from the last code request
 	forgotten time.Time       // when received items were last forgotten
 	photo     string          // SHA-256 of the profile photo last published (or warned about)
+	tokenLog  time.Time       // when a refused access token was last logged
+}
+
+// tokenRefused logs, at most once a minute, that the Cloud refused the
+// access token: nothing works until an operator replaces it.
+func (n *Network) tokenRefused(ge *GraphError) {
+	now := n.now()
+	n.mu.Lock()
+	due := now.Sub(n.tokenLog) >= time.Minute
+	if due {
+		n.tokenLog = now
+	}
+	n.mu.Unlock()
+	if due {
+		n.log.Error("the Cloud API refused the access token (expired or revoked): replace WABIZ_CLOUD_ACCESS_TOKEN; sends fail with 1005 until then",
+			"graph_code", ge.Code, "subcode", ge.Subcode, "message", ge.Message)
+	}
 }
 
 var _ network.Network = (*Network)(nil)
@@ -214,6 +231,9 @@ func (e *GraphError) Error() string {
 	return fmt.Sprintf("graph error %d (HTTP %d): %s", e.Code, e.HTTPStatus, e.Message)
 }
 
+// noGraphCode marks an error answer that was not a Graph error object.
+const noGraphCode = -1
+
 // transportError is a call that got no Graph answer: the request may or
 // may not have reached Meta.
 type transportError struct{ err error }
@@ -262,9 +282,14 @@ func (n *Network) do(req *http.Request, out any) error {
 			Error *GraphError `json:"error"`
 		}
 		if json.Unmarshal(raw, &env) != nil || env.Error == nil {
-			env.Error = &GraphError{Message: strings.TrimSpace(string(raw)), Code: 0}
+			// Not the Graph's answer (a proxy's page): no code, so the
+			// HTTP status decides (code 0 is the Graph's AuthException).
+			env.Error = &GraphError{Message: strings.TrimSpace(string(raw)), Code: noGraphCode}
 		}
 		env.Error.HTTPStatus = resp.StatusCode
+		if env.Error.Code == 190 {
+			n.tokenRefused(env.Error)
+		}
 		return env.Error
 	}
 	if out == nil {

@@ -96,6 +96,9 @@ func (n *Network) attempt(ctx context.Context, msg network.Outgoing, fresh bool)
 		if err := n.store.FinishCloudSend(context.WithoutCancel(ctx), msg.ID, store.CloudRefused, "", callErr.Error(), now); err != nil {
 			return nil, err
 		}
+		if ge != nil && mapGraphError(ge).Code == 1015 {
+			n.log.Warn("the Cloud API is throttling sends; the message is tried again later", "id", msg.ID, "code", ge.Code, "http_status", ge.HTTPStatus)
+		}
 		if ge != nil && used != nil && used.cached && refusesMedia(ge, used.entry.CloudID) {
 			return &used.entry, mapCallError(callErr)
 		}
@@ -107,6 +110,8 @@ func (n *Network) attempt(ctx context.Context, msg network.Outgoing, fresh bool)
 	if errors.Is(callErr, context.Canceled) {
 		return nil, callErr
 	}
+	n.log.Warn("the outcome of a send is unknown (no answer, a timeout or a Cloud error after the request went out); it is not sent again before a status proves it or the hold passes",
+		"id", msg.ID, "hold", n.opt.AmbiguousHold, "err", callErr)
 	ne := mapCallError(callErr).(*network.Error)
 	ne.Temporary = true // the message may have been sent: never fail it for good
 	return nil, ne

@@ -34,6 +34,10 @@ type Failure struct {
 	Subcode    int
 	Message    string
 	Hang       bool // close the connection without answering (an ambiguous failure)
+	Stall      bool // answer nothing until the caller gives up (a timeout)
+	// Raw, when set, is the body instead of a Graph error: what a proxy
+	// or load balancer in front of the Graph answers.
+	Raw string
 }
 
 // Server is the double.
@@ -298,6 +302,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.sends = append(s.sends, body)
 			s.mu.Unlock()
 		}
+		if fail.Stall {
+			<-r.Context().Done()
+			return
+		}
 		if fail.Hang {
 			if hj, ok := w.(http.Hijacker); ok {
 				conn, _, _ := hj.Hijack()
@@ -308,6 +316,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		st := fail.HTTPStatus
 		if st == 0 {
 			st = 400
+		}
+		if fail.Raw != "" {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(st)
+			io.WriteString(w, fail.Raw)
+			return
 		}
 		graphError(w, st, fail.Code, fail.Subcode, fmt.Sprintf("(#%d) %s", fail.Code, fail.Message))
 		return

@@ -222,6 +222,32 @@ func TestCloudInboundMediaURLExpiresMidDownload(t *testing.T) {
 	if !strings.Contains(s.logText(), "a media download broke off; resuming with a new URL") {
 		t.Errorf("no log line for the broken download")
 	}
+
+	// A file that cannot be had at all: the message is not lost, the file
+	// can be asked for again.
+	s.graph.AddMedia("1166426254101832", "image/jpeg", photo)
+	s.graph.HandOutExpiredURLs(100)
+	s.deliver(map[string]any{
+		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Dana"}, "wa_id": customer}},
+		"messages": []any{map[string]any{"from": customer, "id": "wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkM2", "timestamp": "1795255201", "type": "image",
+			"image": map[string]any{"id": "1166426254101832", "mime_type": "image/jpeg", "sha256": base64Sum(photo)}}},
+	}, 200)
+	s.pump()
+	msgs = s.hook.items("messages")
+	if len(msgs) != 2 || msgs[1]["id"] != "wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkM2" {
+		t.Fatalf("the message whose file failed was lost: %v", msgs)
+	}
+	pending, _ := msgs[1]["image"].(map[string]any)["id"].(string)
+	if w := s.raw("GET", "/v1/media/"+pending, "", nil, bearer(s.admin)); w.Code != 404 || !strings.Contains(w.Body.String(), "not downloaded yet") {
+		t.Fatalf("GET /v1/media/%s: %d %s", pending, w.Code, w.Body.String())
+	}
+	s.graph.HandOutExpiredURLs(0)
+	if w := s.raw("GET", "/v1/media/"+pending+"/download", "", nil, bearer(s.admin)); w.Code != 200 {
+		t.Fatalf("download again: %d %s", w.Code, w.Body.String())
+	}
+	if w := s.raw("GET", "/v1/media/"+pending, "", nil, bearer(s.admin)); w.Code != 200 || !bytes.Equal(w.Body.Bytes(), photo) {
+		t.Fatalf("after the download: %d, %d bytes", w.Code, w.Body.Len())
+	}
 }
 
 // TestCloudUploadsMediaAtUpload: in cloud mode POST /v1/media puts the

@@ -167,11 +167,12 @@ func (s *Server) ExpireMediaURLs() {
 }
 
 // HandOutExpiredURLs makes the next n GET /{media-id} answers carry URLs
-// that have expired already (a download that starts too late).
+// that have expired already (a download that starts too late); 0 makes
+// them valid again.
 func (s *Server) HandOutExpiredURLs(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stale += n
+	s.stale = n
 }
 
 // CutNextDownload makes the next file download break off after n bytes

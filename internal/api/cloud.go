@@ -52,6 +52,11 @@ func (s *Server) cloudChallenge(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) cloudDelivery(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCloudWebhookBytes))
 	if err != nil {
+		var tooBig *http.MaxBytesError
+		if !errors.As(err, &tooBig) {
+			return apierr.New(1025, "Unable to read the request body")
+		}
+		s.log.Warn("rejected an oversized Cloud webhook delivery", "limit_bytes", maxCloudWebhookBytes, "remote", clientIP(r))
 		return apierr.Newf(1025, "Request body is larger than %d bytes", maxCloudWebhookBytes).WithStatus(http.StatusRequestEntityTooLarge)
 	}
 	err = s.cloud.HandleWebhook(r.Context(), body, r.Header.Get("X-Hub-Signature-256"))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/media"
+	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
 )
 
@@ -97,8 +99,51 @@ func (s *Server) uploadMedia(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	if s.mediaPub != nil {
+		if err := s.publishUpload(r.Context(), m); err != nil {
+			return err
+		}
+	}
 	s.writeOK(w, http.StatusCreated, uploadResponse{Media: []mediaID{{ID: m.ID}}})
 	return nil
+}
+
+// MediaPublisher puts a file on the network as soon as it is uploaded (the
+// Cloud bridge, whose sends name files by the Cloud's own media ids). A
+// *network.Error that is not Temporary means the network refused the file
+// itself; any other error, that the network could not take it now.
+type MediaPublisher interface {
+	PublishMedia(ctx context.Context, m network.OutgoingMedia) error
+}
+
+// publishUpload hands a stored upload to the network. A file the network
+// refuses could never be sent: it is removed and the upload answered
+// 400/1009. A network that cannot be reached changes nothing for the
+// client: the file stays, and goes to the network at its first send.
+func (s *Server) publishUpload(ctx context.Context, m store.Media) error {
+	vol := s.media
+	err := s.mediaPub.PublishMedia(ctx, network.OutgoingMedia{
+		ID: m.ID, MimeType: m.MimeType, Size: m.Size, SHA256: m.SHA256, Filename: m.Filename,
+		Open: func(ctx context.Context) (io.ReadCloser, error) {
+			_, f, err := vol.Open(ctx, m.ID)
+			return f, err
+		},
+	})
+	var refused *network.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &refused) && !refused.Temporary:
+		s.log.Warn("the network refused an uploaded file; it is not kept", "request_id", requestID(ctx), "media", m.ID, "type", m.MimeType, "size", m.Size, "details", refused.Details)
+		if err := vol.Delete(context.WithoutCancel(ctx), m.ID); err != nil {
+			s.log.Error("could not remove a refused upload", "media", m.ID, "err", err)
+		}
+		return apierr.Newf(1009, "Media upload error: the file was refused: %s", refused.Details)
+	default:
+		s.log.Warn("could not put an uploaded file on the network now; it is kept and goes at its first send",
+			"request_id", requestID(ctx), "media", m.ID, "err", err)
+		return nil
+	}
 }
 
 // uploadReadError answers a body that could not be read: too large, or the

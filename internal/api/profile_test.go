@@ -14,7 +14,7 @@ import (
 
 	"github.com/wabiz/wabiz/internal/backup"
 	"github.com/wabiz/wabiz/internal/core"
-	"github.com/wabiz/wabiz/internal/network/sandbox"
+	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/profile"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
@@ -22,8 +22,8 @@ import (
 
 // newAccountServices wires the profile and backup services as serve.go does,
 // with a cheap KDF so backups do not slow the suite down.
-func newAccountServices(st *store.Store, net *sandbox.Sandbox, set *settings.Service, engine *core.Core, now func() time.Time) (ProfileService, AccountSecurity) {
-	p := profile.New(profile.Options{Store: st, Publisher: net, Now: now})
+func newAccountServices(st *store.Store, net network.ProfilePublisher, setPIN func(context.Context, string) error, set *settings.Service, engine *core.Core, now func() time.Time) (ProfileService, AccountSecurity) {
+	p := profile.New(profile.Options{Store: st, Publisher: net, SetPIN: setPIN, Now: now})
 	b := backup.New(backup.Options{Store: st, TwoStep: p, Now: now,
 		KDF:          backup.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1},
 		AfterRestore: []func(context.Context) error{set.Refresh, engine.ReloadRegistration, p.Publish}})

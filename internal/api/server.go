@@ -88,6 +88,9 @@ type Deps struct {
 	Stickerpacks StickerpackService
 	// Cloud receives Meta's webhooks when the cloud network is selected.
 	Cloud CloudWebhook
+	// MediaPublisher, when set, puts every file uploaded with POST
+	// /v1/media on the network at once (the Cloud bridge).
+	MediaPublisher MediaPublisher
 	// Version is meta.version of every response.
 	Version string
 	// MaxBodyBytes bounds JSON request bodies.
@@ -115,6 +118,7 @@ type Server struct {
 	operations   OperationsService
 	stickerpacks StickerpackService
 	cloud        CloudWebhook
+	mediaPub     MediaPublisher
 
 	maxBody  int64
 	metaJSON []byte
@@ -146,7 +150,8 @@ func New(d Deps) *Server {
 	s := &Server{
 		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, media: d.Media, now: d.Now,
 		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, cloud: d.Cloud,
-		maxBody: d.MaxBodyBytes, metaJSON: newMetaJSON(d.Version),
+		mediaPub: d.MediaPublisher,
+		maxBody:  d.MaxBodyBytes, metaJSON: newMetaJSON(d.Version),
 		loginFailures: auth.NewLimiter(d.LoginFailureLimit, time.Hour, d.Now),
 		userCreates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
 		userUpdates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),

@@ -105,7 +105,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		cloudNet = cloud.New(cloud.Options{
 			GraphURL: c.Cloud.GraphURL, PhoneNumberID: c.Cloud.PhoneNumberID, WABAID: c.Cloud.WABAID,
 			AccessToken: c.Cloud.AccessToken, AppSecret: c.Cloud.AppSecret, VerifyToken: c.Cloud.VerifyToken,
-			Store: s, Log: log, Rate: float64(c.Cloud.Rate),
+			AppID: c.Cloud.AppID, Store: s, Log: log, Rate: float64(c.Cloud.Rate),
 		})
 		waNet = cloudNet
 	default:
@@ -166,6 +166,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Messaging:         engine,
 		Sandbox:           sandboxControl(sandboxNet),
 		Cloud:             cloudWebhook(cloudNet),
+		MediaPublisher:    mediaPublisher(cloudNet),
 		Media:             mediaSvc,
 		Profile:           profileSvc,
 		Security:          securitySvc,
@@ -387,8 +388,8 @@ func applyLogLevel(level *slog.LevelVar, configured slog.Level, a settings.Appli
 	level.Set(min(configured, fromSettings))
 }
 
-// sandboxControl and cloudWebhook keep a nil network a nil interface, so
-// the API leaves out the routes of the network that is not selected.
+// sandboxControl, cloudWebhook and mediaPublisher keep a nil network a nil
+// interface, so the API leaves out what the selected network does not do.
 func sandboxControl(s *sandbox.Sandbox) api.SandboxControl {
 	if s == nil {
 		return nil
@@ -397,6 +398,13 @@ func sandboxControl(s *sandbox.Sandbox) api.SandboxControl {
 }
 
 func cloudWebhook(n *cloud.Network) api.CloudWebhook {
+	if n == nil {
+		return nil
+	}
+	return n
+}
+
+func mediaPublisher(n *cloud.Network) api.MediaPublisher {
 	if n == nil {
 		return nil
 	}

@@ -58,6 +58,7 @@ type CloudConfig struct {
 	AccessToken   string // WABIZ_CLOUD_ACCESS_TOKEN (secret)
 	AppSecret     string // WABIZ_CLOUD_APP_SECRET (secret)
 	VerifyToken   string // WABIZ_CLOUD_VERIFY_TOKEN (secret)
+	AppID         string // WABIZ_CLOUD_APP_ID
 	Rate          int    // WABIZ_CLOUD_RATE
 }
 

@@ -137,6 +137,17 @@ func Options() []Option {
 			set:  anyText(func(c *Config) *string { return &c.Cloud.VerifyToken }),
 		},
 		{
+			Env: "WABIZ_CLOUD_APP_ID", Flag: "cloud-app-id", Default: "",
+			Help: "cloud network: the Meta app's id, through whose Resumable Upload API the profile photo is published; empty keeps the photo in wabiz only",
+			set: func(c *Config, v string) error {
+				if strings.Trim(v, "0123456789") != "" {
+					return errors.New("must be the app's numeric id")
+				}
+				c.Cloud.AppID = v
+				return nil
+			},
+		},
+		{
 			Env: "WABIZ_CLOUD_RATE", Flag: "cloud-rate", Default: "80",
 			Help: "cloud network: messages per second sent to the Cloud API (its throughput tier), 1 to 1000",
 			set:  integerIn(1, 1000, func(c *Config) *int { return &c.Cloud.Rate }),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/webhook"
 )
@@ -108,30 +109,71 @@ func titleOf(code int) string {
 	return e.Title
 }
 
+// Statuses that report on a message without changing its state.
+const (
+	statusDeleted = "deleted" // the user deleted the message
+	statusWarning = "warning" // sent, with a problem (e.g. a catalog item that cannot be shown)
+)
+
 // enqueueStatus queues a status callback for m. Statuses of a sent message
 // carry its conversation and pricing; "read" does not (as the original
 // client's read statuses did not), nor does a message that failed before
 // it was sent.
 func (c *Core) enqueueStatus(ctx context.Context, m store.OutboxMessage, status string, at time.Time, failure *asyncError) error {
+	return c.enqueueReport(ctx, m, status, at, failure, nil)
+}
+
+// enqueueReport is enqueueStatus for a status the network reported: the
+// network's own conversation and pricing (the Cloud API's), when it gave
+// them, replace the ones the core computed, each on its own; a failed
+// status carries neither, as On-Premises failed statuses did not.
+func (c *Core) enqueueReport(ctx context.Context, m store.OutboxMessage, status string, at time.Time, failure *asyncError, reported *network.StatusEvent) error {
 	item := statusItem{ID: m.ID, RecipientID: m.Recipient, Status: status, Timestamp: strconv.FormatInt(at.Unix(), 10)}
 	if failure != nil {
 		failure.Title = titleOf(failure.Code)
 		item.Errors = []asyncError{*failure}
 	}
-	if m.ConversationID != "" && status != store.OutboxRead && status != store.OutboxFailed &&
-		!c.settings.Current().ConversationPricingDisabled {
-		conv := &conversation{ID: m.ConversationID, Origin: origin{Type: m.ConversationOrigin}}
-		if m.ConversationOpened {
-			conv.ExpirationTimestamp = m.ConversationExpiresAt.Unix()
+	if status != store.OutboxFailed && !c.settings.Current().ConversationPricingDisabled {
+		if m.ConversationID != "" && status != store.OutboxRead && status != statusDeleted {
+			conv := &conversation{ID: m.ConversationID, Origin: origin{Type: m.ConversationOrigin}}
+			if m.ConversationOpened {
+				conv.ExpirationTimestamp = m.ConversationExpiresAt.Unix()
+			}
+			item.Conversation = conv
+			item.Pricing = &pricing{Billable: billable(m.ConversationOrigin), PricingModel: "CBP", Category: m.ConversationOrigin}
 		}
-		item.Conversation = conv
-		item.Pricing = &pricing{Billable: billable(m.ConversationOrigin), PricingModel: "CBP", Category: m.ConversationOrigin}
+		if reported != nil && reported.Conversation != nil {
+			rc := reported.Conversation
+			item.Conversation = &conversation{ID: rc.ID, Origin: origin{Type: rc.Origin}}
+			if !rc.ExpiresAt.IsZero() {
+				item.Conversation.ExpirationTimestamp = rc.ExpiresAt.Unix()
+			}
+		}
+		if reported != nil && reported.Pricing != nil {
+			rp := reported.Pricing
+			item.Pricing = &pricing{Billable: rp.Billable, PricingModel: rp.Model, Category: rp.Category}
+		}
 	}
 	payload, err := json.Marshal(statusCallback{Statuses: []statusItem{item}})
 	if err != nil {
 		return err
 	}
 	return c.enqueue(ctx, "statuses", payload)
+}
+
+// enqueueErrors queues an errors callback (runtime §1.6): problems the
+// network reported that concern no single message.
+func (c *Core) enqueueErrors(ctx context.Context, errs ...asyncError) error {
+	for i := range errs {
+		errs[i].Title = titleOf(errs[i].Code)
+	}
+	payload, err := json.Marshal(struct {
+		Errors []asyncError `json:"errors"`
+	}{errs})
+	if err != nil {
+		return err
+	}
+	return c.enqueue(ctx, "errors", payload)
 }
 
 // billable: service conversations (replies inside the customer-service

@@ -122,6 +122,12 @@ func (c *Core) handle(ctx context.Context, e network.Event) (bool, error) {
 			return true, nil
 		}
 		return true, c.handleIdentity(ctx, e)
+	case network.EventError:
+		if e.Error == nil {
+			return true, nil
+		}
+		c.log.Warn("the network reported an error not tied to a message", "code", e.Error.Code, "details", e.Error.Details)
+		return true, c.enqueueErrors(ctx, asyncError{Code: e.Error.Code, Details: e.Error.Details})
 	default:
 		c.log.Warn("ignoring an event of unknown kind", "kind", e.Kind, "id", e.ID)
 		return true, nil
@@ -152,6 +158,16 @@ func (c *Core) handleStatus(ctx context.Context, e network.Event) (bool, error) 
 		}
 		return true, c.fail(ctx, m, code, details)
 	}
+	if st.Status == statusDeleted || st.Status == statusWarning {
+		// A report on the message, not a step of its progress: the stored
+		// state stays, the business is told.
+		var problem *asyncError
+		if st.Error != nil {
+			problem = &asyncError{Code: st.Error.Code, Details: st.Error.Details}
+		}
+		metrics.MessageStatuses.WithLabelValues(st.Status).Inc()
+		return true, c.enqueueReport(ctx, m, st.Status, e.Time, problem, st)
+	}
 	if _, known := statusRank[st.Status]; !known || st.Status == store.OutboxQueued {
 		c.log.Warn("ignoring an unknown status", "id", st.MessageID, "status", st.Status)
 		return true, nil
@@ -173,7 +189,7 @@ func (c *Core) handleStatus(ctx context.Context, e network.Event) (bool, error) 
 	if st.Status == store.OutboxDelivered && !a.Webhooks.Message.Delivered || st.Status == store.OutboxRead && !a.Webhooks.Message.Read {
 		return true, nil
 	}
-	return true, c.enqueueStatus(ctx, cur, st.Status, e.Time, nil)
+	return true, c.enqueueReport(ctx, cur, st.Status, e.Time, nil, st)
 }
 
 func (c *Core) handleInbound(ctx context.Context, e network.Event) error {

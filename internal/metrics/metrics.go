@@ -54,6 +54,14 @@ var (
 	}, []string{"status"})
 )
 
+// Instruments moved by the Cloud bridge.
+var (
+	CloudWebhookItems = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wabiz_cloud_webhook_items_total",
+		Help: "Items of Cloud API webhook deliveries, by kind (message, status, error; any for duplicates) and outcome (received, duplicate: delivered before and dropped, ignored: no On-Premises counterpart).",
+	}, []string{"kind", "outcome"})
+)
+
 // Instruments moved by the operations code itself (stats queries, GC).
 var (
 	DBQueryDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -70,6 +78,6 @@ var (
 // global lists the package instruments every registry exposes.
 var global = []prometheus.Collector{
 	HTTPRequests, HTTPDuration, APIRequestsDuration, WebHandledRequests,
-	MessagesSent, MessagesReceived, MessageStatuses,
+	MessagesSent, MessagesReceived, MessageStatuses, CloudWebhookItems,
 	DBQueryDuration, GCDeleted,
 }

@@ -66,6 +66,9 @@ type BusinessProfile struct {
 	Vertical    string   `json:"vertical"`
 	Websites    []string `json:"websites"`
 	HasPhoto    bool     `json:"has_photo"`
+	// Photo is the profile photo (JPEG) when HasPhoto; a network that
+	// shows photos takes the bytes from here.
+	Photo []byte `json:"-"`
 }
 
 // ProfilePublisher is implemented by networks that carry the business's
@@ -150,6 +153,7 @@ const (
 	EventMessage      EventKind = "message"       // a user sent the business a message
 	EventNumberChange EventKind = "number_change" // a user moved to a new number
 	EventIdentity     EventKind = "identity"      // a user's identity (security code) changed
+	EventError        EventKind = "error"         // a problem not tied to one message (Event.Error)
 )
 
 // Event is something the network tells the business.
@@ -161,14 +165,40 @@ type Event struct {
 	Message  *InboundMessage
 	Change   *NumberChange
 	Identity *IdentityChange
+	Error    *Error // an EventError: what went wrong, in the On-Premises vocabulary
 }
 
 // StatusEvent reports progress of an outbound message.
 type StatusEvent struct {
 	MessageID string `json:"message_id"`
 	Recipient string `json:"recipient"`
-	Status    string `json:"status"` // "delivered", "read" or "failed"
-	Error     *Error `json:"error,omitempty"`
+	// Status is "delivered", "read" or "failed"; also "deleted" (the user
+	// deleted the message) and "warning" (sent, with a problem in Error),
+	// which report on a message without changing its state.
+	Status string `json:"status"`
+	Error  *Error `json:"error,omitempty"`
+	// Conversation and Pricing are the network's own billing report for the
+	// message (the Cloud API sends them); nil leaves them to the core, which
+	// computes its own.
+	Conversation *Conversation `json:"conversation,omitempty"`
+	Pricing      *Pricing      `json:"pricing,omitempty"`
+}
+
+// Conversation is the billing conversation a status belongs to, as the
+// network reports it.
+type Conversation struct {
+	ID     string `json:"id"`
+	Origin string `json:"origin"` // marketing, utility, authentication, service, ...
+	// ExpiresAt is when the conversation ends; zero when not reported (the
+	// Cloud reports it only with some statuses of the conversation).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// Pricing is how the network bills a message.
+type Pricing struct {
+	Billable bool   `json:"billable"`
+	Model    string `json:"pricing_model"` // CBP, PMP, ...
+	Category string `json:"category"`
 }
 
 // InboundMessage is a message from a user. Content holds the webhook

@@ -119,13 +119,13 @@ func (s *Service) Snapshot(ctx context.Context) (network.BusinessProfile, error)
 	if err != nil {
 		return network.BusinessProfile{}, err
 	}
-	_, err = s.Photo(ctx)
+	photo, err := s.Photo(ctx)
 	if err != nil && !errors.Is(err, ErrNoPhoto) {
 		return network.BusinessProfile{}, err
 	}
 	return network.BusinessProfile{
 		About: about, Address: b.Address, Description: b.Description, Email: b.Email,
-		Vertical: b.Vertical, Websites: b.Websites, HasPhoto: err == nil,
+		Vertical: b.Vertical, Websites: b.Websites, HasPhoto: err == nil, Photo: photo,
 	}, nil
 }
 

@@ -124,23 +124,72 @@ type CloudEvent struct {
 	Kind       string
 	Payload    []byte
 	ReceivedAt time.Time
+	// Key identifies the item across deliveries (a message's wamid, a
+	// status's wamid and status): an item whose key was stored before is
+	// not stored again. "" stores the item whatever came before.
+	Key string
 }
 
 // AddCloudEvents stores the items of one webhook delivery in one
-// transaction: Meta is answered 200 only once they are all durable.
-func (s *Store) AddCloudEvents(ctx context.Context, events []CloudEvent) error {
+// transaction: Meta is answered 200 only once they are all durable. Items
+// whose Key was already received (now or in an earlier delivery) are left
+// out; it returns how many items were stored.
+func (s *Store) AddCloudEvents(ctx context.Context, events []CloudEvent) (int, error) {
 	if len(events) == 0 {
-		return nil
+		return 0, nil
 	}
-	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var stored int
+	err := s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		stored = 0
 		for _, e := range events {
+			if e.Key != "" {
+				res, err := s.txExec(ctx, tx, `INSERT INTO cloud_seen (item, seen_at) VALUES (?, ?)`+s.onDuplicateDoNothing("item"),
+					e.Key, e.ReceivedAt.UnixMilli())
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 0 {
+					continue
+				}
+			}
 			if _, err := s.txExec(ctx, tx, `INSERT INTO cloud_events (kind, payload, received_at) VALUES (?, ?, ?)`,
 				e.Kind, string(e.Payload), e.ReceivedAt.UnixMilli()); err != nil {
 				return err
 			}
+			stored++
 		}
 		return nil
 	})
+	return stored, err
+}
+
+// ForgetCloudItems removes the keys of items received before the given
+// time, at most limit of them; it returns how many it removed.
+func (s *Store) ForgetCloudItems(ctx context.Context, before time.Time, limit int) (int64, error) {
+	rows, err := s.query(ctx, `SELECT item FROM cloud_seen WHERE seen_at < ? ORDER BY seen_at LIMIT ?`, before.UnixMilli(), limit)
+	if err != nil {
+		return 0, err
+	}
+	var items []any
+	for rows.Next() {
+		var item string
+		if err := rows.Scan(&item); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		items = append(items, item)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(items) == 0 {
+		return 0, err
+	}
+	res, err := s.exec(ctx, `DELETE FROM cloud_seen WHERE item IN (`+placeholders(len(items))+`)`, items...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // CloudEvents returns up to max pending events, oldest first.

@@ -46,8 +46,8 @@ func TestCloudMessagesAndEvents(t *testing.T) {
 		}
 
 		evs := []store.CloudEvent{{Kind: "status", Payload: []byte(`{"id":"x"}`), ReceivedAt: t0}, {Kind: "message", Payload: []byte(`{"m":1}`), ReceivedAt: t0}}
-		if err := s.AddCloudEvents(ctx, evs); err != nil {
-			t.Fatal(err)
+		if n, err := s.AddCloudEvents(ctx, evs); err != nil || n != 2 {
+			t.Fatal(n, err)
 		}
 		got, err := s.CloudEvents(ctx, 10)
 		if err != nil || len(got) != 2 || got[0].Kind != "status" || string(got[1].Payload) != `{"m":1}` || !got[0].ReceivedAt.Equal(t0) {
@@ -58,6 +58,42 @@ func TestCloudMessagesAndEvents(t *testing.T) {
 		}
 		if got, _ = s.CloudEvents(ctx, 10); len(got) != 1 || got[0].Kind != "message" {
 			t.Fatalf("after delete: %+v", got)
+		}
+	})
+}
+
+// TestCloudItemsAreStoredOnce: an item whose key was received before, in
+// the same delivery or an earlier one (even one handled and deleted since),
+// is not stored again until its key is forgotten.
+func TestCloudItemsAreStoredOnce(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		msg := func(key string, at time.Time) store.CloudEvent {
+			return store.CloudEvent{Kind: "message", Payload: []byte(`{"id":"` + key + `"}`), ReceivedAt: at, Key: key}
+		}
+		n, err := s.AddCloudEvents(ctx, []store.CloudEvent{msg("m:wamid.A", t0), msg("m:wamid.A", t0), msg("m:wamid.B", t0),
+			{Kind: "error", Payload: []byte(`{}`), ReceivedAt: t0}, {Kind: "error", Payload: []byte(`{}`), ReceivedAt: t0}})
+		if err != nil || n != 4 {
+			t.Fatalf("first delivery stored %d, %v (want A, B and both keyless errors)", n, err)
+		}
+		got, _ := s.CloudEvents(ctx, 10)
+		ids := make([]int64, len(got))
+		for i, e := range got {
+			ids[i] = e.ID
+		}
+		s.DeleteCloudEvents(ctx, ids)
+		if n, err := s.AddCloudEvents(ctx, []store.CloudEvent{msg("m:wamid.A", t0.Add(time.Hour)), msg("m:wamid.C", t0.Add(time.Hour))}); err != nil || n != 1 {
+			t.Fatalf("a repeated delivery stored %d, %v (want only C)", n, err)
+		}
+		if n, err := s.ForgetCloudItems(ctx, t0.Add(time.Minute), 1); err != nil || n != 1 {
+			t.Fatalf("forgot %d, %v (limit 1)", n, err)
+		}
+		if n, err := s.ForgetCloudItems(ctx, t0.Add(time.Minute), 100); err != nil || n != 1 {
+			t.Fatalf("forgot %d, %v (A or B left, C is newer)", n, err)
+		}
+		if n, _ := s.AddCloudEvents(ctx, []store.CloudEvent{msg("m:wamid.A", t0.Add(2*time.Hour)), msg("m:wamid.C", t0.Add(2*time.Hour))}); n != 1 {
+			t.Fatalf("after forgetting A: stored %d (want A again, C not)", n)
 		}
 	})
 }

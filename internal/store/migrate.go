@@ -282,6 +282,16 @@ var migrations = []migration{
 			sha256 VARCHAR(64) NOT NULL,
 			uploaded_at BIGINT NOT NULL)`),
 	}},
+	{version: 8, name: "cloud bridge: webhook items already received", steps: []step{
+		// cloud_seen remembers the messages and statuses Meta delivered
+		// (by wamid), so a delivery Meta repeats (it retries whatever it
+		// thinks was not received, for days) is not handled twice. Rows
+		// are removed once Meta has stopped retrying.
+		ddl(`CREATE TABLE IF NOT EXISTS cloud_seen (
+			item VARCHAR(255) NOT NULL PRIMARY KEY,
+			seen_at BIGINT NOT NULL)`),
+		index("cloud_seen_seen_at", "cloud_seen", "seen_at"),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

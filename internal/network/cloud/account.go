@@ -3,7 +3,6 @@ package cloud
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -174,65 +173,3 @@ func hostOf(raw string) string {
 	}
 	return u.Host
 }
-
-// DownloadMedia implements network.Network: GET /{media-id} for a
-// short-lived URL, then the file with the token, at most MaxMediaBytes.
-func (n *Network) DownloadMedia(ctx context.Context, networkID string) (io.ReadCloser, string, error) {
-	var meta struct {
-		URL      string `json:"url"`
-		MimeType string `json:"mime_type"`
-		FileSize int64  `json:"file_size"`
-	}
-	if err := n.call(ctx, http.MethodGet, url.PathEscape(networkID), nil, &meta); err != nil {
-		return nil, "", mapCallError(err)
-	}
-	if meta.FileSize > n.opt.MaxMediaBytes {
-		return nil, "", &network.Error{Code: 400, Details: fmt.Sprintf("media %s is %d bytes, over the %d-byte limit", networkID, meta.FileSize, n.opt.MaxMediaBytes)}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, meta.URL, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+n.opt.AccessToken)
-	resp, err := n.http.Do(req)
-	if err != nil {
-		return nil, "", mapCallError(&transportError{err})
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, "", &network.Error{Code: 400, Details: fmt.Sprintf("media download answered HTTP %d", resp.StatusCode), Temporary: resp.StatusCode >= 500}
-	}
-	if resp.ContentLength > n.opt.MaxMediaBytes {
-		resp.Body.Close()
-		return nil, "", &network.Error{Code: 400, Details: fmt.Sprintf("media %s is %d bytes, over the %d-byte limit", networkID, resp.ContentLength, n.opt.MaxMediaBytes)}
-	}
-	mime := meta.MimeType
-	if mime == "" {
-		mime = resp.Header.Get("Content-Type")
-	}
-	return &cappedBody{r: resp.Body, left: n.opt.MaxMediaBytes}, mime, nil
-}
-
-// cappedBody fails a download that grows past the cap instead of
-// truncating it silently.
-type cappedBody struct {
-	r    io.ReadCloser
-	left int64
-}
-
-func (c *cappedBody) Read(p []byte) (int, error) {
-	if c.left < 0 {
-		return 0, &network.Error{Code: 400, Details: "media is over the size limit"}
-	}
-	if int64(len(p)) > c.left+1 {
-		p = p[:c.left+1]
-	}
-	k, err := c.r.Read(p)
-	c.left -= int64(k)
-	if c.left < 0 {
-		return k, &network.Error{Code: 400, Details: "media is over the size limit"}
-	}
-	return k, err
-}
-
-func (c *cappedBody) Close() error { return c.r.Close() }

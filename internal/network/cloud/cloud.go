@@ -28,6 +28,11 @@
 //     {"messaging_product","about","address","description","email",
 //     "vertical","websites"} (vertical in the Cloud's enum: AUTO, BEAUTY, ...):
 //     https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/business-profiles
+//   - Profile photo: profile_picture_handle, a handle of the Resumable
+//     Upload API: POST /{app-id}/uploads?file_length&file_type ->
+//     {"id":"upload:..."}; POST /{upload id} with "Authorization: OAuth
+//     <token>", "file_offset: 0" and the bytes -> {"h":handle}:
+//     https://developers.facebook.com/docs/graph-api/guides/upload
 //   - Two-step PIN change: POST /{phone-number-id} {"pin"}.
 //   - Registration: POST /{phone-number-id}/request_code, /verify_code,
 //     /register {"messaging_product","pin"}:
@@ -69,7 +74,8 @@ type Store interface {
 	LinkCloudMessage(ctx context.Context, id, wamid string, now time.Time) error
 	GetCloudMessage(ctx context.Context, id string) (store.CloudMessage, error)
 	CloudMessageByWAMID(ctx context.Context, wamid string) (store.CloudMessage, error)
-	AddCloudEvents(ctx context.Context, events []store.CloudEvent) error
+	AddCloudEvents(ctx context.Context, events []store.CloudEvent) (int, error)
+	ForgetCloudItems(ctx context.Context, before time.Time, limit int) (int64, error)
 	CloudEvents(ctx context.Context, max int) ([]store.CloudEvent, error)
 	DeleteCloudEvents(ctx context.Context, ids []int64) error
 	GetCloudMedia(ctx context.Context, mediaID string) (store.CloudMedia, error)
@@ -85,12 +91,15 @@ type Options struct {
 	AccessToken   string // a system-user token with whatsapp_business_messaging (+ _management)
 	AppSecret     string // signs the webhooks
 	VerifyToken   string // answers the webhook subscription challenge
-	PIN           string // two-step verification PIN for /register when the code request carried none
-	HTTPClient    *http.Client
-	Store         Store
-	Now           func() time.Time
-	Log           *slog.Logger
-	Rate          float64 // messages per second, default 80 (Cloud's default throughput)
+	// AppID is the Meta app's id: the profile photo goes through its
+	// Resumable Upload API. Without it the photo is not published.
+	AppID      string
+	PIN        string // two-step verification PIN for /register when the code request carried none
+	HTTPClient *http.Client
+	Store      Store
+	Now        func() time.Time
+	Log        *slog.Logger
+	Rate       float64 // messages per second, default 80 (Cloud's default throughput)
 	// MaxMediaBytes caps a download (default 100 MiB, the Cloud's largest document).
 	MaxMediaBytes int64
 	// AmbiguousHold is how long a send whose outcome is unknown is held
@@ -102,7 +111,15 @@ type Options struct {
 	// MediaTTL is how long an uploaded file's Cloud media id is used again
 	// (default DefaultMediaTTL): Cloud media ids expire after 30 days.
 	MediaTTL time.Duration
+	// ReplayWindow is how long the wamids of delivered messages and
+	// statuses are remembered, so a delivery Meta repeats is not handled
+	// twice (default DefaultReplayWindow).
+	ReplayWindow time.Duration
 }
+
+// DefaultReplayWindow outlasts Meta's retries of a webhook delivery, which
+// go on for up to 7 days.
+const DefaultReplayWindow = 8 * 24 * time.Hour
 
 // DefaultMediaTTL re-uploads a file a day before its Cloud media id expires.
 const DefaultMediaTTL = 29 * 24 * time.Hour
@@ -117,9 +134,28 @@ type Network struct {
 	limiter *Limiter
 	pending chan struct{}
 
-	mu      sync.Mutex
-	pin     string          // from the last code request
-	account network.Account // from the last code request
+	mu        sync.Mutex
+	pin       string          // from the last code request
+	account   network.Account // from the last code request
+	forgotten time.Time       // when received items were last forgotten
+	photo     string          // SHA-256 of the profile photo last published (or warned about)
+	tokenLog  time.Time       // when a refused access token was last logged
+}
+
+// tokenRefused logs, at most once a minute, that the Cloud refused the
+// access token: nothing works until an operator replaces it.
+func (n *Network) tokenRefused(ge *GraphError) {
+	now := n.now()
+	n.mu.Lock()
+	due := now.Sub(n.tokenLog) >= time.Minute
+	if due {
+		n.tokenLog = now
+	}
+	n.mu.Unlock()
+	if due {
+		n.log.Error("the Cloud API refused the access token (expired or revoked): replace WABIZ_CLOUD_ACCESS_TOKEN; sends fail with 1005 until then",
+			"graph_code", ge.Code, "subcode", ge.Subcode, "message", ge.Message)
+	}
 }
 
 var _ network.Network = (*Network)(nil)
@@ -153,6 +189,9 @@ func New(opt Options) *Network {
 	}
 	if opt.MediaTTL <= 0 {
 		opt.MediaTTL = DefaultMediaTTL
+	}
+	if opt.ReplayWindow <= 0 {
+		opt.ReplayWindow = DefaultReplayWindow
 	}
 	return &Network{
 		opt: opt, http: opt.HTTPClient, store: opt.Store, now: opt.Now, log: opt.Log,
@@ -191,6 +230,9 @@ type GraphError struct {
 func (e *GraphError) Error() string {
 	return fmt.Sprintf("graph error %d (HTTP %d): %s", e.Code, e.HTTPStatus, e.Message)
 }
+
+// noGraphCode marks an error answer that was not a Graph error object.
+const noGraphCode = -1
 
 // transportError is a call that got no Graph answer: the request may or
 // may not have reached Meta.
@@ -240,9 +282,14 @@ func (n *Network) do(req *http.Request, out any) error {
 			Error *GraphError `json:"error"`
 		}
 		if json.Unmarshal(raw, &env) != nil || env.Error == nil {
-			env.Error = &GraphError{Message: strings.TrimSpace(string(raw)), Code: 0}
+			// Not the Graph's answer (a proxy's page): no code, so the
+			// HTTP status decides (code 0 is the Graph's AuthException).
+			env.Error = &GraphError{Message: strings.TrimSpace(string(raw)), Code: noGraphCode}
 		}
 		env.Error.HTTPStatus = resp.StatusCode
+		if env.Error.Code == 190 {
+			n.tokenRefused(env.Error)
+		}
 		return env.Error
 	}
 	if out == nil {

@@ -26,14 +26,18 @@ type fixture struct {
 	ctx   context.Context
 }
 
-func setup(t *testing.T) fixture {
+func setup(t *testing.T, change ...func(*cloud.Options)) fixture {
 	t.Helper()
 	g := graphtest.New(t)
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	st := storetest.Open(t, store.SQLite)
-	n := cloud.New(cloud.Options{GraphURL: g.GraphURL(), PhoneNumberID: g.PhoneNumberID, WABAID: g.WABAID,
+	opt := cloud.Options{GraphURL: g.GraphURL(), PhoneNumberID: g.PhoneNumberID, WABAID: g.WABAID,
 		AccessToken: g.Token, AppSecret: secret, VerifyToken: "vt", PIN: "123456",
-		Store: st, Now: func() time.Time { return now }})
+		Store: st, Now: func() time.Time { return now }}
+	for _, c := range change {
+		c(&opt)
+	}
+	n := cloud.New(opt)
 	n.Limiter().Wait = func(context.Context, time.Duration) error { return nil }
 	return fixture{net: n, graph: g, store: st, now: &now, ctx: context.Background()}
 }

@@ -64,6 +64,9 @@ var graphErrors = map[int]errorMapping{
 // mapGraphError translates a Graph error into the On-Premises vocabulary.
 func mapGraphError(ge *GraphError) *network.Error {
 	details := fmt.Sprintf("Cloud API error %d: %s", ge.Code, ge.Message)
+	if ge.Code == noGraphCode {
+		details = fmt.Sprintf("Cloud API answered HTTP %d: %.200s", ge.HTTPStatus, ge.Message)
+	}
 	if ge.ErrorData.Details != "" {
 		details += " (" + ge.ErrorData.Details + ")"
 	}

@@ -96,6 +96,9 @@ func (n *Network) attempt(ctx context.Context, msg network.Outgoing, fresh bool)
 		if err := n.store.FinishCloudSend(context.WithoutCancel(ctx), msg.ID, store.CloudRefused, "", callErr.Error(), now); err != nil {
 			return nil, err
 		}
+		if ge != nil && mapGraphError(ge).Code == 1015 {
+			n.log.Warn("the Cloud API is throttling sends; the message is tried again later", "id", msg.ID, "code", ge.Code, "http_status", ge.HTTPStatus)
+		}
 		if ge != nil && used != nil && used.cached && refusesMedia(ge, used.entry.CloudID) {
 			return &used.entry, mapCallError(callErr)
 		}
@@ -107,6 +110,8 @@ func (n *Network) attempt(ctx context.Context, msg network.Outgoing, fresh bool)
 	if errors.Is(callErr, context.Canceled) {
 		return nil, callErr
 	}
+	n.log.Warn("the outcome of a send is unknown (no answer, a timeout or a Cloud error after the request went out); it is not sent again before a status proves it or the hold passes",
+		"id", msg.ID, "hold", n.opt.AmbiguousHold, "err", callErr)
 	ne := mapCallError(callErr).(*network.Error)
 	ne.Temporary = true // the message may have been sent: never fail it for good
 	return nil, ne
@@ -366,6 +371,15 @@ func (n *Network) cloudMedia(ctx context.Context, m *network.OutgoingMedia, fres
 // uploadMedia puts one of our files on the Cloud (media ids are not
 // portable between the APIs): POST /{phone-number-id}/media.
 func (n *Network) uploadMedia(ctx context.Context, m *network.OutgoingMedia) (string, error) {
+	id, err := n.postMedia(ctx, m)
+	if err != nil {
+		return "", mapCallError(err)
+	}
+	return id, nil
+}
+
+// postMedia is uploadMedia with the Graph's own error.
+func (n *Network) postMedia(ctx context.Context, m *network.OutgoingMedia) (string, error) {
 	r, err := m.Open(ctx)
 	if err != nil {
 		return "", err
@@ -397,7 +411,7 @@ func (n *Network) uploadMedia(ctx context.Context, m *network.OutgoingMedia) (st
 		ID string `json:"id"`
 	}
 	if err := n.do(req, &answer); err != nil {
-		return "", mapCallError(err)
+		return "", err
 	}
 	if answer.ID == "" {
 		return "", &network.Error{Code: 1014, Temporary: true, Details: "the Cloud API answered a media upload without a media id"}

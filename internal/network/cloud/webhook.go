@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
 )
@@ -33,7 +34,14 @@ func (e *PayloadError) Unwrap() error { return e.Err }
 const (
 	kindMessage = "message"
 	kindStatus  = "status"
+	kindError   = "error" // an error of value.errors, tied to no message
 )
+
+// storedStatuses are the Cloud statuses that become network events; they
+// are the On-Premises statuses besides "sent" (spec runtime §1.5), which the
+// core reports itself when Send returns. Others (a voice message "played",
+// statuses added after this was written) are logged and counted.
+var storedStatuses = map[string]bool{"delivered": true, "read": true, "failed": true, "deleted": true, "warning": true}
 
 // VerifyChallenge answers Meta's subscription check (GET with hub.mode,
 // hub.verify_token, hub.challenge): the challenge to echo, and whether the
@@ -127,19 +135,76 @@ type storedMessage struct {
 
 // cloudStatus is the part of a status object the bridge reads.
 type cloudStatus struct {
-	ID          string `json:"id"`
-	Status      string `json:"status"`
-	Timestamp   string `json:"timestamp"`
-	RecipientID string `json:"recipient_id"`
-	Opaque      string `json:"biz_opaque_callback_data"`
-	Errors      []struct {
-		Code      int    `json:"code"`
-		Title     string `json:"title"`
-		Message   string `json:"message"`
-		ErrorData struct {
-			Details string `json:"details"`
-		} `json:"error_data"`
-	} `json:"errors"`
+	ID           string             `json:"id"`
+	Status       string             `json:"status"`
+	Timestamp    string             `json:"timestamp"`
+	RecipientID  string             `json:"recipient_id"`
+	Opaque       string             `json:"biz_opaque_callback_data"`
+	Errors       []cloudError       `json:"errors"`
+	Conversation *cloudConversation `json:"conversation"`
+	Pricing      *cloudPricing      `json:"pricing"`
+}
+
+// cloudError is an error object of the Cloud's webhooks (statuses[].errors
+// and value.errors).
+type cloudError struct {
+	Code      int    `json:"code"`
+	Title     string `json:"title"`
+	Message   string `json:"message"`
+	ErrorData struct {
+		Details string `json:"details"`
+	} `json:"error_data"`
+}
+
+func (e cloudError) mapped() *network.Error {
+	return mapStatusError(e.Code, e.Title, e.Message, e.ErrorData.Details)
+}
+
+// cloudConversation is a status's conversation. The Cloud writes
+// expiration_timestamp as a string of Unix seconds; a number is read too.
+type cloudConversation struct {
+	ID                  string          `json:"id"`
+	ExpirationTimestamp json.RawMessage `json:"expiration_timestamp"`
+	Origin              struct {
+		Type string `json:"type"`
+	} `json:"origin"`
+}
+
+// cloudPricing is a status's pricing; "type" (per-message pricing's
+// regular/free_customer_service/...) has no On-Premises counterpart.
+type cloudPricing struct {
+	Billable     bool   `json:"billable"`
+	PricingModel string `json:"pricing_model"`
+	Category     string `json:"category"`
+}
+
+// billing translates the status's conversation and pricing; each is nil
+// when the Cloud did not report it (or reported it without its id or
+// category), so the core falls back to its own.
+func (st cloudStatus) billing() (*network.Conversation, *network.Pricing) {
+	var conv *network.Conversation
+	if c := st.Conversation; c != nil && c.ID != "" {
+		conv = &network.Conversation{ID: c.ID, Origin: c.Origin.Type, ExpiresAt: unixJSON(c.ExpirationTimestamp)}
+	}
+	var price *network.Pricing
+	if p := st.Pricing; p != nil && (p.Category != "" || p.PricingModel != "") {
+		price = &network.Pricing{Billable: p.Billable, Model: p.PricingModel, Category: p.Category}
+	}
+	return conv, price
+}
+
+// unixJSON reads Unix seconds written as a JSON string or number; zero
+// when absent or unreadable.
+func unixJSON(raw json.RawMessage) time.Time {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		var n json.Number
+		if json.Unmarshal(raw, &n) != nil {
+			return time.Time{}
+		}
+		s = n.String()
+	}
+	return unixString(s, time.Time{})
 }
 
 // HandleWebhook verifies and stores one Cloud webhook delivery. It returns
@@ -175,10 +240,11 @@ func (n *Network) HandleWebhook(ctx context.Context, body []byte, signature stri
 			for _, m := range v.Messages {
 				var head struct {
 					From string `json:"from"`
+					ID   string `json:"id"`
 				}
 				json.Unmarshal(m, &head)
 				payload, _ := json.Marshal(storedMessage{Message: json.RawMessage(m), ProfileName: names[head.From]})
-				events = append(events, store.CloudEvent{Kind: kindMessage, Payload: payload, ReceivedAt: now})
+				events = append(events, store.CloudEvent{Kind: kindMessage, Payload: payload, ReceivedAt: now, Key: itemKey("m", head.ID)})
 			}
 			for _, s := range v.Statuses {
 				var st cloudStatus
@@ -190,23 +256,84 @@ func (n *Network) HandleWebhook(ctx context.Context, body []byte, signature stri
 						return err
 					}
 				}
-				switch st.Status {
-				case "delivered", "read", "failed":
-					events = append(events, store.CloudEvent{Kind: kindStatus, Payload: json.RawMessage(s), ReceivedAt: now})
+				switch {
+				case storedStatuses[st.Status]:
+					events = append(events, store.CloudEvent{Kind: kindStatus, Payload: json.RawMessage(s), ReceivedAt: now, Key: itemKey("s", st.ID, st.Status)})
+				case st.Status != "sent":
+					n.log.Info("ignoring a Cloud status On-Premises has no counterpart for", "status", st.Status, "wamid", st.ID)
+					metrics.CloudWebhookItems.WithLabelValues("status", "ignored").Inc()
 				}
 			}
 			for _, e := range v.Errors {
 				n.log.Warn("the Cloud API reported an error not tied to a message", "error", string(e))
+				events = append(events, store.CloudEvent{Kind: kindError, Payload: json.RawMessage(e), ReceivedAt: now})
 			}
 		}
 	}
-	if err := n.store.AddCloudEvents(ctx, events); err != nil {
+	stored, err := n.store.AddCloudEvents(ctx, events)
+	if err != nil {
 		return err
 	}
-	if len(events) > 0 {
+	n.count(events, stored)
+	if stored > 0 {
 		n.signal()
 	}
+	n.forgetOldItems(ctx, now)
 	return nil
+}
+
+// itemKey identifies a webhook item across deliveries; "" (no id) stores
+// the item whatever came before.
+func itemKey(prefix, id string, more ...string) string {
+	if id == "" {
+		return ""
+	}
+	key := prefix + ":" + id
+	for _, m := range more {
+		key += ":" + m
+	}
+	if len(key) > 255 {
+		return "" // longer than any wamid; not worth a lookup
+	}
+	return key
+}
+
+// count logs and counts what a delivery brought: every item, and the items
+// Meta had delivered before (a retry of a delivery whose answer it did not
+// get), which are dropped.
+func (n *Network) count(events []store.CloudEvent, stored int) {
+	for _, e := range events {
+		metrics.CloudWebhookItems.WithLabelValues(e.Kind, "received").Inc()
+	}
+	if dup := len(events) - stored; dup > 0 {
+		n.log.Info("dropped items of a Cloud webhook delivery that were received before (Meta repeated a delivery)", "items", len(events), "repeated", dup)
+		metrics.CloudWebhookItems.WithLabelValues("any", "duplicate").Add(float64(dup))
+	}
+}
+
+// forgetOldItems removes, at most once an hour, the keys of items received
+// longer than ReplayWindow ago. A failure is logged: the keys wait for the
+// next pass.
+func (n *Network) forgetOldItems(ctx context.Context, now time.Time) {
+	n.mu.Lock()
+	due := now.Sub(n.forgotten) >= time.Hour
+	if due {
+		n.forgotten = now
+	}
+	n.mu.Unlock()
+	if !due {
+		return
+	}
+	for range 10 {
+		k, err := n.store.ForgetCloudItems(ctx, now.Add(-n.opt.ReplayWindow), 5000)
+		if err != nil {
+			n.log.Warn("could not forget old Cloud webhook items", "err", err)
+			return
+		}
+		if k < 5000 {
+			return
+		}
+	}
 }
 
 // Events implements network.Network: pending webhook items, translated.
@@ -286,14 +413,20 @@ func (n *Network) translateEvent(ctx context.Context, r store.CloudEvent, now ti
 			ourID = st.ID
 		}
 		se := &network.StatusEvent{MessageID: ourID, Recipient: st.RecipientID, Status: st.Status}
-		if st.Status == "failed" {
+		se.Conversation, se.Pricing = st.billing()
+		switch {
+		case len(st.Errors) > 0:
+			se.Error = st.Errors[0].mapped()
+		case st.Status == "failed":
 			se.Error = &network.Error{Code: 500, Details: "Generic error"}
-			if len(st.Errors) > 0 {
-				e := st.Errors[0]
-				se.Error = mapStatusError(e.Code, e.Title, e.Message, e.ErrorData.Details)
-			}
 		}
 		return network.Event{ID: id, Kind: network.EventStatus, Time: unixString(st.Timestamp, r.ReceivedAt), Status: se}, true, nil
+	case kindError:
+		var ce cloudError
+		if json.Unmarshal(r.Payload, &ce) != nil {
+			return network.Event{ID: "junk"}, false, nil
+		}
+		return network.Event{ID: id, Kind: network.EventError, Time: r.ReceivedAt, Error: ce.mapped()}, true, nil
 	case kindMessage:
 		var sm storedMessage
 		if json.Unmarshal(r.Payload, &sm) != nil {

@@ -7,12 +7,15 @@
 package graphtest
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -31,13 +34,22 @@ type Failure struct {
 	Subcode    int
 	Message    string
 	Hang       bool // close the connection without answering (an ambiguous failure)
+	Stall      bool // answer nothing until the caller gives up (a timeout)
+	// Raw, when set, is the body instead of a Graph error: what a proxy
+	// or load balancer in front of the Graph answers.
+	Raw string
 }
 
 // Server is the double.
 type Server struct {
 	*httptest.Server
 	PhoneNumberID, WABAID, Token, Namespace, VerifiedName, DisplayNumber string
-	PageSize                                                             int
+	// AppID is the Meta app whose Resumable Upload API takes the profile photo.
+	AppID    string
+	PageSize int
+	// IgnoreRange serves whole files to Range requests, as a server
+	// without range support does.
+	IgnoreRange bool
 
 	mu        sync.Mutex
 	sends     []map[string]any
@@ -50,6 +62,20 @@ type Server struct {
 	uploads   int
 	profile   map[string]any
 	pin       string
+	tickets   map[string]string // media URL ticket -> media id, while the URL is valid
+	cutAfter  []int             // byte counts after which the next file downloads break off
+	stale     int               // how many of the next media URLs are handed out expired
+	sessions  map[string]*uploadSession
+	handles   map[string][]byte // file handles of finished uploads -> bytes
+	photo     []byte            // the profile photo set with profile_picture_handle
+}
+
+// uploadSession is one Resumable Upload API session.
+type uploadSession struct {
+	sig      string
+	length   int
+	fileType string
+	data     []byte
 }
 
 type media struct {
@@ -69,7 +95,9 @@ func New(t testing.TB) *Server {
 func Start() *Server {
 	s := &Server{PhoneNumberID: "106540352242922", WABAID: "102290129340398", Token: "test-token",
 		Namespace: "b9b5d5e7_2f5a_4d3b_8f4e_1c2d3e4f5a6b", VerifiedName: "Wabiz Test", DisplayNumber: "+1 555-010-0000",
-		PageSize: 2, media: map[string]media{}}
+		AppID:    "1234567890123456",
+		PageSize: 2, media: map[string]media{}, tickets: map[string]string{},
+		sessions: map[string]*uploadSession{}, handles: map[string][]byte{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -129,6 +157,32 @@ func (s *Server) ExpireMedia(id string) {
 	delete(s.media, id)
 }
 
+// ExpireMediaURLs makes every media URL handed out so far invalid, as the
+// Cloud's expire minutes after GET /{media-id}: a download must ask for a
+// new one.
+func (s *Server) ExpireMediaURLs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tickets)
+}
+
+// HandOutExpiredURLs makes the next n GET /{media-id} answers carry URLs
+// that have expired already (a download that starts too late); 0 makes
+// them valid again.
+func (s *Server) HandOutExpiredURLs(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stale = n
+}
+
+// CutNextDownload makes the next file download break off after n bytes
+// (the connection closes mid-body); its URL expires at the same moment.
+func (s *Server) CutNextDownload(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cutAfter = append(s.cutAfter, n)
+}
+
 // Uploads is the number of media uploads accepted.
 func (s *Server) Uploads() int {
 	s.mu.Lock()
@@ -148,6 +202,14 @@ func (s *Server) Profile() map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// ProfilePhoto is the photo the last profile_picture_handle named (nil
+// before any).
+func (s *Server) ProfilePhoto() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.photo...)
 }
 
 // PIN is the two-step verification PIN last set with POST /{phone-number-id}.
@@ -204,7 +266,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveFile(w, r)
 		return
 	}
-	if r.Header.Get("Authorization") != "Bearer "+s.Token {
+	// Upload sessions of the Resumable Upload API take "OAuth <token>";
+	// every other call the Bearer token.
+	session := strings.HasPrefix(r.URL.Path, Version+"/upload:")
+	switch auth := r.Header.Get("Authorization"); {
+	case session && auth != "OAuth "+s.Token:
+		graphError(w, 401, 190, 0, `Error validating access token: an upload session needs "Authorization: OAuth <token>"`)
+		return
+	case !session && auth != "Bearer "+s.Token:
 		graphError(w, 401, 190, 463, "Error validating access token: Session has expired.")
 		return
 	}
@@ -234,6 +303,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.sends = append(s.sends, body)
 			s.mu.Unlock()
 		}
+		if fail.Stall {
+			<-r.Context().Done()
+			return
+		}
 		if fail.Hang {
 			if hj, ok := w.(http.Hijacker); ok {
 				conn, _, _ := hj.Hijack()
@@ -245,16 +318,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if st == 0 {
 			st = 400
 		}
+		if fail.Raw != "" {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(st)
+			io.WriteString(w, fail.Raw)
+			return
+		}
 		graphError(w, st, fail.Code, fail.Subcode, fmt.Sprintf("(#%d) %s", fail.Code, fail.Message))
 		return
 	}
 	switch {
+	case session:
+		s.uploadData(w, r)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/messages":
 		s.messages(w, body)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/media":
 		s.upload(w, r)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/whatsapp_business_profile":
 		s.updateProfile(w, body)
+	case r.Method == http.MethodPost && path == s.AppID+"/uploads":
+		s.openUpload(w, r)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID:
 		pin, _ := body["pin"].(string)
 		if len(body) != 1 || len(pin) != 6 || strings.Trim(pin, "0123456789") != "" {
@@ -288,7 +371,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sum := sha256.Sum256(m.data)
-		writeJSON(w, map[string]any{"messaging_product": "whatsapp", "url": s.URL + "/files/" + path, "mime_type": m.mime,
+		s.mu.Lock()
+		s.nextID++
+		ticket := strconv.Itoa(s.nextID)
+		if s.stale > 0 {
+			s.stale--
+		} else {
+			s.tickets[ticket] = path
+		}
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"messaging_product": "whatsapp", "url": s.URL + "/files/" + path + "?ticket=" + ticket, "mime_type": m.mime,
 			"sha256": hex.EncodeToString(sum[:]), "file_size": len(m.data), "id": path})
 	default:
 		graphError(w, 400, 100, 0, "Unsupported request: "+r.Method+" "+path)
@@ -385,9 +477,17 @@ func (s *Server) updateProfile(w http.ResponseWriter, body map[string]any) {
 				graphError(w, 400, 100, 0, "(#100) Param about must be between 1 and 139 characters")
 				return
 			}
-		case "address", "description", "email", "profile_picture_handle":
+		case "address", "description", "email":
 			if !isString {
 				graphError(w, 400, 100, 0, "(#100) Param "+k+" must be a string")
+				return
+			}
+		case "profile_picture_handle":
+			s.mu.Lock()
+			_, known := s.handles[str]
+			s.mu.Unlock()
+			if !isString || !known {
+				graphError(w, 400, 100, 0, "(#100) Param profile_picture_handle is not a valid file handle")
 				return
 			}
 		case "vertical":
@@ -415,10 +515,96 @@ func (s *Server) updateProfile(w http.ResponseWriter, body map[string]any) {
 			s.profile[k] = v
 		}
 	}
+	if h, ok := body["profile_picture_handle"].(string); ok {
+		s.photo = s.handles[h]
+		delete(s.handles, h) // a handle names one upload, used once
+	}
 	s.mu.Unlock()
 	writeJSON(w, map[string]any{"success": true})
 }
 
+// resumableTypes are the file types the Resumable Upload API takes.
+var resumableTypes = map[string]bool{"application/pdf": true, "image/jpeg": true, "image/jpg": true, "image/png": true, "video/mp4": true}
+
+// openUpload is POST /{app-id}/uploads?file_length&file_type: a new
+// Resumable Upload API session, {"id":"upload:<session>?sig=<signature>"}.
+func (s *Server) openUpload(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	length, err := strconv.Atoi(q.Get("file_length"))
+	if err != nil || length <= 0 {
+		graphError(w, 400, 100, 0, "(#100) Param file_length must be a positive integer")
+		return
+	}
+	if !resumableTypes[q.Get("file_type")] {
+		graphError(w, 400, 100, 0, "(#100) Param file_type must be one of application/pdf, image/jpeg, image/jpg, image/png, video/mp4")
+		return
+	}
+	s.mu.Lock()
+	s.nextID++
+	id := "upload:" + base64.RawURLEncoding.EncodeToString([]byte("session "+strconv.Itoa(s.nextID)))
+	sig := "AR" + strconv.Itoa(7919*s.nextID)
+	s.sessions[id] = &uploadSession{sig: sig, length: length, fileType: q.Get("file_type")}
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"id": id + "?sig=" + sig})
+}
+
+// uploadData is POST /upload:<session>?sig=...: the file's bytes from
+// file_offset on, with "Authorization: OAuth <token>" (not Bearer). The
+// offset must be what the session holds, the bytes must complete the
+// declared length exactly, and a JPEG must be one; the answer is the
+// file handle, {"h": ...}.
+func (s *Server) uploadData(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, Version+"/")
+	if r.Method != http.MethodPost {
+		graphError(w, 400, 100, 0, "Unsupported request: "+r.Method+" "+id)
+		return
+	}
+	s.mu.Lock()
+	sess, ok := s.sessions[id]
+	s.mu.Unlock()
+	if !ok || r.URL.Query().Get("sig") != sess.sig {
+		graphError(w, 400, 100, 33, "Unsupported post request. Object with ID '"+id+"' does not exist")
+		return
+	}
+	offset, err := strconv.Atoi(r.Header.Get("file_offset"))
+	if err != nil || offset != len(sess.data) {
+		graphError(w, 400, 100, 0, fmt.Sprintf("(#100) The header file_offset must be the session's current offset, %d", len(sess.data)))
+		return
+	}
+	data, _ := io.ReadAll(r.Body)
+	if offset+len(data) != sess.length {
+		graphError(w, 400, 100, 0, fmt.Sprintf("(#100) The upload has %d bytes from offset %d; file_length is %d", len(data), offset, sess.length))
+		return
+	}
+	if (sess.fileType == "image/jpeg" || sess.fileType == "image/jpg") && !bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}) && offset == 0 {
+		graphError(w, 400, 100, 0, "(#100) The file is not a "+sess.fileType)
+		return
+	}
+	s.mu.Lock()
+	sess.data = append(sess.data, data...)
+	delete(s.sessions, id)
+	s.nextID++
+	h := "4::" + base64.StdEncoding.EncodeToString([]byte(sess.fileType)) + ":ARb" + strconv.Itoa(s.nextID)
+	s.handles[h] = sess.data
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"h": h})
+}
+
+// uploadLimits are the Cloud's media types and their largest files.
+var uploadLimits = map[string]int{
+	"audio/aac": 16 << 20, "audio/amr": 16 << 20, "audio/mpeg": 16 << 20, "audio/mp4": 16 << 20, "audio/ogg": 16 << 20,
+	"text/plain": 100 << 20, "application/pdf": 100 << 20, "application/msword": 100 << 20,
+	"application/vnd.ms-excel": 100 << 20, "application/vnd.ms-powerpoint": 100 << 20,
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document":   100 << 20,
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":         100 << 20,
+	"application/vnd.openxmlformats-officedocument.presentationml.presentation": 100 << 20,
+	"image/jpeg": 5 << 20, "image/png": 5 << 20, "image/webp": 500 << 10,
+	"video/mp4": 16 << 20, "video/3gpp": 16 << 20,
+}
+
+// upload is POST /{phone-number-id}/media: multipart with
+// messaging_product, type and file; a type the Cloud does not take, or a
+// file over its type's limit, is refused with 131053.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(32 << 20); err != nil || r.FormValue("messaging_product") != "whatsapp" {
 		graphError(w, 400, 100, 0, "(#100) The parameter messaging_product is required.")
@@ -430,6 +616,16 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, _ := io.ReadAll(f)
+	typ, _, _ := mime.ParseMediaType(r.FormValue("type"))
+	limit, ok := uploadLimits[typ]
+	switch {
+	case !ok:
+		graphErrorDetails(w, 400, 131053, 0, "(#131053) Media upload error", "Unsupported file type "+r.FormValue("type"))
+		return
+	case len(data) > limit:
+		graphErrorDetails(w, 400, 131053, 0, "(#131053) Media upload error", fmt.Sprintf("File is %d bytes, over the %d-byte limit of %s", len(data), limit, typ))
+		return
+	}
 	s.mu.Lock()
 	s.nextID++
 	s.uploads++
@@ -453,18 +649,47 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, page)
 }
 
+// serveFile serves a media URL: with the token, while its ticket is
+// valid (404 after, as an expired URL), from the offset a "Range:
+// bytes=N-" asks for.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+s.Token {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	id := strings.TrimPrefix(r.URL.Path, "/files/")
+	ticket := r.URL.Query().Get("ticket")
 	s.mu.Lock()
-	m, ok := s.media[strings.TrimPrefix(r.URL.Path, "/files/")]
+	m, ok := s.media[id]
+	valid := s.tickets[ticket] == id
+	cut := -1
+	if ok && valid && len(s.cutAfter) > 0 {
+		cut = s.cutAfter[0]
+		s.cutAfter = s.cutAfter[1:]
+		delete(s.tickets, ticket)
+	}
 	s.mu.Unlock()
-	if !ok {
+	if !ok || !valid {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
+	data, status := m.data, http.StatusOK
+	if rng := r.Header.Get("Range"); rng != "" && !s.IgnoreRange {
+		from, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rng, "bytes="), "-"))
+		if err != nil || !strings.HasSuffix(rng, "-") || from < 0 || from >= len(m.data) {
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			return
+		}
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(m.data)-1, len(m.data)))
+		data, status = m.data[from:], http.StatusPartialContent
+	}
 	w.Header().Set("Content-Type", m.mime)
-	w.Write(m.data)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(status)
+	if cut >= 0 && cut < len(data) {
+		w.Write(data[:cut])
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the connection closes mid-body
+	}
+	w.Write(data)
 }

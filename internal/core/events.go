@@ -42,7 +42,7 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 		mu       sync.Mutex
 		done     []string
 		firstErr error
-		slots    = make(chan struct{}, sendConcurrency)
+		slots    = make(chan struct{}, eventConcurrency)
 	)
 	for _, k := range order {
 		queue := queues[k]

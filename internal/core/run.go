@@ -13,7 +13,7 @@ const pollInterval = 250 * time.Millisecond
 // and the expiry sweep, each an explicit goroutine.
 func (c *Core) Run(ctx context.Context) {
 	done := make(chan struct{}, 3)
-	go func() { c.loop(ctx, "outbox", c.outboxWake, c.ProcessOutbox); done <- struct{}{} }()
+	go func() { c.runOutbox(ctx); done <- struct{}{} }()
 	go func() {
 		c.loop(ctx, "events", c.eventWake, func(ctx context.Context) (int, error) {
 			if !c.ready.Load() {

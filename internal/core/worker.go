@@ -21,8 +21,9 @@ const outboxLease = 30 * time.Second
 // (the client was down or could not reach WhatsApp).
 const maxPending = 24 * time.Hour
 
-// ProcessOutbox claims the messages that are due and hands them to the
-// network; it returns how many it handled.
+// ProcessOutbox claims the messages that are due, sends them and returns
+// how many it handled once all of them are done (the tests' step; Run keeps
+// claiming while earlier sends are still under way, see runOutbox).
 func (c *Core) ProcessOutbox(ctx context.Context) (int, error) {
 	if !c.ready.Load() {
 		return 0, nil
@@ -31,52 +32,149 @@ func (c *Core) ProcessOutbox(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Different recipients are sent to concurrently (a network round trip
-	// each, which would otherwise cap the rate at one message per round
-	// trip); one recipient's messages go one after another, in the order
-	// they were accepted.
-	byRecipient := map[string][]store.OutboxMessage{}
-	var order []string
-	for _, m := range msgs {
-		if _, seen := byRecipient[m.Recipient]; !seen {
-			order = append(order, m.Recipient)
-		}
-		byRecipient[m.Recipient] = append(byRecipient[m.Recipient], m)
-	}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		slots    = make(chan struct{}, sendConcurrency)
-	)
-	for _, r := range order {
-		queue := byRecipient[r]
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			for _, m := range queue {
-				if err := c.deliver(ctx, m); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					return // the rest stay leased and are taken again when the lease runs out
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return 0, firstErr
+	s := newOutboxSender(c.deliver)
+	s.add(ctx, msgs)
+	s.wait()
+	if err := s.takeError(); err != nil {
+		return 0, err
 	}
 	return len(msgs), nil
 }
 
-// sendConcurrency bounds how many recipients one process sends to at once.
-const sendConcurrency = 64
+// maxInFlight bounds the messages one process has claimed and not finished
+// while it claims more.
+const maxInFlight = 1024
+
+// runOutbox is the outbox loop of Run: it claims again as soon as there is
+// room, so a slow send (a Cloud round trip) holds up only its recipient's
+// later messages, never the next claim.
+func (c *Core) runOutbox(ctx context.Context) {
+	s := newOutboxSender(c.deliver)
+	defer s.wait()
+	for ctx.Err() == nil {
+		room := maxInFlight - s.count()
+		claimed := 0
+		if c.ready.Load() && room >= c.batch/4 {
+			msgs, err := c.store.ClaimOutbox(ctx, c.node, c.now(), outboxLease, min(c.batch, room))
+			if err != nil && ctx.Err() == nil {
+				c.log.Warn("core loop failed; retrying", "loop", "outbox", "err", err)
+			}
+			claimed = s.add(ctx, msgs)
+		}
+		if err := s.takeError(); err != nil && ctx.Err() == nil {
+			c.log.Warn("send failed; the message is taken again when its lease runs out", "err", err)
+		}
+		if claimed > 0 && room-claimed >= c.batch/4 {
+			continue
+		}
+		t := time.NewTimer(pollInterval)
+		select {
+		case <-ctx.Done():
+		case <-c.outboxWake:
+		case <-s.finished:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// outboxSender sends claimed messages: one goroutine per recipient with
+// messages in flight, so different recipients are sent to concurrently (a
+// network round trip each would otherwise cap the rate at one message per
+// round trip) while one recipient's messages go out one after another, in
+// the order they were accepted.
+type outboxSender struct {
+	deliver  func(context.Context, store.OutboxMessage) error
+	mu       sync.Mutex
+	waiting  map[string][]store.OutboxMessage // recipient -> its next messages; present while its goroutine runs
+	inFlight map[string]bool                  // ids claimed and not finished
+	firstErr error
+	wg       sync.WaitGroup
+	finished chan struct{} // a recipient's goroutine ended: there may be room to claim
+}
+
+func newOutboxSender(deliver func(context.Context, store.OutboxMessage) error) *outboxSender {
+	return &outboxSender{deliver: deliver, waiting: map[string][]store.OutboxMessage{}, inFlight: map[string]bool{}, finished: make(chan struct{}, 1)}
+}
+
+// add hands claimed messages to their recipients' goroutines and returns how
+// many were new. A message already in flight here (claimed again because
+// its lease ran out while it waited) is not sent twice.
+func (s *outboxSender) add(ctx context.Context, msgs []store.OutboxMessage) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	added := 0
+	for _, m := range msgs {
+		if s.inFlight[m.ID] {
+			continue
+		}
+		s.inFlight[m.ID] = true
+		added++
+		if queue, running := s.waiting[m.Recipient]; running {
+			s.waiting[m.Recipient] = append(queue, m)
+			continue
+		}
+		s.waiting[m.Recipient] = nil
+		s.wg.Add(1)
+		go s.run(ctx, m)
+	}
+	return added
+}
+
+func (s *outboxSender) run(ctx context.Context, m store.OutboxMessage) {
+	defer s.wg.Done()
+	defer func() {
+		select {
+		case s.finished <- struct{}{}:
+		default:
+		}
+	}()
+	for {
+		err := s.deliver(ctx, m)
+		s.mu.Lock()
+		delete(s.inFlight, m.ID)
+		if err != nil {
+			if s.firstErr == nil {
+				s.firstErr = err
+			}
+			// The recipient's later messages stay leased and are taken
+			// again when the lease runs out, still in order.
+			for _, rest := range s.waiting[m.Recipient] {
+				delete(s.inFlight, rest.ID)
+			}
+			delete(s.waiting, m.Recipient)
+			s.mu.Unlock()
+			return
+		}
+		queue := s.waiting[m.Recipient]
+		if len(queue) == 0 {
+			delete(s.waiting, m.Recipient)
+			s.mu.Unlock()
+			return
+		}
+		m, s.waiting[m.Recipient] = queue[0], queue[1:]
+		s.mu.Unlock()
+	}
+}
+
+func (s *outboxSender) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inFlight)
+}
+
+func (s *outboxSender) wait() { s.wg.Wait() }
+
+func (s *outboxSender) takeError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.firstErr
+	s.firstErr = nil
+	return err
+}
+
+// eventConcurrency bounds how many messages and users one process handles events for at once.
+const eventConcurrency = 64
 
 func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 	now := c.now()

@@ -35,6 +35,9 @@ type Config struct {
 	Drain       time.Duration // how long to wait for delivered callbacks
 	HookConc    int           // webhooks.max_concurrent_requests, 0 = server default
 	NoBaseline  bool
+	DB          string // "" = SQLite in the data directory; postgres://… or mysql://… = a database of its own on that server
+	Preload     int    // finished messages stored before the server starts
+	Restart     bool   // after the run, restart the server and time start-up to ready
 	Log         func(format string, a ...any)
 }
 
@@ -53,6 +56,12 @@ type Report struct {
 	GraphSends int           `json:"graph_sends,omitempty"`
 	GraphRate  float64       `json:"graph_sends_per_sec,omitempty"`
 	GraphPosts int           `json:"graph_status_post_errors,omitempty"`
+
+	Database       string  `json:"database"`
+	Preloaded      int     `json:"preloaded_messages,omitempty"`
+	DeliveredSec   float64 `json:"delivered_per_sec,omitempty"`
+	StartToReadyMs float64 `json:"start_to_ready_ms,omitempty"`
+	RestartReadyMs float64 `json:"restart_to_ready_ms,omitempty"`
 }
 
 // Side is the client's view of one target.
@@ -133,10 +142,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			secret = randomHex()
 			extra = cloudEnv(graph, secret, cfg.CloudRate)
 		}
-		if srv, err = startServer(ctx, bin, dir+"/data", extra); err != nil {
+		dbc, err := databaseConfig(cfg.DB, dir)
+		if err != nil {
 			return nil, err
 		}
-		defer srv.stop()
+		rep.Database = describeDatabase(dbc)
+		defer dropDatabase(dbc, logf)
+		if cfg.Preload > 0 {
+			logf("storing %d finished messages first", cfg.Preload)
+			if err := preload(ctx, dbc, cfg.Preload); err != nil {
+				return nil, err
+			}
+			rep.Preloaded = cfg.Preload
+		}
+		extra = append(extra, dbc.Environment()...)
+		if srv, err = startServer(ctx, bin, dir+"/data", "", extra); err != nil {
+			return nil, err
+		}
+		defer func() { srv.stop() }()
 		base = "http://" + srv.addr
 		cfg.PID = srv.pid()
 		logf("wabiz serve (pid %d) on %s, %s network", cfg.PID, base, cfg.Network)
@@ -148,6 +171,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			err = fmt.Errorf("%w\nserver output:\n%s", err, srv.output.String())
 		}
 		return nil, err
+	}
+	if srv != nil {
+		rep.StartToReadyMs = ms(srv.readyAfter)
 	}
 	// The recipients' own messages reach the receiver first: not counted.
 	time.Sleep(time.Second)
@@ -176,6 +202,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var toDeliver []time.Duration
 	rep.Callbacks, toDeliver = hooks.result(res.AcceptedAt)
 	rep.ToDeliver = Summarize(toDeliver)
+	rep.DeliveredSec = hooks.deliveredRate(res.AcceptedAt)
 	if meter != nil {
 		rep.GraphSends, rep.GraphRate = meter.rate()
 		rep.GraphPosts = meter.postErrors
@@ -186,6 +213,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		} else {
 			logf("peak RSS: %v", err)
 		}
+	}
+	if cfg.Restart && srv != nil {
+		logf("restarting the server on the same database")
+		srv.stop()
+		restarted, err := startServer(ctx, srv.bin, srv.dataDir, srv.addr, srv.extra)
+		if err != nil {
+			return nil, fmt.Errorf("restart: %w", err)
+		}
+		srv = restarted
+		if err := waitConnected(ctx, api); err != nil {
+			return nil, fmt.Errorf("restart: %w", err)
+		}
+		rep.RestartReadyMs = ms(time.Since(restarted.startedAt))
 	}
 	return rep, nil
 }
@@ -292,6 +332,6 @@ func waitConnected(ctx context.Context, api *client.Client) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the server is not connected after 20s: %+v %v", h, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }

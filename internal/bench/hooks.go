@@ -100,6 +100,31 @@ func (r *receiver) waitDelivered(ids map[string]time.Time, deadline time.Time) i
 	}
 }
 
+// deliveredRate is how many of the accepted messages were reported
+// delivered per second, from the first accept to the last delivered
+// callback: the rate the whole pipeline sustained.
+func (r *receiver) deliveredRate(acceptedAt map[string]time.Time) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var first, last time.Time
+	n := 0
+	for id, at := range acceptedAt {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if d, ok := r.delivered[id]; ok {
+			n++
+			if d.After(last) {
+				last = d
+			}
+		}
+	}
+	if n == 0 || !last.After(first) {
+		return 0
+	}
+	return float64(n) / last.Sub(first).Seconds()
+}
+
 // callbackStats is the receiver's side of the run.
 type callbackStats struct {
 	Requests    int            `json:"callback_requests"`

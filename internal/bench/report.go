@@ -29,8 +29,24 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	if r.DeliveredSec > 0 {
+		fmt.Fprintf(w, "delivered callbacks per second, first accept to last delivered: %.0f\n", r.DeliveredSec)
+	}
 	if r.PeakRSS > 0 {
 		fmt.Fprintf(w, "server peak RSS (VmHWM): %.1f MiB\n", float64(r.PeakRSS)/(1<<20))
+	}
+	if r.Database != "" {
+		fmt.Fprintf(w, "database: %s", r.Database)
+		if r.Preloaded > 0 {
+			fmt.Fprintf(w, ", %d finished messages stored before the run", r.Preloaded)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.StartToReadyMs > 0 {
+		fmt.Fprintf(w, "start to answering /v1/health: %.0f ms\n", r.StartToReadyMs)
+	}
+	if r.RestartReadyMs > 0 {
+		fmt.Fprintf(w, "restart to connected (registered number, start-up process done): %.0f ms\n", r.RestartReadyMs)
 	}
 }
 

@@ -25,6 +25,11 @@ type server struct {
 	addr   string // plain HTTP host:port
 	output *lockedBuffer
 	done   chan struct{}
+
+	bin, dataDir string
+	extra        []string
+	startedAt    time.Time
+	readyAfter   time.Duration // from the start until /v1/health answered
 }
 
 type lockedBuffer struct {
@@ -101,12 +106,14 @@ func baseEnv() []string {
 	return env
 }
 
-// startServer runs "bin serve" on dataDir with plain HTTP on a free port
-// and waits until it answers /v1/health.
-func startServer(ctx context.Context, bin, dataDir string, extra []string) (*server, error) {
-	httpAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
+// startServer runs "bin serve" on dataDir with plain HTTP on httpAddr (""
+// = a free port) and waits until it answers /v1/health.
+func startServer(ctx context.Context, bin, dataDir, httpAddr string, extra []string) (*server, error) {
+	var err error
+	if httpAddr == "" {
+		if httpAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
 	}
 	httpsAddr, err := freeAddr()
 	if err != nil {
@@ -124,10 +131,11 @@ func startServer(ctx context.Context, bin, dataDir string, extra []string) (*ser
 		"WABIZ_NODE_ID=bench",
 	)
 	env = append(env, extra...)
-	s := &server{addr: httpAddr, output: &lockedBuffer{}, done: make(chan struct{})}
+	s := &server{addr: httpAddr, output: &lockedBuffer{}, done: make(chan struct{}), bin: bin, dataDir: dataDir, extra: extra}
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Env = env
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
+	s.startedAt = time.Now()
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -138,6 +146,7 @@ func startServer(ctx context.Context, bin, dataDir string, extra []string) (*ser
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			s.readyAfter = time.Since(s.startedAt)
 			return s, nil
 		}
 		select {
@@ -146,7 +155,7 @@ func startServer(ctx context.Context, bin, dataDir string, extra []string) (*ser
 		case <-ctx.Done():
 			s.stop()
 			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			s.stop()

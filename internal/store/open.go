@@ -219,3 +219,37 @@ func openMySQL(ctx context.Context, cfg Config) (*sql.DB, error) {
 	db.SetMaxIdleConns(maxOpen(cfg))
 	return db, nil
 }
+
+// DropDatabase removes the database cfg names on a PostgreSQL or MySQL
+// server (SQLite: nothing to do; the file is the caller's). For tests and
+// the benchmark, which create a database per run.
+func DropDatabase(ctx context.Context, cfg Config) error {
+	switch cfg.Engine {
+	case Postgres:
+		pc, err := pgConfig(cfg, "postgres")
+		if err != nil {
+			return err
+		}
+		conn, err := pgx.ConnectConfig(ctx, pc)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.DatabaseName()}.Sanitize()+" WITH (FORCE)")
+		return err
+	case MySQL:
+		mc, err := mysqlConfig(cfg, "")
+		if err != nil {
+			return err
+		}
+		connector, err := mysql.NewConnector(mc)
+		if err != nil {
+			return err
+		}
+		db := sql.OpenDB(connector)
+		defer db.Close()
+		_, err = db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+cfg.DatabaseName()+"`")
+		return err
+	}
+	return nil
+}

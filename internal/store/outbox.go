@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -190,4 +191,45 @@ func (s *Store) outboxRows(ctx context.Context, q queryer, query string, args ..
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// SeedFinishedOutbox stores n messages that were read long ago (ids
+// prefixed with idPrefix), in large transactions: the benchmark measures a
+// server whose database already holds a history of this size.
+func (s *Store) SeedFinishedOutbox(ctx context.Context, idPrefix, recipient string, n int, at time.Time) error {
+	const rowsPerStmt, stmtsPerTx = 400, 25
+	body := `{"to":"` + recipient + `","type":"text","text":{"body":"An earlier message"}}`
+	ms := at.UnixMilli()
+	for done := 0; done < n; {
+		var next int
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			next = done // a retried transaction starts over
+			for range stmtsPerTx {
+				rows := min(rowsPerStmt, n-next)
+				if rows == 0 {
+					return nil
+				}
+				var b strings.Builder
+				b.WriteString(`INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at) VALUES `)
+				args := make([]any, 0, rows*7)
+				for i := range rows {
+					if i > 0 {
+						b.WriteString(", ")
+					}
+					b.WriteString("(?, ?, 'text', ?, 'read', 1, ?, ?, ?, ?)")
+					args = append(args, fmt.Sprintf("%s%09d", idPrefix, next+i), recipient, body, ms, ms, ms+int64(30*24*time.Hour/time.Millisecond), ms)
+				}
+				if _, err := s.txExec(ctx, tx, b.String(), args...); err != nil {
+					return err
+				}
+				next += rows
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		done = next
+	}
+	return nil
 }

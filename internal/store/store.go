@@ -60,6 +60,25 @@ var namePrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_]{0,32}$`)
 // DatabaseName is the database wabiz uses on a PostgreSQL or MySQL server.
 func (c Config) DatabaseName() string { return c.NamePrefix + "wabiz" }
 
+// Environment returns the WA_DB_* (and WABIZ_SQLITE_PATH) variables that
+// point a wabiz process at the database c names.
+func (c Config) Environment() []string {
+	if c.Engine == SQLite {
+		return []string{"WA_DB_ENGINE=SQLITE", "WABIZ_SQLITE_PATH=" + c.SQLitePath}
+	}
+	env := []string{
+		"WA_DB_ENGINE=" + string(c.Engine),
+		"WA_DB_HOSTNAME=" + c.Host,
+		"WA_DB_USERNAME=" + c.User,
+		"WA_DB_PASSWORD=" + c.Password,
+		"WA_DB_NAME_PREFIX=" + c.NamePrefix,
+	}
+	if c.Port > 0 {
+		env = append(env, "WA_DB_PORT="+strconv.Itoa(c.Port))
+	}
+	return env
+}
+
 // Store is the handle every other package receives.
 type Store struct {
 	db      *sql.DB

@@ -229,3 +229,23 @@ func TestMySQLSkipLockedDetection(t *testing.T) {
 		}
 	}
 }
+
+func TestSeedFinishedOutbox(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		s := storetest.OpenConfig(t, cfg)
+		ctx := context.Background()
+		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		if err := s.SeedFinishedOutbox(ctx, "gBseed", "15550001111", 10_401, at); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"gBseed000000000", "gBseed000010400"} {
+			m, err := s.GetOutbox(ctx, id)
+			if err != nil || m.Status != store.OutboxRead || m.Recipient != "15550001111" {
+				t.Fatalf("%s: %+v, %v", id, m, err)
+			}
+		}
+		if _, err := s.GetOutbox(ctx, "gBseed000010401"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("one row too many: %v", err)
+		}
+	})
+}

@@ -13,19 +13,13 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
-	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/wabiz/wabiz/internal/store"
 )
@@ -107,22 +101,7 @@ func OpenConfig(t testing.TB, cfg store.Config) *store.Store {
 
 // Env returns the WA_DB_* variables that point a wabiz process at cfg, for
 // tests that run the binary.
-func Env(cfg store.Config) []string {
-	if cfg.Engine == store.SQLite {
-		return []string{"WA_DB_ENGINE=SQLITE", "WABIZ_SQLITE_PATH=" + cfg.SQLitePath}
-	}
-	env := []string{
-		"WA_DB_ENGINE=" + string(cfg.Engine),
-		"WA_DB_HOSTNAME=" + cfg.Host,
-		"WA_DB_USERNAME=" + cfg.User,
-		"WA_DB_PASSWORD=" + cfg.Password,
-		"WA_DB_NAME_PREFIX=" + cfg.NamePrefix,
-	}
-	if cfg.Port > 0 {
-		env = append(env, "WA_DB_PORT="+strconv.Itoa(cfg.Port))
-	}
-	return env
-}
+func Env(cfg store.Config) []string { return cfg.Environment() }
 
 func example(engine store.Dialect) string {
 	if engine == store.Postgres {
@@ -140,56 +119,7 @@ func randomHex(n int) string {
 func drop(t testing.TB, cfg store.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var err error
-	switch cfg.Engine {
-	case store.Postgres:
-		err = dropPostgres(ctx, cfg)
-	case store.MySQL:
-		err = dropMySQL(ctx, cfg)
-	}
-	if err != nil {
+	if err := store.DropDatabase(ctx, cfg); err != nil {
 		t.Logf("drop test database %s: %v", cfg.DatabaseName(), err)
 	}
-}
-
-func dropPostgres(ctx context.Context, cfg store.Config) error {
-	port := cfg.Port
-	if port == 0 {
-		port = 5432
-	}
-	pc, err := pgx.ParseConfig("sslmode=disable")
-	if err != nil {
-		return err
-	}
-	pc.Host, pc.Port, pc.User, pc.Password, pc.Database = cfg.Host, uint16(port), cfg.User, cfg.Password, "postgres"
-	if pc.User == "" {
-		pc.User = "postgres"
-	}
-	conn, err := pgx.ConnectConfig(ctx, pc)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.DatabaseName()}.Sanitize()+" WITH (FORCE)")
-	return err
-}
-
-func dropMySQL(ctx context.Context, cfg store.Config) error {
-	port := cfg.Port
-	if port == 0 {
-		port = 3306
-	}
-	mc := mysql.NewConfig()
-	mc.Net, mc.Addr, mc.User, mc.Passwd = "tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(port)), cfg.User, cfg.Password
-	if mc.User == "" {
-		mc.User = "root"
-	}
-	connector, err := mysql.NewConnector(mc)
-	if err != nil {
-		return err
-	}
-	db := sql.OpenDB(connector)
-	defer db.Close()
-	_, err = db.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", cfg.DatabaseName()))
-	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 )
 
 // Group commit: concurrent writers on the hot paths (accepting a send,
@@ -19,6 +20,11 @@ import (
 // maxGroup bounds one transaction, so a huge burst does not hold the write
 // lock for long.
 const maxGroup = 512
+
+// groupTimeout bounds one group's transaction, so a database that stops
+// answering cannot hold the flush (and every write queued behind it) for
+// ever. Callers give up earlier, on their own context.
+const groupTimeout = 30 * time.Second
 
 type groupCommitter struct {
 	mu       sync.Mutex
@@ -47,8 +53,9 @@ func (s *Store) grouped(ctx context.Context, write func(tx *sql.Tx) error) error
 	g.mu.Unlock()
 	if lead {
 		// The flush serves other callers too: it must not stop because this
-		// caller went away.
-		s.flushGroups(context.WithoutCancel(ctx))
+		// caller went away, nor keep this caller once its own write is done
+		// (under a steady load the queue may never be empty).
+		go s.flushGroups(context.WithoutCancel(ctx))
 	}
 	select {
 	case err := <-w.done:
@@ -77,6 +84,8 @@ func (s *Store) flushGroups(ctx context.Context) {
 }
 
 func (s *Store) commitGroup(ctx context.Context, batch []*groupedWrite) {
+	ctx, cancel := context.WithTimeout(ctx, groupTimeout)
+	defer cancel()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, w := range batch {
 			if err := w.write(tx); err != nil {

@@ -67,10 +67,13 @@ func (s *Store) GetOutbox(ctx context.Context, id string) (OutboxMessage, error)
 
 // ClaimOutbox leases up to limit queued messages that are due, oldest first,
 // to owner until now+lease. A crashed owner's lease simply runs out and the
-// messages are claimed again.
+// messages are claimed again. Messages owner itself still holds are claimed
+// too: a node claims only when its previous pass has ended, so what it holds
+// then was left behind by a pass that failed half-way (the database went
+// away) and is due now, not when the lease runs out.
 func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error) {
-	due := `SELECT id FROM outbox WHERE status = 'queued' AND scheduled_at <= ? AND lease_until <= ? ORDER BY scheduled_at, id LIMIT ?`
-	args := []any{now.UnixMilli(), now.UnixMilli(), limit}
+	due := `SELECT id FROM outbox WHERE status = 'queued' AND scheduled_at <= ? AND (lease_until <= ? OR lease_owner = ?) ORDER BY scheduled_at, id LIMIT ?`
+	args := []any{now.UnixMilli(), now.UnixMilli(), owner, limit}
 	until := now.Add(lease).UnixMilli()
 	var out []OutboxMessage
 	err := s.tx(ctx, func(tx *sql.Tx) error {

@@ -10,9 +10,9 @@ import (
 // Group commit: concurrent writers on the hot paths (accepting a send,
 // queueing a callback) share one transaction, so a burst costs one durable
 // commit (one fsync on SQLite) instead of one each. There is no timer: the
-// first caller to find no flush under way becomes the flusher and commits
-// everything queued, round after round, until the queue is empty; callers
-// arriving meanwhile wait for their round. Under light load a group holds
+// first caller to find no flush under way starts a flusher that commits
+// everything queued, round after round, until the queue is empty; every
+// caller, that first one included, waits for its own round only. Under light load a group holds
 // one write and costs what a plain transaction did; under load groups grow
 // by themselves. Every caller is answered only after its own write is
 // durable.

@@ -101,6 +101,12 @@ func (s *Server) writeAuthError(w http.ResponseWriter, r *http.Request, err erro
 		details = "Username could not be found."
 	case errors.Is(err, context.Canceled):
 		return
+	case errors.Is(err, auth.ErrTokenLookup):
+		// The token could not be checked: the database is down or slow.
+		// The same answer as a send that cannot be stored.
+		s.log.Error("request not authenticated: database error", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+		s.writeError(w, r, apierr.New(1023, "The token could not be checked: the database is unavailable or did not answer in time; retry later"))
+		return
 	default:
 		s.writeError(w, r, err)
 		return

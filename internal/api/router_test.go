@@ -99,6 +99,8 @@ func TestAccessLogLine(t *testing.T) {
 func TestAnInternalErrorDoesNotLeakItsCause(t *testing.T) {
 	h := sqliteHarness(t)
 	admin := h.adminToken()
+	// The token is checked once, and trusted for a moment after.
+	h.do(request{method: "GET", path: "/v1/settings/application", header: bearer(admin)})
 	h.store.Close() // the database goes away under the server
 	res := h.do(request{method: "PATCH", path: "/v1/settings/application", header: bearer(admin), body: `{"sent_status":true}`})
 	if res.Status != 500 {
@@ -106,5 +108,30 @@ func TestAnInternalErrorDoesNotLeakItsCause(t *testing.T) {
 	}
 	if got := res.errorsList(); len(got) != 1 || got[0].Code != 1014 || strings.Contains(string(res.Raw), "sql") {
 		t.Fatalf("body %s", res.Raw)
+	}
+}
+
+// TestDatabaseFailureOnTheAcceptPath: where the failure can only be the
+// database's (checking a token, storing a send), the answer says so with
+// 500/1023, still without the cause.
+func TestDatabaseFailureOnTheAcceptPath(t *testing.T) {
+	h := sqliteHarness(t)
+	admin := h.adminToken()
+	h.ready(admin)
+	h.do(request{method: "GET", path: "/v1/health", header: bearer(admin)}) // the token is trusted for a moment now
+	other := h.login("admin", testAdminPassword)                            // and this one was never checked
+	h.store.Close()
+	for _, tc := range []struct {
+		name, token, details string
+	}{
+		{"send", admin, "The message could not be stored: the database is unavailable or did not answer in time; retry later"},
+		{"token", other, "The token could not be checked: the database is unavailable or did not answer in time; retry later"},
+	} {
+		res := h.do(request{method: "POST", path: "/v1/messages", header: bearer(tc.token),
+			body: `{"to":"` + customer + `","type":"text","text":{"body":"hi"}}`})
+		got := res.errorsList()
+		if res.Status != 500 || len(got) != 1 || got[0].Code != 1023 || got[0].Title != "Database error occurred" || got[0].Details != tc.details {
+			t.Errorf("%s: %d %s", tc.name, res.Status, res.Raw)
+		}
 	}
 }

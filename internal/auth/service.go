@@ -35,6 +35,9 @@ type Options struct {
 	// looked up. Revocation on the same node is immediate; on another node it
 	// takes effect within this time.
 	TokenCacheTTL time.Duration
+	// LookupTimeout bounds a token's lookup in the database (10 s by
+	// default), so a request never hangs on a database that is down.
+	LookupTimeout time.Duration
 	Now           func() time.Time
 }
 
@@ -46,6 +49,7 @@ type Service struct {
 	lifetime time.Duration
 	cost     int
 	cacheTTL time.Duration
+	lookupIn time.Duration
 	now      func() time.Time
 
 	mu    sync.Mutex
@@ -72,6 +76,9 @@ type Principal struct {
 var (
 	ErrBadCredentials = errors.New("invalid credentials")
 	ErrUnknownUser    = errors.New("username could not be found")
+	// ErrTokenLookup wraps a failure to read the tokens table: the database
+	// is down or did not answer within Options.LookupTimeout.
+	ErrTokenLookup = errors.New("token lookup failed")
 )
 
 // NewService builds the service.
@@ -91,12 +98,15 @@ func NewService(s Store, o Options) (*Service, error) {
 	if o.TokenCacheTTL == 0 {
 		o.TokenCacheTTL = 2 * time.Second
 	}
+	if o.LookupTimeout <= 0 {
+		o.LookupTimeout = 10 * time.Second
+	}
 	dummy, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), o.BcryptCost)
 	if err != nil {
 		return nil, err
 	}
 	return &Service{store: s, key: o.SigningKey, apiKey: o.APIKey, lifetime: o.TokenLifetime, cost: o.BcryptCost,
-		cacheTTL: o.TokenCacheTTL, now: o.Now, cache: map[string]cachedToken{}, dummyHash: dummy}, nil
+		cacheTTL: o.TokenCacheTTL, lookupIn: o.LookupTimeout, now: o.Now, cache: map[string]cachedToken{}, dummyHash: dummy}, nil
 }
 
 // EnsureAdmin creates the built-in admin with the factory password on an
@@ -222,12 +232,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if ok && now.Sub(hit.cachedAt) < s.cacheTTL && now.Sub(hit.cachedAt) >= 0 {
 		return Principal{Username: hit.owner.Username, Role: hit.owner.Role, tokenHash: hash}, nil
 	}
-	owner, err := s.store.LookupToken(ctx, hash)
+	lookupCtx, cancel := context.WithTimeout(ctx, s.lookupIn)
+	owner, err := s.store.LookupToken(lookupCtx, hash)
+	cancel()
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrBadCredentials
 	}
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, fmt.Errorf("%w: %w", ErrTokenLookup, err)
 	}
 	if owner.Username != c.User {
 		return Principal{}, ErrUnknownUser

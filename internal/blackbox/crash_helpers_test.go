@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,11 +19,20 @@ import (
 
 // hookRecorder is a plain-HTTP webhook receiver that keeps an index of every
 // callback it acknowledged: the statuses per message id, the inbound
-// message ids, and the bodies that were not valid JSON. Its answer can be
-// switched to an error so that callbacks pile up in the server's queue.
+// message ids, and the bodies that were not valid JSON. It can misbehave on
+// demand, as a real receiver does: answer an error status (answerWith),
+// accept a POST and never answer it (hang), or stop listening altogether
+// (refuse, then listen again on the same address). It also logs every
+// attempt at every item it sees, answered or not, with its times, so a
+// test can measure the server's retry spacing.
 type hookRecorder struct {
-	srv    *httptest.Server
-	answer atomic.Int32 // status code sent back
+	t       testing.TB
+	addr    string       // host:port, kept across refuse/listen
+	answer  atomic.Int32 // status code sent back
+	hanging atomic.Bool  // POSTs get no answer until the client gives up
+
+	srvMu sync.Mutex
+	srv   *http.Server // nil while refusing
 
 	mu        sync.Mutex
 	posts     int                       // every POST, answered 200 or not
@@ -33,29 +43,99 @@ type hookRecorder struct {
 	inbound   map[string]int            // inbound message id -> times acknowledged
 	malformed []string                  // bodies that are not a JSON object of arrays
 	unknown   map[string]int            // top-level keys other than statuses/messages/contacts
+	attempts  map[string][]hookAttempt  // item key -> every POST that carried it
+}
+
+// hookAttempt is one POST seen by the receiver, for one item in its body.
+type hookAttempt struct {
+	arrived, ended time.Time
+	outcome        int // status code answered, 0 when the POST was left hanging
 }
 
 func newHookRecorder(t testing.TB) *hookRecorder {
 	h := &hookRecorder{
+		t:         t,
 		statuses:  map[string]map[string]int{},
 		recipient: map[string]string{},
 		failures:  map[string][]string{},
 		inbound:   map[string]int{},
 		unknown:   map[string]int{},
+		attempts:  map[string][]hookAttempt{},
 	}
 	h.answer.Store(http.StatusOK)
-	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
-	t.Cleanup(h.srv.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.addr = ln.Addr().String()
+	h.serveOn(ln)
+	t.Cleanup(h.refuse)
 	return h
 }
 
-func (h *hookRecorder) url() string { return h.srv.URL + "/hook" }
+func (h *hookRecorder) url() string { return "http://" + h.addr + "/hook" }
 
-// answerWith sets the status code of every following answer.
-func (h *hookRecorder) answerWith(code int) { h.answer.Store(int32(code)) }
+func (h *hookRecorder) serveOn(ln net.Listener) {
+	srv := &http.Server{Handler: http.HandlerFunc(h.serve)}
+	h.srvMu.Lock()
+	h.srv = srv
+	h.srvMu.Unlock()
+	go srv.Serve(ln)
+}
+
+// answerWith sets the status code of every following answer (and ends a
+// hang: POSTs arriving from now on are answered).
+func (h *hookRecorder) answerWith(code int) {
+	h.answer.Store(int32(code))
+	h.hanging.Store(false)
+}
+
+// hang leaves every following POST unanswered until the client gives up.
+func (h *hookRecorder) hang() { h.hanging.Store(true) }
+
+// refuse closes the listener and every open connection: connections are
+// refused until listen is called.
+func (h *hookRecorder) refuse() {
+	h.srvMu.Lock()
+	srv := h.srv
+	h.srv = nil
+	h.srvMu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// listen accepts connections again on the same address.
+func (h *hookRecorder) listen() {
+	h.t.Helper()
+	var (
+		ln  net.Listener
+		err error
+	)
+	for range 50 { // the address is ours, but the kernel may take a moment to release it
+		if ln, err = net.Listen("tcp", h.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		h.t.Fatalf("webhook receiver: listen again on %s: %v", h.addr, err)
+	}
+	h.serveOn(ln)
+}
 
 func (h *hookRecorder) serve(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	body, err := io.ReadAll(r.Body)
+	if h.hanging.Load() && err == nil {
+		<-r.Context().Done() // the client gave up, or the receiver closed
+		h.mu.Lock()
+		h.posts++
+		h.refused++
+		h.logAttempts(body, hookAttempt{arrived: arrived, ended: time.Now()})
+		h.mu.Unlock()
+		return
+	}
 	code := int(h.answer.Load())
 	if err != nil {
 		code = http.StatusBadRequest
@@ -67,8 +147,44 @@ func (h *hookRecorder) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.record(body)
 	}
+	h.logAttempts(body, hookAttempt{arrived: arrived, ended: time.Now(), outcome: code})
 	h.mu.Unlock()
 	w.WriteHeader(code)
+}
+
+// itemKey names one callback item: a status of a message, or an inbound
+// message.
+func statusKey(id, status string) string { return "status " + id + " " + status }
+func inboundKey(id string) string        { return "message " + id }
+
+// logAttempts notes an attempt for every item in body. h.mu is held.
+func (h *hookRecorder) logAttempts(body []byte, a hookAttempt) {
+	var top struct {
+		Statuses []callbackStatus  `json:"statuses"`
+		Messages []callbackMessage `json:"messages"`
+	}
+	if json.Unmarshal(body, &top) != nil {
+		return
+	}
+	for _, s := range top.Statuses {
+		k := statusKey(s.ID, s.Status)
+		h.attempts[k] = append(h.attempts[k], a)
+	}
+	for _, m := range top.Messages {
+		k := inboundKey(m.ID)
+		h.attempts[k] = append(h.attempts[k], a)
+	}
+}
+
+// attemptLog returns a copy of the attempts at every item.
+func (h *hookRecorder) attemptLog() map[string][]hookAttempt {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string][]hookAttempt, len(h.attempts))
+	for k, v := range h.attempts {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 // callbackStatus and callbackMessage are the parts of the payload the

@@ -2,6 +2,9 @@
 // each test starts it as a child process on its own data directory and
 // database, talks to it over HTTPS with the server's own self-signed CA, and
 // stops it with SIGTERM or SIGKILL. What a user runs is what is tested.
+//
+// A failing test prints the server's output; WABIZ_TEST_SERVER_LOG=1 prints
+// it for passing tests too.
 package blackbox
 
 import (
@@ -125,7 +128,7 @@ func newInstance(t *testing.T, engine store.Dialect, extra ...string) *instance 
 		if in.proc != nil {
 			in.proc.kill()
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("WABIZ_TEST_SERVER_LOG") != "" {
 			t.Logf("wabiz output (%s):\n%s", engine, in.logs.String())
 		}
 	})

@@ -86,6 +86,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	hooks, err := webhook.New(ctx, webhook.Options{
 		Store: s, Settings: settingsSvc.Current, Log: log, Version: buildVersion(), NodeID: node,
 		BatchMax: c.WebhookBatchMax, Horizon: c.WebhookRetryHorizon, QueueLimit: c.WebhookQueueLimit,
+		RequestTimeout: c.WebhookTimeout,
 	})
 	if err != nil {
 		return err
@@ -126,7 +127,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	engine := core.New(core.Options{
 		Store: s, Network: waNet, Hooks: hooks, Settings: settingsSvc, Media: mediaSvc, Log: log, NodeID: node,
-		OfflineDrainLimit: c.StartupOfflineLimit,
+		OfflineDrainLimit: c.StartupOfflineLimit, DBTimeout: c.DBTimeout,
 	})
 
 	// Before the API: the certificate service needs the listener's store,

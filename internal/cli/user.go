@@ -146,6 +146,7 @@ func newAuthService(ctx context.Context, c *config.Config, s *store.Store, now f
 		APIKey:        c.APIKey,
 		TokenLifetime: c.TokenLifetime,
 		BcryptCost:    c.BcryptCost,
+		LookupTimeout: c.DBTimeout,
 		Now:           now,
 	})
 }

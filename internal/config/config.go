@@ -41,6 +41,8 @@ type Config struct {
 	WebhookRetryHorizon time.Duration // WABIZ_WEBHOOK_RETRY_HORIZON
 	WebhookBatchMax     int           // WABIZ_WEBHOOK_BATCH_MAX
 	WebhookQueueLimit   int           // WABIZ_WEBHOOK_QUEUE_LIMIT
+	WebhookTimeout      time.Duration // WABIZ_WEBHOOK_TIMEOUT: one callback POST
+	DBTimeout           time.Duration // WABIZ_DB_TIMEOUT: a request's database work
 	ShutdownTimeout     time.Duration // WABIZ_SHUTDOWN_TIMEOUT
 	SQLitePathOverride  string        // WABIZ_SQLITE_PATH: "" = DataDir/wabiz.db; use SQLitePath()
 	MediaDirOverride    string        // WABIZ_MEDIA_DIR: "" = DataDir/media; use MediaDir()

@@ -60,6 +60,8 @@ func TestDefaults(t *testing.T) {
 		WebhookRetryHorizon: 24 * time.Hour,
 		WebhookBatchMax:     20,
 		WebhookQueueLimit:   100000,
+		WebhookTimeout:      20 * time.Second,
+		DBTimeout:           10 * time.Second,
 		MediaLinkTimeout:    60 * time.Second,
 		DB: DBConfig{
 			Engine:          "SQLITE",

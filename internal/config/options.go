@@ -183,6 +183,16 @@ func Options() []Option {
 			set:  integerIn(100, 100_000_000, func(c *Config) *int { return &c.WebhookQueueLimit }),
 		},
 		{
+			Env: "WABIZ_WEBHOOK_TIMEOUT", Flag: "webhook-timeout", Default: "20s",
+			Help: "longest one callback POST may take, connection included, before it counts as failed and is retried",
+			set:  durationIn(time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout }),
+		},
+		{
+			Env: "WABIZ_DB_TIMEOUT", Flag: "db-timeout", Default: "10s",
+			Help: "longest a request waits for the database (checking a token, accepting a send) before answering 500/1023",
+			set:  durationIn(100*time.Millisecond, 10*time.Minute, func(c *Config) *time.Duration { return &c.DBTimeout }),
+		},
+		{
 			Env: "WABIZ_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "15s",
 			Help: "how long shutdown waits for in-flight requests",
 			set:  durationIn(0, 10*time.Minute, func(c *Config) *time.Duration { return &c.ShutdownTimeout }),

@@ -35,7 +35,7 @@ type Store interface {
 	PutDocument(ctx context.Context, name string, body []byte, expectVersion int64, now time.Time) (int64, error)
 	InsertOutbox(ctx context.Context, m store.OutboxMessage) error
 	GetOutbox(ctx context.Context, id string) (store.OutboxMessage, error)
-	ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboxMessage, error)
+	ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, ownLeftovers bool) ([]store.OutboxMessage, error)
 	RescheduleOutbox(ctx context.Context, id string, attempts int, next time.Time, lastError string, now time.Time) error
 	MarkOutboxSent(ctx context.Context, m store.OutboxMessage, now time.Time) (bool, error)
 	AdvanceOutbox(ctx context.Context, id, status, lastError string, now time.Time) (store.OutboxMessage, bool, error)
@@ -80,6 +80,10 @@ type Options struct {
 	OfflineDrainLimit time.Duration
 	// BatchSize is how many messages or events one pass handles.
 	BatchSize int
+	// DBTimeout bounds the database work of the accept path (10 s by
+	// default): past it a send answers 500/1023 instead of waiting for a
+	// database that is down or stuck.
+	DBTimeout time.Duration
 }
 
 // Core is the engine of one business number.
@@ -94,6 +98,7 @@ type Core struct {
 	node     string
 	drainFor time.Duration
 	batch    int
+	dbWait   time.Duration
 
 	state   atomic.Value // string
 	ready   atomic.Bool
@@ -129,8 +134,11 @@ func New(o Options) *Core {
 	if o.NodeID == "" {
 		o.NodeID = "wabiz"
 	}
+	if o.DBTimeout <= 0 {
+		o.DBTimeout = 10 * time.Second
+	}
 	c := &Core{store: o.Store, net: o.Network, hooks: o.Hooks, settings: o.Settings, media: o.Media, log: o.Log, now: o.Now,
-		node: o.NodeID, drainFor: o.OfflineDrainLimit, batch: o.BatchSize,
+		node: o.NodeID, drainFor: o.OfflineDrainLimit, batch: o.BatchSize, dbWait: o.DBTimeout,
 		outboxWake: make(chan struct{}, 1), eventWake: make(chan struct{}, 1), runCtx: context.Background(),
 		readyCh: make(chan struct{})}
 	c.state.Store(StateUnregistered)

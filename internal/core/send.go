@@ -13,8 +13,12 @@ import (
 
 // Send is the accept path of POST /v1/messages: readiness, back-pressure and
 // the rules that need the core's state, then one durable insert. No network
-// call: a worker hands the message to the network afterwards.
+// call: a worker hands the message to the network afterwards. Its database
+// work is bounded by Options.DBTimeout: a database that is down or stuck
+// gets the client a 500/1023 answer in time, never a hang.
 func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.dbWait)
+	defer cancel()
 	if !c.ready.Load() {
 		return "", c.notReady()
 	}
@@ -27,7 +31,7 @@ func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) 
 	if c.settings.Current().ShowSecurityNotifications {
 		id, err := c.store.GetIdentity(ctx, out.WaID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return "", err
+			return "", c.databaseError(err)
 		}
 		if err == nil && !id.Acknowledged {
 			return "", apierr.Newf(1028, "The identity of %s changed: acknowledge it with PUT /v1/contacts/%s/identity before sending", out.WaID, out.WaID)
@@ -58,10 +62,19 @@ func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) 
 		ScheduledAt: now, CreatedAt: now, ExpiresAt: now.Add(ttl),
 	})
 	if err != nil {
-		return "", err
+		return "", c.databaseError(err)
 	}
 	c.wake(c.outboxWake)
 	return id, nil
+}
+
+// databaseError is the answer when the accept path's database work fails or
+// runs out of time: 500/1023 "Database error occurred", the code the
+// On-Premises table reserves for it, so a client can tell an outage from a
+// bug and retry. The cause goes to the log only.
+func (c *Core) databaseError(err error) error {
+	c.log.Error("send not accepted: database error", "err", err)
+	return apierr.New(1023, "The message could not be stored: the database is unavailable or did not answer in time; retry later")
 }
 
 func (c *Core) notReady() error {

@@ -28,7 +28,9 @@ func (c *Core) ProcessOutbox(ctx context.Context) (int, error) {
 	if !c.ready.Load() {
 		return 0, nil
 	}
-	msgs, err := c.store.ClaimOutbox(ctx, c.node, c.now(), outboxLease, c.batch)
+	// A pass starts with nothing in flight: what this node still holds was
+	// left behind by a pass that failed half-way.
+	msgs, err := c.store.ClaimOutbox(ctx, c.node, c.now(), outboxLease, c.batch, true)
 	if err != nil {
 		return 0, err
 	}
@@ -55,7 +57,10 @@ func (c *Core) runOutbox(ctx context.Context) {
 		room := maxInFlight - s.count()
 		claimed := 0
 		if c.ready.Load() && room >= c.batch/4 {
-			msgs, err := c.store.ClaimOutbox(ctx, c.node, c.now(), outboxLease, min(c.batch, room))
+			// With sends under way, this node's own leases are theirs;
+			// only once nothing is in flight are they leftovers of failed
+			// sends, to take back at once.
+			msgs, err := c.store.ClaimOutbox(ctx, c.node, c.now(), outboxLease, min(c.batch, room), s.count() == 0)
 			if err != nil && ctx.Err() == nil {
 				c.log.Warn("core loop failed; retrying", "loop", "outbox", "err", err)
 			}

@@ -171,6 +171,30 @@ func (s *Store) DeleteCallbacks(ctx context.Context, ids []int64) error {
 	return nil
 }
 
+// ReleaseCallbackClaims gives back the callbacks owner holds under the given
+// lease ends: the claims a dispatcher saw fail but the database may have
+// committed (the reply lost when the connection broke). A dispatcher makes
+// each claim's lease end unique, so only those claims' rows are released.
+func (s *Store) ReleaseCallbackClaims(ctx context.Context, owner string, untils []time.Time) (int64, error) {
+	var released int64
+	for start := 0; start < len(untils); start += callbackIDsPerStmt {
+		chunk := untils[start:min(start+callbackIDsPerStmt, len(untils))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, owner)
+		for _, u := range chunk {
+			args = append(args, u.UnixMilli())
+		}
+		res, err := s.exec(ctx, `UPDATE callbacks SET lease_owner = '', lease_until = 0
+			WHERE lease_owner = ? AND lease_until IN (`+sqlMarks(len(chunk))+`)`, args...)
+		if err != nil {
+			return released, err
+		}
+		n, _ := res.RowsAffected()
+		released += n
+	}
+	return released, nil
+}
+
 // RescheduleCallbacks records failed attempts in one transaction: each
 // callback's Attempts, NextAttemptAt and LastError are written and its lease
 // is released, so it is claimable again when NextAttemptAt comes.

@@ -248,3 +248,38 @@ func TestCallbackLargePayloadsAndManyRows(t *testing.T) {
 		}
 	})
 }
+
+// TestReleaseCallbackClaims gives back exactly the rows of the named claims:
+// same owner, same lease end.
+func TestReleaseCallbackClaims(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		var cbs []store.Callback
+		for i := range 3 {
+			cbs = append(cbs, store.Callback{Kind: "statuses", Payload: []byte(fmt.Sprintf(`{"statuses":[{"id":"%d"}]}`, i)),
+				NextAttemptAt: callbackT0, CreatedAt: callbackT0})
+		}
+		if err := s.EnqueueCallbacks(ctx, cbs); err != nil {
+			t.Fatal(err)
+		}
+		claim := func(owner string, at, lease time.Duration, limit int) []store.Callback {
+			t.Helper()
+			got, err := s.ClaimCallbacks(ctx, owner, callbackT0.Add(at), lease, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		claim("node-a", 0, time.Minute, 1)                  // lease ends at T0+1m
+		claim("node-a", time.Millisecond, time.Minute, 1)   // at T0+1m+1ms
+		claim("node-b", 2*time.Millisecond, time.Minute, 1) // another owner
+		n, err := s.ReleaseCallbackClaims(ctx, "node-a", []time.Time{callbackT0.Add(time.Minute)})
+		if err != nil || n != 1 {
+			t.Fatalf("released %d, %v; want 1", n, err)
+		}
+		if got := claim("node-c", 3*time.Millisecond, time.Minute, 10); len(got) != 1 {
+			t.Fatalf("after the release another node claimed %d callbacks, want the 1 released", len(got))
+		}
+	})
+}

@@ -4,14 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 )
 
 // Group commit: concurrent writers on the hot paths (accepting a send,
 // queueing a callback) share one transaction, so a burst costs one durable
 // commit (one fsync on SQLite) instead of one each. There is no timer: the
-// first caller to find no flush under way becomes the flusher and commits
-// everything queued, round after round, until the queue is empty; callers
-// arriving meanwhile wait for their round. Under light load a group holds
+// first caller to find no flush under way starts a flusher that commits
+// everything queued, round after round, until the queue is empty; every
+// caller, that first one included, waits for its own round only. Under light load a group holds
 // one write and costs what a plain transaction did; under load groups grow
 // by themselves. Every caller is answered only after its own write is
 // durable.
@@ -20,6 +21,11 @@ import (
 // lock for long.
 const maxGroup = 512
 
+// groupTimeout bounds one group's transaction, so a database that stops
+// answering cannot hold the flush (and every write queued behind it) for
+// ever. Callers give up earlier, on their own context.
+const groupTimeout = 30 * time.Second
+
 type groupCommitter struct {
 	mu       sync.Mutex
 	queue    []*groupedWrite
@@ -27,8 +33,9 @@ type groupCommitter struct {
 }
 
 type groupedWrite struct {
-	write func(ctx context.Context, tx *sql.Tx) error
-	done  chan error
+	caller context.Context
+	write  func(ctx context.Context, tx *sql.Tx) error
+	done   chan error
 }
 
 // grouped runs write in a transaction shared with concurrent callers and
@@ -39,7 +46,7 @@ type groupedWrite struct {
 // which a caller who goes away does not cancel, so one impatient caller
 // cannot fail the writes of the others.
 func (s *Store) grouped(ctx context.Context, write func(ctx context.Context, tx *sql.Tx) error) error {
-	w := &groupedWrite{write: write, done: make(chan error, 1)}
+	w := &groupedWrite{caller: ctx, write: write, done: make(chan error, 1)}
 	g := &s.group
 	g.mu.Lock()
 	g.queue = append(g.queue, w)
@@ -50,8 +57,9 @@ func (s *Store) grouped(ctx context.Context, write func(ctx context.Context, tx 
 	g.mu.Unlock()
 	if lead {
 		// The flush serves other callers too: it must not stop because this
-		// caller went away.
-		s.flushGroups(context.WithoutCancel(ctx))
+		// caller went away, nor keep this caller once its own write is done
+		// (under a steady load the queue may never be empty).
+		go s.flushGroups(context.WithoutCancel(ctx))
 	}
 	select {
 	case err := <-w.done:
@@ -80,6 +88,19 @@ func (s *Store) flushGroups(ctx context.Context) {
 }
 
 func (s *Store) commitGroup(ctx context.Context, batch []*groupedWrite) {
+	live := batch[:0:0]
+	for _, w := range batch {
+		if err := w.caller.Err(); err != nil {
+			w.done <- err
+			continue
+		}
+		live = append(live, w)
+	}
+	if batch = live; len(batch) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, groupTimeout)
+	defer cancel()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, w := range batch {
 			if err := w.write(ctx, tx); err != nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -63,32 +64,57 @@ func TestGroupCommit(t *testing.T) {
 	})
 }
 
-// TestStatementsNeverWaitForASecondConnection: a transaction that runs a
-// statement for the first time must not wait for another connection to
-// prepare it (with every connection inside a transaction, that would wait
-// for ever). One connection in the pool makes any such wait a deadlock,
-// which the deadline turns into a failure.
-func TestStatementsNeverWaitForASecondConnection(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
-		cfg.MaxOpenConns = 1
-		s := storetest.OpenConfig(t, cfg)
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-		// Twice: the first pass runs the statements unprepared, the second
-		// through the statements prepared meanwhile (or still unprepared).
-		for round := range 2 {
-			id := fmt.Sprintf("gBcache%d", round)
-			if _, err := s.BeginCloudSend(ctx, id, t0); err != nil {
-				t.Fatalf("round %d: %v", round, err)
-			}
-			if err := s.FinishCloudSend(ctx, id, store.CloudSent, "wamid."+id, "", t0); err != nil {
-				t.Fatalf("round %d: %v", round, err)
-			}
-			got, err := s.GetCloudMessage(ctx, id)
-			if err != nil || got.WAMID != "wamid."+id || got.State != store.CloudSent {
-				t.Fatalf("round %d: %+v, %v", round, got, err)
-			}
+// TestGroupCommitDropsAWriteItsCallerGaveUp: a caller whose context ends
+// while its write still waits for a group (the database is stuck) gets an
+// error and its write is never committed (a group leaves out the writes of
+// callers who already left), so the error it was answered is true. A write already in a group under
+// way may still be committed.
+func TestGroupCommitDropsAWriteItsCallerGaveUp(t *testing.T) {
+	cfg := storetest.Config(t, store.SQLite)
+	s := storetest.OpenConfig(t, cfg)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	msg := func(id string) store.OutboxMessage {
+		return store.OutboxMessage{ID: id, Recipient: "15550001111", Type: "text", Body: []byte(`{}`),
+			ScheduledAt: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	}
+	// Another connection holds SQLite's write lock: the database is stuck.
+	other, err := sql.Open("sqlite", "file:"+cfg.SQLitePath+"?_pragma=busy_timeout(10000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.ExecContext(ctx, "DELETE FROM outbox WHERE id = 'none'"); err != nil {
+		t.Fatal(err)
+	}
+
+	insert := func(id string) chan error {
+		done := make(chan error, 1)
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			done <- s.InsertOutbox(cctx, msg(id))
+		}()
+		return done
+	}
+	inGroup := insert("in-group") // its group starts, and waits for the lock
+	time.Sleep(100 * time.Millisecond)
+	queued := insert("queued") // waits behind that group
+	for name, done := range map[string]chan error{"in-group": inGroup, "queued": queued} {
+		if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: %v, want the caller's deadline", name, err)
 		}
-	})
+	}
+	lock.Rollback()
+	// Once the stuck group has finished, the withdrawn write is not there.
+	if err := s.InsertOutbox(ctx, msg("after")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetOutbox(ctx, "queued"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the withdrawn write: %v, want not found", err)
+	}
 }

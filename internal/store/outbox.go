@@ -68,10 +68,17 @@ func (s *Store) GetOutbox(ctx context.Context, id string) (OutboxMessage, error)
 
 // ClaimOutbox leases up to limit queued messages that are due, oldest first,
 // to owner until now+lease. A crashed owner's lease simply runs out and the
-// messages are claimed again.
-func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error) {
+// messages are claimed again. With ownLeftovers, messages owner itself still
+// holds are claimed too: the caller says it has nothing in flight, so what
+// it holds was left behind by sends that failed half-way (the database went
+// away) and is due now, not when the lease runs out.
+func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, ownLeftovers bool) ([]OutboxMessage, error) {
 	due := `SELECT id FROM outbox WHERE status = 'queued' AND scheduled_at <= ? AND lease_until <= ? ORDER BY scheduled_at, id LIMIT ?`
 	args := []any{now.UnixMilli(), now.UnixMilli(), limit}
+	if ownLeftovers {
+		due = `SELECT id FROM outbox WHERE status = 'queued' AND scheduled_at <= ? AND (lease_until <= ? OR lease_owner = ?) ORDER BY scheduled_at, id LIMIT ?`
+		args = []any{now.UnixMilli(), now.UnixMilli(), owner, limit}
+	}
 	until := now.Add(lease).UnixMilli()
 	var out []OutboxMessage
 	err := s.tx(ctx, func(tx *sql.Tx) error {

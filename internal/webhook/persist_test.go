@@ -162,6 +162,7 @@ func TestSwitchingPersistenceKeepsOldRows(t *testing.T) {
 type flakyStore struct {
 	Store
 	failEnqueue, failClaim, failDelete bool
+	loseClaimReply                     bool // the claim is committed, the caller hears an error
 }
 
 var errDatabaseDown = errors.New("database down")
@@ -175,6 +176,12 @@ func (f *flakyStore) EnqueueCallbacks(ctx context.Context, cbs []store.Callback)
 
 func (f *flakyStore) ClaimCallbacks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Callback, error) {
 	if f.failClaim {
+		return nil, errDatabaseDown
+	}
+	if f.loseClaimReply {
+		if _, err := f.Store.ClaimCallbacks(ctx, owner, now, lease, limit); err != nil {
+			return nil, err
+		}
 		return nil, errDatabaseDown
 	}
 	return f.Store.ClaimCallbacks(ctx, owner, now, lease, limit)
@@ -221,7 +228,9 @@ func TestStorageFailures(t *testing.T) {
 	if res := e.runOnce(t); res.Posts != 0 {
 		t.Fatalf("sent again while leased: %+v", res)
 	}
-	e.clock.Advance(time.Minute)
+	// Each claim's lease ends at a time of its own: this one a millisecond
+	// after the failed claim's, made at the same (frozen) time.
+	e.clock.Advance(time.Minute + time.Millisecond)
 	if res := e.runOnce(t); res != (Result{Posts: 1, Delivered: 1}) {
 		t.Fatalf("after the lease: %+v", res)
 	}
@@ -230,6 +239,28 @@ func TestStorageFailures(t *testing.T) {
 	}
 	if st := e.d.Stats(); st.Queued != 0 || st.Delivered != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A claim the database committed while the dispatcher heard an error (the
+// connection broke before the reply) does not leave its callbacks leased
+// to nobody until the lease runs out: the next claim gives them back first.
+func TestLostClaimReply(t *testing.T) {
+	ctx := context.Background()
+	flaky := &flakyStore{Store: storetest.Open(t, store.SQLite)}
+	e := newEnv(t, backend{name: "flaky"})
+	e.set.Set(func(a *settings.Application) { a.CallbackPersist = true })
+	e.d = e.dispatcher(t, func(o *Options) { o.Store = flaky; o.Lease = time.Hour })
+	e.enqueue(t, status("gB1"))
+	e.enqueue(t, status("gB2"))
+
+	flaky.loseClaimReply = true
+	if _, err := e.d.RunOnce(ctx); !errors.Is(err, errDatabaseDown) {
+		t.Fatalf("claim: %v", err)
+	}
+	flaky.loseClaimReply = false
+	if res := e.runOnce(t); res.Delivered != 2 {
+		t.Fatalf("after the lost reply: %+v, want both delivered at once", res)
 	}
 }
 

@@ -30,14 +30,45 @@ type storeQueue struct {
 	s     Store
 	owner string
 	lease time.Duration
+
+	// A claim that fails may still have been committed: the database leased
+	// the rows, and the reply was lost when the connection broke. Nobody
+	// would deliver those rows until the lease ran out (minutes). So every
+	// claim gets a lease end no other claim of this queue has, the lease
+	// ends of failed claims are kept, and their rows are given back before
+	// the next claim. claim runs under the dispatcher's claimMu.
+	lastUntil time.Time
+	unsure    []time.Time
 }
+
+// maxUnsure bounds the failed claims remembered through a long outage;
+// the rows of older ones wait for their lease to run out.
+const maxUnsure = 1000
 
 func (q *storeQueue) add(ctx context.Context, cbs []store.Callback) error {
 	return q.s.EnqueueCallbacks(ctx, cbs)
 }
 
 func (q *storeQueue) claim(ctx context.Context, now time.Time, limit int) ([]store.Callback, error) {
-	return q.s.ClaimCallbacks(ctx, q.owner, now, q.lease, limit)
+	if len(q.unsure) > 0 {
+		if _, err := q.s.ReleaseCallbackClaims(ctx, q.owner, q.unsure); err != nil {
+			return nil, err
+		}
+		q.unsure = nil
+	}
+	until := now.Add(q.lease).Truncate(time.Millisecond) // the column holds milliseconds
+	if !until.After(q.lastUntil) {
+		until = q.lastUntil.Add(time.Millisecond)
+	}
+	q.lastUntil = until
+	cbs, err := q.s.ClaimCallbacks(ctx, q.owner, now, until.Sub(now), limit)
+	if err != nil {
+		if len(q.unsure) == maxUnsure {
+			q.unsure = q.unsure[1:]
+		}
+		q.unsure = append(q.unsure, until)
+	}
+	return cbs, err
 }
 
 func (q *storeQueue) remove(ctx context.Context, ids []int64) error {

@@ -74,6 +74,7 @@ type Store interface {
 	DeleteCallbacks(ctx context.Context, ids []int64) error
 	RescheduleCallbacks(ctx context.Context, cbs []store.Callback) error
 	CountCallbacks(ctx context.Context) (int64, error)
+	ReleaseCallbackClaims(ctx context.Context, owner string, untils []time.Time) (int64, error)
 }
 
 // Options configure a Dispatcher. Zero values take the defaults noted.

@@ -1,0 +1,174 @@
+package blackbox
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+const (
+	overloadQueueLimit = 100 // WABIZ_WEBHOOK_QUEUE_LIMIT, its minimum
+	overloadCustomers  = 10
+	overloadSenders    = 2
+	overloadSendPause  = 15 * time.Millisecond // per sender: about what the worker delivers
+	overloadRefused    = 20                    // sends answered 1016 before the receiver comes back
+	overloadFillLimit  = 30 * time.Second
+	overloadDrainLimit = 30 * time.Second
+)
+
+// TestOverload fills the callback queue past WABIZ_WEBHOOK_QUEUE_LIMIT while
+// the webhook receiver is down: from then on sends must be answered 503 with
+// 1016 "System overloaded" (and nothing else), and once the receiver is back
+// and the queue drains, sends must be accepted again by themselves. Every
+// message accepted before, during and after, and every inbound message,
+// must reach the webhook in the end, even the callbacks that found the
+// queue full when they were produced.
+func TestOverload(t *testing.T) {
+	t.Parallel()
+	hook := newHookRecorder(t)
+	in := newInstance(t, store.SQLite, "WABIZ_WEBHOOK_ALLOW_HTTP=true",
+		fmt.Sprintf("WABIZ_WEBHOOK_QUEUE_LIMIT=%d", overloadQueueLimit))
+	c := in.start()
+	admin := bearer(login(t, c, "admin", "secret", adminPass))
+	registerSandboxNumber(t, c, admin)
+	in.waitConnected(c, admin)
+	c.do(t, "PATCH", "/v1/settings/application", admin, map[string]any{
+		"webhooks":                      map[string]any{"url": hook.url()},
+		"sent_status":                   true,
+		"callback_backoff_delay_ms":     100,
+		"max_callback_backoff_delay_ms": 300,
+	}).expect(t, 200)
+	c.do(t, "PATCH", "/sandbox/v1/world", admin, `{"delivery_delay_ms":0,"read_delay_ms":0}`).expect(t, 200)
+	ledger := &crashLedger{outbound: map[string]string{}, inbound: map[string]string{}}
+	customers := make([]string, overloadCustomers)
+	for i := range customers {
+		customers[i] = fmt.Sprintf("1555000%04d", 4000+i)
+		r := c.do(t, "POST", "/sandbox/v1/users/"+customers[i]+"/messages", admin,
+			`{"type":"text","text":{"body":"Hello"}}`).expect(t, 201)
+		ledger.received(firstMessageID(r.body), customers[i])
+	}
+	settleCrash(t, in, c, admin, hook, ledger, "opening the windows")
+
+	// The receiver goes away; sends continue until overloadRefused of them
+	// were answered 1016.
+	hook.refuse()
+	var (
+		mu              sync.Mutex
+		accepted        int
+		refused         int
+		firstRefusal    time.Time
+		wrong           []string
+		acceptedAfter   int // accepted after the first 1016: none may be
+		sendsBeforeFull int
+	)
+	classify := func(status int, body map[string]any, err error, to string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if id := firstMessageID(body); err == nil && status == http.StatusCreated && id != "" {
+			ledger.accept(id, to)
+			accepted++
+			if !firstRefusal.IsZero() {
+				acceptedAfter++
+			}
+			return
+		}
+		errs, _ := body["errors"].([]any)
+		var first map[string]any
+		if len(errs) > 0 {
+			first, _ = errs[0].(map[string]any)
+		}
+		if status == http.StatusServiceUnavailable && fmt.Sprint(first["code"]) == "1016" && first["title"] == "System overloaded" {
+			if firstRefusal.IsZero() {
+				firstRefusal = time.Now()
+				sendsBeforeFull = accepted
+			}
+			refused++
+			return
+		}
+		if len(wrong) < 5 {
+			wrong = append(wrong, fmt.Sprintf("status %d, %v (%v)", status, body, err))
+		}
+	}
+	deadline := time.Now().Add(overloadFillLimit)
+	var wg sync.WaitGroup
+	for g := range overloadSenders {
+		wg.Go(func() {
+			for i := g; time.Now().Before(deadline); i += overloadSenders {
+				mu.Lock()
+				done := refused >= overloadRefused || len(wrong) > 0
+				mu.Unlock()
+				if done {
+					return
+				}
+				to := customers[i%len(customers)]
+				status, body, err := c.tryDo("POST", "/v1/messages", admin,
+					fmt.Sprintf(`{"to":"%s","type":"text","text":{"body":"Overload test, message %d"}}`, to, i))
+				classify(status, body, err, to)
+				time.Sleep(overloadSendPause)
+			}
+		})
+	}
+	// Inbound messages keep arriving meanwhile; their callbacks queue too.
+	for i := range 3 {
+		from := customers[i]
+		r := c.do(t, "POST", "/sandbox/v1/users/"+from+"/messages", admin,
+			`{"type":"text","text":{"body":"A question while the receiver is down"}}`).expect(t, 201)
+		ledger.received(firstMessageID(r.body), from)
+	}
+	wg.Wait()
+	if len(wrong) > 0 {
+		t.Fatalf("sends while the queue filled were answered other than 201 or 503/1016: %v", wrong)
+	}
+	if refused < overloadRefused {
+		t.Fatalf("after %s and %d accepted sends, only %d answered 1016", overloadFillLimit, accepted, refused)
+	}
+	if acceptedAfter > 0 {
+		t.Errorf("%d sends were accepted after the first 1016 while the receiver was still down", acceptedAfter)
+	}
+	queued, err := callbackQueueSize(c, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if queued < overloadQueueLimit {
+		t.Errorf("the queue holds %d callbacks while sends answer 1016; the limit is %d", queued, overloadQueueLimit)
+	}
+
+	// The receiver comes back; sends are accepted again once the queue
+	// has drained below the limit.
+	hook.listen()
+	upAt := time.Now()
+	var refusedDuringDrain int
+	var acceptedAt time.Time
+	if !in.waitUntil(overloadDrainLimit, 50*time.Millisecond, func() bool {
+		to := customers[0]
+		status, body, err := c.tryDo("POST", "/v1/messages", admin,
+			fmt.Sprintf(`{"to":"%s","type":"text","text":{"body":"After the overload"}}`, to))
+		before := refused
+		classify(status, body, err, to)
+		if refused > before {
+			refusedDuringDrain++
+			return false
+		}
+		acceptedAt = time.Now()
+		return status == http.StatusCreated
+	}) {
+		t.Fatalf("sends still not accepted %s after the receiver came back", overloadDrainLimit)
+	}
+	if len(wrong) > 0 {
+		t.Fatalf("sends while the queue drained were answered other than 201 or 503/1016: %v", wrong)
+	}
+	settleCrash(t, in, c, admin, hook, ledger, "after the overload")
+	snap := hook.snapshot()
+	dupS, dupM := snap.duplicates()
+	if dupS+dupM > 0 {
+		t.Errorf("duplicate callbacks without a crash: %d statuses, %d messages", dupS, dupM)
+	}
+	t.Logf("queue limit %d: %d sends accepted before the first 1016, then %d answered 503/1016 (queue at %d); receiver back: sends accepted again after %s (%d more 1016 meanwhile); %d messages and %d inbound delivered in all, no duplicates",
+		overloadQueueLimit, sendsBeforeFull, refused-refusedDuringDrain, queued, acceptedAt.Sub(upAt).Round(time.Millisecond),
+		refusedDuringDrain, len(ledger.outbound), len(ledger.inbound))
+	in.stop()
+}

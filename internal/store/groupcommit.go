@@ -8,14 +8,15 @@ import (
 )
 
 // Group commit: concurrent writers on the hot paths (accepting a send,
-// queueing a callback) share one transaction, so a burst costs one durable
-// commit (one fsync on SQLite) instead of one each. There is no timer: the
-// first caller to find no flush under way starts a flusher that commits
-// everything queued, round after round, until the queue is empty; every
-// caller, that first one included, waits for its own round only. Under light load a group holds
-// one write and costs what a plain transaction did; under load groups grow
-// by themselves. Every caller is answered only after its own write is
-// durable.
+// queueing a callback, the worker's and the event handler's per-message
+// writes) share one transaction, so a burst costs one durable commit (one
+// fsync on SQLite) instead of one each. There is no timer: a caller that
+// finds fewer flushes under way than the engine allows (one on SQLite)
+// starts a flusher that commits everything queued, round after round, until
+// the queue is empty; every caller, that first one included, waits for its
+// own round only. Under light load a group holds one write and costs what a
+// plain transaction did; under load groups grow by themselves. Every caller
+// is answered only after its own write is durable.
 
 // maxGroup bounds one transaction, so a huge burst does not hold the write
 // lock for long.
@@ -26,10 +27,16 @@ const maxGroup = 512
 // ever. Callers give up earlier, on their own context.
 const groupTimeout = 30 * time.Second
 
+// serverFlushers is how many groups may commit at once on PostgreSQL and
+// MySQL, which run transactions side by side (each statement of a group is
+// a round trip, so one flusher at a time would cap every write of the
+// process at one connection's pace). SQLite has one writer: one flusher.
+const serverFlushers = 4
+
 type groupCommitter struct {
 	mu       sync.Mutex
 	queue    []*groupedWrite
-	flushing bool
+	flushers int // flushes under way
 }
 
 type groupedWrite struct {
@@ -50,9 +57,9 @@ func (s *Store) grouped(ctx context.Context, write func(ctx context.Context, tx 
 	g := &s.group
 	g.mu.Lock()
 	g.queue = append(g.queue, w)
-	lead := !g.flushing
+	lead := g.flushers < s.maxFlushers()
 	if lead {
-		g.flushing = true
+		g.flushers++
 	}
 	g.mu.Unlock()
 	if lead {
@@ -70,13 +77,20 @@ func (s *Store) grouped(ctx context.Context, write func(ctx context.Context, tx 
 	}
 }
 
+func (s *Store) maxFlushers() int {
+	if s.dialect == SQLite {
+		return 1
+	}
+	return serverFlushers
+}
+
 func (s *Store) flushGroups(ctx context.Context) {
 	g := &s.group
 	for {
 		g.mu.Lock()
 		n := min(len(g.queue), maxGroup)
 		if n == 0 {
-			g.flushing = false
+			g.flushers--
 			g.mu.Unlock()
 			return
 		}

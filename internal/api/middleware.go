@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -176,6 +177,18 @@ func clientIP(r *http.Request) string {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
+}
+
+// throttleKey is what the per-client limits count against: the address, or
+// for IPv6 its /64, the block one subscriber line usually gets, so that a
+// client cannot start afresh by picking another address of its own.
+func throttleKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return ip
+	}
+	prefix, _ := addr.WithZone("").Prefix(64)
+	return prefix.String()
 }
 
 // levelForStatus logs server failures as errors and the rest as info, so an

@@ -146,15 +146,6 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 	})
 }
 
-// withBodyLimit bounds every request body; routes that take large uploads
-// raise their own limit.
-func (s *Server) withBodyLimit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(r))
-		next.ServeHTTP(w, r)
-	})
-}
-
 // withTrailingSlashFolded makes every route reachable with and without a
 // trailing slash (/v1/messages and /v1/messages/), as the Webapp's routes were.
 func (s *Server) withTrailingSlashFolded(next http.Handler) http.Handler {

@@ -92,6 +92,10 @@ type Deps struct {
 	Version string
 	// MaxBodyBytes bounds JSON request bodies.
 	MaxBodyBytes int64
+	// TransferTimeout is the read and write time of an authenticated
+	// request that carries a file, instead of the server's timeouts (0:
+	// those apply).
+	TransferTimeout time.Duration
 	// LoginFailureLimit is the number of failed logins per hour per IP before 429.
 	LoginFailureLimit int
 	// HealthRateLimit is the number of health checks per minute (0: no limit).
@@ -116,8 +120,9 @@ type Server struct {
 	stickerpacks StickerpackService
 	cloud        CloudWebhook
 
-	maxBody  int64
-	metaJSON []byte
+	maxBody         int64
+	transferTimeout time.Duration
+	metaJSON        []byte
 
 	loginFailures *auth.Limiter
 	userCreates   *auth.Limiter
@@ -146,7 +151,8 @@ func New(d Deps) *Server {
 	s := &Server{
 		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, media: d.Media, now: d.Now,
 		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, cloud: d.Cloud,
-		maxBody: d.MaxBodyBytes, metaJSON: newMetaJSON(d.Version),
+		maxBody: d.MaxBodyBytes, transferTimeout: d.TransferTimeout,
+		metaJSON:      newMetaJSON(d.Version),
 		loginFailures: auth.NewLimiter(d.LoginFailureLimit, time.Hour, d.Now),
 		userCreates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
 		userUpdates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
@@ -225,6 +231,7 @@ func (rs *routeSet) dispatch(s *Server) http.Handler {
 				return
 			}
 			r = r.WithContext(withPrincipal(r.Context(), p))
+			s.allowTransfer(w, r)
 		}
 		if err := ep.handler(w, r); err != nil {
 			s.writeError(w, r, err)

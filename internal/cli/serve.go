@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -175,7 +175,14 @@ func runServe(ctx context.Context, e env, args []string) error {
 		MaxBodyBytes:      c.MaxBodyBytes,
 		LoginFailureLimit: c.LoginFailureLimit,
 		HealthRateLimit:   c.HealthRateLimit,
+		// A file transfer never gets less time than any other request.
+		TransferTimeout: max(c.TransferTimeout, c.ReadTimeout, c.WriteTimeout),
 	})
+	timeouts := api.Timeouts{
+		ReadHeader: c.ReadHeaderTimeout, Read: c.ReadTimeout, Write: c.WriteTimeout, Idle: c.IdleTimeout,
+		MaxHeaderBytes: c.MaxHeaderBytes,
+	}
+	errorLog := stdlog.New(handshakeNoiseFilter{log: log}, "", 0)
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -186,7 +193,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (WABIZ_LISTEN): %w", c.Listen, err)
 	}
-	httpsSrv := newHTTPServer(handler, log)
+	httpsSrv := api.NewHTTPServer(handler, timeouts, errorLog)
 	httpsSrv.TLSConfig = certs.ServerConfig(certStore)
 	servers = append(servers, httpsSrv)
 	log.Info("listening for HTTPS", "addr", httpsLn.Addr().String(), "server_name", c.ServerName)
@@ -197,7 +204,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s (WABIZ_HTTP_LISTEN): %w", c.HTTPListen, err)
 		}
-		httpSrv := newHTTPServer(handler, log)
+		httpSrv := api.NewHTTPServer(handler, timeouts, errorLog)
 		servers = append(servers, httpSrv)
 		log.Warn("PLAIN HTTP ENABLED: credentials and messages cross the network unencrypted on this address; use it only for local development, tests and benchmarks",
 			"addr", httpLn.Addr().String())
@@ -234,20 +241,6 @@ func runServe(ctx context.Context, e env, args []string) error {
 type operationsService struct {
 	*metrics.Service
 	*gc.Collector
-}
-
-// newHTTPServer bounds what one client can hold: headers must arrive in
-// 10 s, a request in 60 s, and idle connections close after 2 minutes.
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          log.New(handshakeNoiseFilter{log: logger}, "", 0),
-	}
 }
 
 // handshakeNoiseFilter sends net/http's own error lines to slog, demoting

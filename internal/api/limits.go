@@ -4,15 +4,18 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/profile"
 )
 
 // The limits that keep one client, or many, from taking the server down:
-// connection timeouts (NewHTTPServer), a body limit per route and a longer
-// time for the routes that carry files. docs/operations.md lists them with
-// what a client sees.
+// connection timeouts (NewHTTPServer), a body limit per route, a longer time
+// for the routes that carry files, and a bound on the requests served at
+// once. docs/operations.md lists them with what a client sees.
 
 // Timeouts are the connection limits of the HTTP server.
 type Timeouts struct {
@@ -39,6 +42,64 @@ func NewHTTPServer(h http.Handler, t Timeouts, errorLog *log.Logger) *http.Serve
 		MaxHeaderBytes:    t.MaxHeaderBytes,
 		ErrorLog:          errorLog,
 	}
+}
+
+// monitoringSlots is how many health, metrics, stats and support requests
+// run at once besides the API bound: they have places of their own so that a
+// full API still answers its monitoring, and a flood of monitoring cannot
+// take the API's places.
+const monitoringSlots = 32
+
+// inFlight counts the requests served at once, in two pools, and bounds
+// them (a limit of 0 counts without bounding).
+type inFlight struct {
+	apiLimit, monitoringLimit int64
+	api, monitoring           atomic.Int64
+}
+
+func newInFlight(limit int) *inFlight {
+	if limit <= 0 {
+		return &inFlight{}
+	}
+	return &inFlight{apiLimit: int64(limit), monitoringLimit: monitoringSlots}
+}
+
+// isMonitoring reports the requests served from the monitoring pool.
+func isMonitoring(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	return p == "/v1/health" || p == "/metrics" || p == "/v1/metrics" || p == "/v1/support" || strings.HasPrefix(p, "/v1/stats/")
+}
+
+func errOverloaded() *apierr.Error {
+	return apierr.New(1016, "Too many requests in progress on this node: retry later")
+}
+
+// withInFlightBound answers 503/1016 at once, before reading the body or
+// checking credentials, when the request's pool is full: waiting would only
+// pile up more connections. Retry-After tells well-behaved clients when.
+func (s *Server) withInFlightBound(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		count, limit, pool := &s.inFlight.api, s.inFlight.apiLimit, "api"
+		if isMonitoring(r) {
+			count, limit, pool = &s.inFlight.monitoring, s.inFlight.monitoringLimit, "monitoring"
+		}
+		if n := count.Add(1); limit > 0 && n > limit {
+			count.Add(-1)
+			w.Header().Set("Retry-After", "1")
+			s.writeError(w, r, errOverloaded())
+			return
+		}
+		gauge := metrics.HTTPInFlight.WithLabelValues(pool)
+		gauge.Inc()
+		defer func() {
+			gauge.Dec()
+			count.Add(-1)
+		}()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Body limits of the routes that take more than a small JSON document. The

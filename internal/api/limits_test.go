@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"log"
@@ -12,9 +13,182 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 	"github.com/wabiz/wabiz/internal/profile"
 )
+
+// gate holds the calls that reach it until it is opened, and reports each
+// arrival: a test knows exactly how many requests are in progress.
+type gate struct {
+	arrived chan struct{}
+	open    chan struct{}
+}
+
+func newGate() *gate { return &gate{arrived: make(chan struct{}, 1000), open: make(chan struct{})} }
+
+func (g *gate) pass(ctx context.Context) error {
+	if g == nil {
+		return nil
+	}
+	g.arrived <- struct{}{}
+	select {
+	case <-g.open:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *gate) waitArrivals(t *testing.T, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		select {
+		case <-g.arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d requests arrived", i, n)
+		}
+	}
+}
+
+// gatedMessaging is the real core whose contact checks and health checks
+// wait at gates.
+type gatedMessaging struct {
+	Messaging
+	contacts, health *gate
+}
+
+func (g *gatedMessaging) setInner(m Messaging) { g.Messaging = m }
+
+func (g *gatedMessaging) CheckContacts(ctx context.Context, inputs []string, _, _ bool) ([]core.ContactResult, error) {
+	if err := g.contacts.pass(ctx); err != nil {
+		return nil, err
+	}
+	return []core.ContactResult{{Input: inputs[0], Status: "valid", WaID: "15550001111"}}, nil
+}
+
+func (g *gatedMessaging) GatewayStatus(ctx context.Context) (string, error) {
+	if err := g.health.pass(ctx); err != nil {
+		return "", err
+	}
+	return g.Messaging.GatewayStatus(ctx)
+}
+
+// serveAsync runs one request in the background (the handler may block).
+func (h *harness) serveAsync(method, path, body string, header map[string]string) <-chan *httptest.ResponseRecorder {
+	done := make(chan *httptest.ResponseRecorder, 1)
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	go func() {
+		w := httptest.NewRecorder()
+		h.srv.ServeHTTP(w, r)
+		done <- w
+	}()
+	return done
+}
+
+func waitAnswers(t *testing.T, held []<-chan *httptest.ResponseRecorder, status int) {
+	t.Helper()
+	for i, c := range held {
+		select {
+		case w := <-c:
+			if w.Code != status {
+				t.Fatalf("held request %d: %d %s", i, w.Code, w.Body.Bytes())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("held request %d never finished", i)
+		}
+	}
+}
+
+const contactsBody = `{"blocking":"wait","contacts":["+1 555 000 1111"]}`
+
+var overloaded = e(1016, "System overloaded", "Too many requests in progress on this node: retry later")
+
+// TestConcurrentRequestsAreBounded holds as many requests as the bound
+// allows in a blocking handler: the next is refused at once with 503/1016,
+// monitoring still answers, and the places come back when the held ones end.
+func TestConcurrentRequestsAreBounded(t *testing.T) {
+	gated := &gatedMessaging{contacts: newGate()}
+	h := sqliteHarness(t, withDeps(func(d *Deps) {
+		d.MaxConcurrentRequests, d.Messaging, d.HealthRateLimit = 3, gated, 0
+	}))
+	admin := h.adminToken()
+
+	var held []<-chan *httptest.ResponseRecorder
+	for range 3 {
+		held = append(held, h.serveAsync("POST", "/v1/contacts", contactsBody, bearer(admin)))
+	}
+	gated.contacts.waitArrivals(t, 3)
+
+	res := h.do(request{method: "POST", path: "/v1/contacts", header: bearer(admin), body: contactsBody})
+	expectError(t, res, 503, overloaded)
+	if got := res.Header.Get("Retry-After"); got != "1" {
+		t.Fatalf("Retry-After %q", got)
+	}
+	// Refused before credentials are looked at, and on every API route.
+	expectError(t, h.do(request{method: "POST", path: "/v1/contacts", body: contactsBody}), 503, overloaded)
+	expectError(t, h.do(request{method: "GET", path: "/v1/settings/application", header: bearer(admin)}), 503, overloaded)
+
+	// Monitoring has places of its own.
+	if res := h.do(request{method: "GET", path: "/v1/health", header: apikey()}); res.Status != 200 {
+		t.Fatalf("health while the API is full: %d %s", res.Status, res.Raw)
+	}
+	mfs := h.scrape(apikey())
+	if n := sample(mfs, "wabiz_http_requests_in_flight", map[string]string{"pool": "api"}); n < 3 {
+		t.Fatalf("in-flight gauge %v, want at least 3", n)
+	}
+
+	close(gated.contacts.open)
+	waitAnswers(t, held, 200)
+	if res := h.do(request{method: "POST", path: "/v1/contacts", header: bearer(admin), body: contactsBody}); res.Status != 200 {
+		t.Fatalf("after the held requests ended: %d %s", res.Status, res.Raw)
+	}
+}
+
+// TestMonitoringHasPlacesOfItsOwn: a flood of health checks is bounded
+// too, by its own pool, and leaves the API's places alone.
+func TestMonitoringHasPlacesOfItsOwn(t *testing.T) {
+	gated := &gatedMessaging{health: newGate()}
+	h := sqliteHarness(t, withDeps(func(d *Deps) {
+		d.MaxConcurrentRequests, d.Messaging, d.HealthRateLimit = 1, gated, 0
+	}))
+	admin := h.adminToken()
+
+	var held []<-chan *httptest.ResponseRecorder
+	for range monitoringSlots {
+		held = append(held, h.serveAsync("GET", "/v1/health", "", apikey()))
+	}
+	gated.health.waitArrivals(t, monitoringSlots)
+	expectError(t, h.do(request{method: "GET", path: "/v1/health", header: apikey()}), 503, overloaded)
+	expectError(t, h.do(request{method: "GET", path: "/metrics/", header: apikey()}), 503, overloaded)
+	if res := h.do(request{method: "GET", path: "/v1/settings/application", header: bearer(admin)}); res.Status != 200 {
+		t.Fatalf("API while monitoring is full: %d %s", res.Status, res.Raw)
+	}
+	close(gated.health.open)
+	waitAnswers(t, held, 200)
+}
+
+func TestNoConcurrencyBoundWhenDisabled(t *testing.T) {
+	gated := &gatedMessaging{contacts: newGate()}
+	h := sqliteHarness(t, withDeps(func(d *Deps) { d.MaxConcurrentRequests, d.Messaging = 0, gated }))
+	admin := h.adminToken()
+	var held []<-chan *httptest.ResponseRecorder
+	for range 40 {
+		held = append(held, h.serveAsync("POST", "/v1/contacts", contactsBody, bearer(admin)))
+	}
+	gated.contacts.waitArrivals(t, 40)
+	if res := h.do(request{method: "GET", path: "/v1/settings/application", header: bearer(admin)}); res.Status != 200 {
+		t.Fatalf("unbounded server refused: %d %s", res.Status, res.Raw)
+	}
+	close(gated.contacts.open)
+	waitAnswers(t, held, 200)
+}
 
 // hideLength makes a body of unknown length (sent chunked).
 type hideLength struct{ io.Reader }

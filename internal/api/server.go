@@ -92,6 +92,10 @@ type Deps struct {
 	Version string
 	// MaxBodyBytes bounds JSON request bodies.
 	MaxBodyBytes int64
+	// MaxConcurrentRequests bounds the API requests served at once (0: no
+	// bound); beyond it requests answer 503/1016 at once. Monitoring has
+	// places of its own (limits.go).
+	MaxConcurrentRequests int
 	// TransferTimeout is the read and write time of an authenticated
 	// request that carries a file, instead of the server's timeouts (0:
 	// those apply).
@@ -122,6 +126,7 @@ type Server struct {
 
 	maxBody         int64
 	transferTimeout time.Duration
+	inFlight        *inFlight
 	metaJSON        []byte
 
 	loginFailures *auth.Limiter
@@ -151,7 +156,7 @@ func New(d Deps) *Server {
 	s := &Server{
 		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, media: d.Media, now: d.Now,
 		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, cloud: d.Cloud,
-		maxBody: d.MaxBodyBytes, transferTimeout: d.TransferTimeout,
+		maxBody: d.MaxBodyBytes, transferTimeout: d.TransferTimeout, inFlight: newInFlight(d.MaxConcurrentRequests),
 		metaJSON:      newMetaJSON(d.Version),
 		loginFailures: auth.NewLimiter(d.LoginFailureLimit, time.Hour, d.Now),
 		userCreates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
@@ -160,7 +165,7 @@ func New(d Deps) *Server {
 		mux:           http.NewServeMux(),
 	}
 	s.routes()
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withBodyLimit(s.withTrailingSlashFolded(s.mux)))))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withInFlightBound(s.withBodyLimit(s.withTrailingSlashFolded(s.mux))))))
 	return s
 }
 

@@ -176,7 +176,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 		LoginFailureLimit: c.LoginFailureLimit,
 		HealthRateLimit:   c.HealthRateLimit,
 		// A file transfer never gets less time than any other request.
-		TransferTimeout: max(c.TransferTimeout, c.ReadTimeout, c.WriteTimeout),
+		TransferTimeout:       max(c.TransferTimeout, c.ReadTimeout, c.WriteTimeout),
+		MaxConcurrentRequests: c.MaxInFlight,
 	})
 	timeouts := api.Timeouts{
 		ReadHeader: c.ReadHeaderTimeout, Read: c.ReadTimeout, Write: c.WriteTimeout, Idle: c.IdleTimeout,

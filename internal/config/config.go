@@ -34,6 +34,7 @@ type Config struct {
 	WriteTimeout        time.Duration // WABIZ_WRITE_TIMEOUT
 	IdleTimeout         time.Duration // WABIZ_IDLE_TIMEOUT
 	TransferTimeout     time.Duration // WABIZ_TRANSFER_TIMEOUT: file routes' read and write time
+	MaxInFlight         int           // WABIZ_MAX_CONCURRENT_REQUESTS: 0 = unbounded
 	TokenLifetime       time.Duration // WABIZ_TOKEN_LIFETIME
 	HealthRateLimit     int           // WABIZ_HEALTH_RATE_LIMIT: per minute, server-wide; 0 = unlimited
 	LoginFailureLimit   int           // WABIZ_LOGIN_FAILURE_LIMIT: per hour per client IP

@@ -54,6 +54,7 @@ func TestDefaults(t *testing.T) {
 		WriteTimeout:        60 * time.Second,
 		IdleTimeout:         120 * time.Second,
 		TransferTimeout:     10 * time.Minute,
+		MaxInFlight:         512,
 		TokenLifetime:       168 * time.Hour,
 		HealthRateLimit:     10,
 		LoginFailureLimit:   30,

@@ -392,6 +392,11 @@ func Options() []Option {
 			set:  durationIn(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.TransferTimeout }),
 		},
 		{
+			Env: "WABIZ_MAX_CONCURRENT_REQUESTS", Flag: "max-concurrent-requests", Default: "512",
+			Help: "API requests served at once by this node; beyond it requests answer 503/1016 at once; 0 disables the bound",
+			set:  integerIn(0, 1_000_000, func(c *Config) *int { return &c.MaxInFlight }),
+		},
+		{
 			Env: "WABIZ_HEALTH_RATE_LIMIT", Flag: "health-rate-limit", Default: "10",
 			Help: "GET /v1/health calls per minute, server-wide; 0 disables the limit",
 			set:  integerIn(0, 100000, func(c *Config) *int { return &c.HealthRateLimit }),

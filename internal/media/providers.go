@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/store"
@@ -109,7 +110,10 @@ func parseConfig(errs *apierr.List, raw json.RawMessage) ProviderAuth {
 		errs.Add(1008, "Atleast one of the following parameters must be present: 'basic', 'bearer'")
 		return auth
 	case hasBearer:
-		if json.Unmarshal(bearer, &auth.Bearer) != nil || auth.Bearer == "" {
+		// The token goes into an Authorization header as it is: a control
+		// character would make every download fail (or, with a line break,
+		// smuggle a header).
+		if json.Unmarshal(bearer, &auth.Bearer) != nil || auth.Bearer == "" || strings.ContainsFunc(auth.Bearer, isControl) {
 			errs.Merge(apierr.InvalidValue("bearer", rawText(bearer)))
 		}
 		return auth
@@ -127,12 +131,16 @@ func parseConfig(errs *apierr.List, raw json.RawMessage) ProviderAuth {
 		v, ok := present(inner, f.name)
 		if !ok {
 			errs.Merge(apierr.MissingParam(f.name))
-		} else if json.Unmarshal(v, f.dst) != nil || *f.dst == "" {
+		} else if json.Unmarshal(v, f.dst) != nil || *f.dst == "" || f.name == "username" && strings.Contains(*f.dst, ":") {
+			// Basic credentials are user:password, so a user name cannot
+			// hold a colon (RFC 7617).
 			errs.Merge(apierr.InvalidValue(f.name, rawText(v)))
 		}
 	}
 	return auth
 }
+
+func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 // objectOf returns the keys of a JSON object, nil when raw is not one.
 func objectOf(raw json.RawMessage) map[string]json.RawMessage {

@@ -148,6 +148,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	profileSvc := profile.New(profile.Options{Store: s, Publisher: publisher, SetPIN: setPIN, Log: log})
 	securitySvc := backup.New(backup.Options{Store: s, TwoStep: profileSvc, Log: log,
+		SettingsRules: settings.PatchRules{AllowHTTPWebhook: c.WebhookAllowHTTP},
 		AfterRestore: []func(context.Context) error{settingsSvc.Refresh, engine.ReloadRegistration, profileSvc.Publish,
 			// A restored webhook CA bundle applies to deliveries at once.
 			func(ctx context.Context) error { _, _, _, err := certSvc.Load(ctx); return err }}})

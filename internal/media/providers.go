@@ -240,6 +240,42 @@ func (s *Service) updateProviders(ctx context.Context, change func([]Provider) (
 	return errors.New("media: gave up after repeated concurrent provider updates")
 }
 
+// CheckProvidersDocument reports whether body is a providers document that
+// loads and holds only providers POST would have accepted, each name once.
+// A restore checks the providers of a backup with it before writing them.
+func CheckProvidersDocument(body []byte) error {
+	list, err := decodeProviders(body)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, p := range list {
+		one, err := json.Marshal([]Provider{p})
+		if err != nil {
+			return err
+		}
+		if _, apiErr := ParseProvider(one); apiErr != nil {
+			return fmt.Errorf("media: provider %q: %w", p.Name, apiErr)
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("media: provider %q is listed twice", p.Name)
+		}
+		seen[p.Name] = true
+	}
+	return nil
+}
+
+func decodeProviders(body []byte) ([]Provider, error) {
+	list := []Provider{}
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, fmt.Errorf("media: stored providers are corrupt: %w", err)
+	}
+	if list == nil {
+		list = []Provider{}
+	}
+	return list, nil
+}
+
 func (s *Service) loadProviders(ctx context.Context) ([]Provider, int64, error) {
 	doc, err := s.store.GetDocument(ctx, ProvidersDocument)
 	if errors.Is(err, store.ErrNotFound) {
@@ -248,12 +284,9 @@ func (s *Service) loadProviders(ctx context.Context) ([]Provider, int64, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	list := []Provider{}
-	if err := json.Unmarshal(doc.Body, &list); err != nil {
-		return nil, 0, fmt.Errorf("media: stored providers are corrupt: %w", err)
-	}
-	if list == nil {
-		list = []Provider{}
+	list, err := decodeProviders(doc.Body)
+	if err != nil {
+		return nil, 0, err
 	}
 	return list, doc.Version, nil
 }

@@ -83,8 +83,8 @@ func fuzzRoutes(f *testing.F, h *fuzzState, routes []fuzzRoute, seeds map[int][]
 	})
 }
 
-func newFuzzState(f *testing.F, registered bool) *fuzzState {
-	h := &fuzzState{harness: sqliteHarness(f)}
+func newFuzzState(f *testing.F, registered bool, opts ...harnessOption) *fuzzState {
+	h := &fuzzState{harness: sqliteHarness(f, opts...)}
 	h.token = h.adminToken()
 	if registered {
 		h.register(h.token)
@@ -240,5 +240,27 @@ func FuzzMediaUpload(f *testing.F) {
 		w := h.raw("POST", "/v1/media", contentType, bytes.NewReader(body), hdr)
 		res := response{Status: w.Code, Header: w.Header(), Raw: w.Body.Bytes()}
 		checkFuzzAnswer(t, request{method: "POST", path: "/v1/media", body: string(body)}, res)
+	})
+}
+
+// FuzzAuthorizationHeader: any Authorization header on a user route and on
+// health (which also takes the API key) is answered in the envelope:
+// accepted, 401, 403 or 429, never an internal error.
+func FuzzAuthorizationHeader(f *testing.F) {
+	// No health rate limit: it would turn every input into 429.
+	h := newFuzzState(f, false, withDeps(func(d *Deps) { d.HealthRateLimit = 0 }))
+	for _, s := range []string{"Bearer " + h.token, "Bearer " + h.token + "x", "Apikey " + testAPIKey, "Apikey ", "Basic YWRtaW46c2VjcmV0",
+		"Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..", "bearer " + h.token, "Bearer  " + h.token, ""} {
+		f.Add(uint8(0), s)
+		f.Add(uint8(1), s)
+	}
+	f.Fuzz(func(t *testing.T, pick uint8, authorization string) {
+		h.harness.t = t
+		req := request{method: "GET", path: "/v1/health"}
+		if pick%2 == 1 {
+			req = request{method: "GET", path: "/v1/settings/application"}
+		}
+		req.header = map[string]string{"Authorization": authorization}
+		checkFuzzAnswer(t, req, h.do(req))
 	})
 }

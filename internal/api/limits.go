@@ -73,6 +73,12 @@ func isMonitoring(r *http.Request) bool {
 	return p == "/v1/health" || p == "/metrics" || p == "/v1/metrics" || p == "/v1/support" || strings.HasPrefix(p, "/v1/stats/")
 }
 
+// The in-flight gauges of the two pools, looked up once.
+var (
+	apiInFlight        = metrics.HTTPInFlight.WithLabelValues("api")
+	monitoringInFlight = metrics.HTTPInFlight.WithLabelValues("monitoring")
+)
+
 func errOverloaded() *apierr.Error {
 	return apierr.New(1016, "Too many requests in progress on this node: retry later")
 }
@@ -82,9 +88,9 @@ func errOverloaded() *apierr.Error {
 // pile up more connections. Retry-After tells well-behaved clients when.
 func (s *Server) withInFlightBound(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		count, limit, pool := &s.inFlight.api, s.inFlight.apiLimit, "api"
+		count, limit, gauge := &s.inFlight.api, s.inFlight.apiLimit, apiInFlight
 		if isMonitoring(r) {
-			count, limit, pool = &s.inFlight.monitoring, s.inFlight.monitoringLimit, "monitoring"
+			count, limit, gauge = &s.inFlight.monitoring, s.inFlight.monitoringLimit, monitoringInFlight
 		}
 		if n := count.Add(1); limit > 0 && n > limit {
 			count.Add(-1)
@@ -92,7 +98,6 @@ func (s *Server) withInFlightBound(next http.Handler) http.Handler {
 			s.writeError(w, r, errOverloaded())
 			return
 		}
-		gauge := metrics.HTTPInFlight.WithLabelValues(pool)
 		gauge.Inc()
 		defer func() {
 			gauge.Dec()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/wabiz/wabiz/internal/apierr"
 )
@@ -28,19 +27,6 @@ func (s *Server) accountSecurityRoutes(sets map[string]*routeSet) {
 	s.handle("DELETE", "/v1/settings/account/two-step", authToken, s.disableTwoStep, sets)
 	s.handle("POST", "/v1/settings/backup", authToken, s.backup, sets)
 	s.handle("POST", "/v1/settings/restore", authToken, s.restore, sets)
-}
-
-// maxRestoreBodyBytes bounds a restore request: the blob carries the
-// profile photo, far above the default JSON limit.
-const maxRestoreBodyBytes = 16 << 20
-
-// adminBodyLimit is the body limit of the admin routes that take more than
-// a small JSON body; 0 leaves the default.
-func (s *Server) adminBodyLimit(r *http.Request) int64 {
-	if s.security != nil && r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/v1/settings/restore" {
-		return maxRestoreBodyBytes
-	}
-	return s.profileBodyLimit(r)
 }
 
 func (s *Server) enableTwoStep(w http.ResponseWriter, r *http.Request) error {

@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/certs"
@@ -24,20 +23,6 @@ type CertificateService interface {
 	WebhookCA(ctx context.Context) ([]byte, error)
 	SetWebhookCA(ctx context.Context, pem []byte) error
 	DeleteWebhookCA(ctx context.Context) error
-}
-
-// certBodyLimit bounds certificate uploads: a long chain with 4096-bit RSA
-// keys is a few tens of KB, far above the JSON limit some deployments set,
-// and far below what would let a client fill memory.
-const certBodyLimit = 1 << 20
-
-// certificateBodyLimit is the body cap of the certificate uploads, 0 for
-// every other request (bodyLimit then decides).
-func certificateBodyLimit(r *http.Request) int64 {
-	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/certificates/") {
-		return certBodyLimit
-	}
-	return 0
 }
 
 // certificateRoutes registers the routes of certificates: /v1/certificates/external, /v1/certificates/external/ca, /v1/certificates/webhooks/ca, when the service is configured.

@@ -17,10 +17,6 @@ type CloudWebhook interface {
 	HandleWebhook(ctx context.Context, body []byte, signature string) error
 }
 
-// maxCloudWebhookBytes bounds one delivery from Meta (a batch of changes is
-// small; anything near this is not from Meta).
-const maxCloudWebhookBytes = 3 << 20
-
 // cloudRoutes registers /cloud/webhook. It has no wabiz authentication: the
 // subscription challenge proves the verify token, and every delivery is
 // signed with the app secret (X-Hub-Signature-256), checked before anything
@@ -50,14 +46,15 @@ func (s *Server) cloudChallenge(w http.ResponseWriter, r *http.Request) error {
 // cloudDelivery stores a signed delivery before answering 200, so Meta
 // retries anything not stored (a bad signature stores nothing: 401).
 func (s *Server) cloudDelivery(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCloudWebhookBytes))
+	// The body is bounded by maxCloudWebhookBytes (routeLimits).
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if !errors.As(err, &tooBig) {
 			return apierr.New(1025, "Unable to read the request body")
 		}
-		s.log.Warn("rejected an oversized Cloud webhook delivery", "limit_bytes", maxCloudWebhookBytes, "remote", clientIP(r))
-		return apierr.Newf(1025, "Request body is larger than %d bytes", maxCloudWebhookBytes).WithStatus(http.StatusRequestEntityTooLarge)
+		s.log.Warn("rejected an oversized Cloud webhook delivery", "limit_bytes", tooBig.Limit, "remote", clientIP(r))
+		return apierr.Newf(1025, "Request body is larger than %d bytes", tooBig.Limit).WithStatus(http.StatusRequestEntityTooLarge)
 	}
 	err = s.cloud.HandleWebhook(r.Context(), body, r.Header.Get("X-Hub-Signature-256"))
 	var sig *cloud.SignatureError

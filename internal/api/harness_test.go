@@ -72,6 +72,7 @@ type harnessSetup struct {
 	graph             *graphtest.Server // when set, the cloud network talks to this Graph double
 	deps              *Deps
 	allowPrivateLinks bool                                  // media links may reach loopback (httptest servers)
+	mediaMaxBytes     int64                                 // when set, the media volume's file size limit
 	network           func(network.Network) network.Network // wraps the sandbox, e.g. to block start-up
 }
 
@@ -82,6 +83,8 @@ func withDeps(fn func(*Deps)) harnessOption { return func(s *harnessSetup) { fn(
 func withCloud(g *graphtest.Server) harnessOption { return func(s *harnessSetup) { s.graph = g } }
 
 func withPrivateLinks() harnessOption { return func(s *harnessSetup) { s.allowPrivateLinks = true } }
+
+func withMediaMaxBytes(n int64) harnessOption { return func(s *harnessSetup) { s.mediaMaxBytes = n } }
 
 func withNetwork(wrap func(network.Network) network.Network) harnessOption {
 	return func(s *harnessSetup) { s.network = wrap }
@@ -131,8 +134,9 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	for _, o := range opts {
 		o(&setup)
 	}
-	if setup.allowPrivateLinks {
-		m, err := media.New(media.Options{Dir: filepath.Join(t.TempDir(), "media-private"), Store: st, Now: clk.Now, Fetch: media.FetchOptions{AllowPrivate: true}})
+	if setup.allowPrivateLinks || setup.mediaMaxBytes > 0 {
+		m, err := media.New(media.Options{Dir: filepath.Join(t.TempDir(), "media-custom"), Store: st, Now: clk.Now,
+			MaxBytes: setup.mediaMaxBytes, Fetch: media.FetchOptions{AllowPrivate: setup.allowPrivateLinks}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,21 +33,6 @@ func errUploadTooLarge() *apierr.Error {
 	return apierr.New(1009, "Request content exceeds size of 100 MB")
 }
 
-// bodyLimit is the request body cap: the JSON limit, except for uploads,
-// which take up to the media volume's limit.
-func (s *Server) bodyLimit(r *http.Request) int64 {
-	if limit := s.adminBodyLimit(r); limit > 0 {
-		return limit
-	}
-	if s.media != nil && r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/v1/media" {
-		return s.media.MaxBytes()
-	}
-	if n := certificateBodyLimit(r); n > 0 {
-		return n
-	}
-	return s.maxBody
-}
-
 // uploadMedia is POST /v1/media: the raw body is the file, its Content-Type
 // the media type. Any type but a program is accepted here; whether it suits
 // a message kind is checked when it is sent.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -145,15 +146,6 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 	})
 }
 
-// withBodyLimit bounds every request body; routes that take large uploads
-// raise their own limit.
-func (s *Server) withBodyLimit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(r))
-		next.ServeHTTP(w, r)
-	})
-}
-
 // withTrailingSlashFolded makes every route reachable with and without a
 // trailing slash (/v1/messages and /v1/messages/), as the Webapp's routes were.
 func (s *Server) withTrailingSlashFolded(next http.Handler) http.Handler {
@@ -176,6 +168,18 @@ func clientIP(r *http.Request) string {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
+}
+
+// throttleKey is what the per-client limits count against: the address, or
+// for IPv6 its /64, the block one subscriber line usually gets, so that a
+// client cannot start afresh by picking another address of its own.
+func throttleKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return ip
+	}
+	prefix, _ := addr.WithZone("").Prefix(64)
+	return prefix.String()
 }
 
 // levelForStatus logs server failures as errors and the rest as info, so an

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/network"
@@ -41,15 +40,6 @@ func (s *Server) profileRoutes(sets map[string]*routeSet) {
 	s.handle("DELETE", photoPath, authToken, s.deletePhoto, sets)
 	s.handle("GET", "/v1/settings/business/profile", authToken, s.getBusinessProfile, sets)
 	s.handle("POST", "/v1/settings/business/profile", authToken, s.postBusinessProfile, sets)
-}
-
-// profileBodyLimit raises the body limit for a photo upload (a few MiB of
-// image, not a JSON body); 0 leaves the default.
-func (s *Server) profileBodyLimit(r *http.Request) int64 {
-	if s.profile != nil && r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == photoPath {
-		return profile.MaxPhotoBytes + 1 // one more, to tell "too large" from "exactly the limit"
-	}
-	return 0
 }
 
 type aboutResponse struct {

@@ -25,7 +25,7 @@ import (
 func newAccountServices(st *store.Store, net network.ProfilePublisher, setPIN func(context.Context, string) error, set *settings.Service, engine *core.Core, now func() time.Time) (ProfileService, AccountSecurity) {
 	p := profile.New(profile.Options{Store: st, Publisher: net, SetPIN: setPIN, Now: now})
 	b := backup.New(backup.Options{Store: st, TwoStep: p, Now: now,
-		KDF:          backup.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1},
+		KDF: backup.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}, SettingsRules: settings.PatchRules{AllowHTTPWebhook: true},
 		AfterRestore: []func(context.Context) error{set.Refresh, engine.ReloadRegistration, p.Publish}})
 	return p, b
 }

@@ -95,6 +95,14 @@ type Deps struct {
 	Version string
 	// MaxBodyBytes bounds JSON request bodies.
 	MaxBodyBytes int64
+	// MaxConcurrentRequests bounds the API requests served at once (0: no
+	// bound); beyond it requests answer 503/1016 at once. Monitoring has
+	// places of its own (limits.go).
+	MaxConcurrentRequests int
+	// TransferTimeout is the read and write time of an authenticated
+	// request that carries a file, instead of the server's timeouts (0:
+	// those apply).
+	TransferTimeout time.Duration
 	// LoginFailureLimit is the number of failed logins per hour per IP before 429.
 	LoginFailureLimit int
 	// HealthRateLimit is the number of health checks per minute (0: no limit).
@@ -120,8 +128,10 @@ type Server struct {
 	cloud        CloudWebhook
 	mediaPub     MediaPublisher
 
-	maxBody  int64
-	metaJSON []byte
+	maxBody         int64
+	transferTimeout time.Duration
+	inFlight        *inFlight
+	metaJSON        []byte
 
 	loginFailures *auth.Limiter
 	userCreates   *auth.Limiter
@@ -151,7 +161,8 @@ func New(d Deps) *Server {
 		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, media: d.Media, now: d.Now,
 		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, cloud: d.Cloud,
 		mediaPub: d.MediaPublisher,
-		maxBody:  d.MaxBodyBytes, metaJSON: newMetaJSON(d.Version),
+		maxBody:  d.MaxBodyBytes, transferTimeout: d.TransferTimeout, inFlight: newInFlight(d.MaxConcurrentRequests),
+		metaJSON:      newMetaJSON(d.Version),
 		loginFailures: auth.NewLimiter(d.LoginFailureLimit, time.Hour, d.Now),
 		userCreates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
 		userUpdates:   auth.NewLimiter(userWriteLimit, time.Hour, d.Now),
@@ -159,7 +170,7 @@ func New(d Deps) *Server {
 		mux:           http.NewServeMux(),
 	}
 	s.routes()
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withBodyLimit(s.withTrailingSlashFolded(s.mux)))))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withInFlightBound(s.withBodyLimit(s.withTrailingSlashFolded(s.mux))))))
 	return s
 }
 
@@ -230,6 +241,7 @@ func (rs *routeSet) dispatch(s *Server) http.Handler {
 				return
 			}
 			r = r.WithContext(withPrincipal(r.Context(), p))
+			s.allowTransfer(w, r)
 		}
 		if err := ep.handler(w, r); err != nil {
 			s.writeError(w, r, err)

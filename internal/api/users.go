@@ -49,17 +49,27 @@ func tooManyBadLogins() *apierr.Error {
 
 // login is POST /v1/users/login: HTTP Basic, optional new_password.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	ip := clientIP(r)
-	if s.loginFailures.Exceeded(ip) {
+	ip := throttleKey(clientIP(r))
+	// The attempt is counted before the password is checked, and given back
+	// unless it fails: parallel attempts cannot pass the limit together.
+	if !s.loginFailures.Allow(ip) {
 		return tooManyBadLogins()
 	}
+	failed := false
+	defer func() {
+		if !failed {
+			s.loginFailures.Release(ip)
+		}
+	}()
 	username, password, ok := basicAuth(r)
 	if !ok {
-		return s.loginFailed(w, r, ip, apierr.New(1005, "Missing or invalid authentication credentials").WithStatus(http.StatusUnauthorized))
+		failed = true
+		return loginFailed(w, apierr.New(1005, "Missing or invalid authentication credentials").WithStatus(http.StatusUnauthorized))
 	}
 	user, err := s.auth.CheckCredentials(r.Context(), username, password)
 	if errors.Is(err, auth.ErrBadCredentials) {
-		return s.loginFailed(w, r, ip, apierr.New(1005, "Invalid credentials.").WithStatus(http.StatusUnauthorized))
+		failed = true
+		return loginFailed(w, apierr.New(1005, "Invalid credentials.").WithStatus(http.StatusUnauthorized))
 	}
 	if err != nil {
 		return err
@@ -73,7 +83,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return apiErr
 	}
 	if user.PasswordChangeRequired && !changing {
-		return s.loginFailed(w, r, ip, apierr.New(1024, "Password must be changed"))
+		failed = true
+		return loginFailed(w, apierr.New(1024, "Password must be changed"))
 	}
 	if changing {
 		err := s.auth.ChangePassword(r.Context(), user.Username, newPassword, auth.Principal{})
@@ -94,10 +105,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// loginFailed counts a failed login against the client's IP. The check at
-// the top of login turns every attempt after the limit into 429.
-func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, ip string, e *apierr.Error) error {
-	s.loginFailures.Add(ip)
+// loginFailed answers a failed login (login keeps it counted against the
+// client's address; the check at its top turns every attempt after the limit
+// into 429).
+func loginFailed(w http.ResponseWriter, e *apierr.Error) error {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Secured"`)
 	}
@@ -129,7 +140,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 
 // createUser is POST /v1/users (admin only, by the access rules).
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
-	if !s.userCreates.Allow(clientIP(r)) {
+	if !s.userCreates.Allow(throttleKey(clientIP(r))) {
 		return apierr.New(1015, "Rate limiting exceeded on create user")
 	}
 	p, err := readParams(r)
@@ -176,7 +187,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 
 // updateUser is PUT /v1/users/{username}: change a password.
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
-	if !s.userUpdates.Allow(clientIP(r)) {
+	if !s.userUpdates.Allow(throttleKey(clientIP(r))) {
 		return apierr.New(1015, "Rate limiting exceeded on update user")
 	}
 	name := r.PathValue("username")

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +353,55 @@ func (f *failingGateway) setInner(m Messaging) { f.Messaging = m }
 
 func (*failingGateway) GatewayStatus(context.Context) (string, error) {
 	return "", errors.New("database unreachable")
+}
+
+func TestLoginThrottleCountsParallelAttempts(t *testing.T) {
+	h := sqliteHarness(t, withDeps(func(d *Deps) { d.LoginFailureLimit = 5 }))
+	results := make(chan int, 20)
+	for range 20 {
+		go func() {
+			r := httptest.NewRequest("POST", "/v1/users/login", nil)
+			r.SetBasicAuth("admin", "wrong")
+			r.RemoteAddr = "192.0.2.50:1"
+			w := httptest.NewRecorder()
+			h.srv.ServeHTTP(w, r)
+			results <- w.Code
+		}()
+	}
+	counts := map[int]int{}
+	for range 20 {
+		counts[<-results]++
+	}
+	if counts[401] != 5 || counts[429] != 15 {
+		t.Fatalf("20 parallel bad logins with a limit of 5: %v", counts)
+	}
+}
+
+// TestLoginThrottleKeysIPv6ByPrefix: an IPv6 client cannot start afresh
+// from another address of its /64.
+func TestLoginThrottleKeysIPv6ByPrefix(t *testing.T) {
+	h := sqliteHarness(t, withDeps(func(d *Deps) { d.LoginFailureLimit = 2 }))
+	login := func(remote string) int {
+		return h.do(request{method: "POST", path: "/v1/users/login", header: basic("admin", "wrong"), remote: remote}).Status
+	}
+	login("[2001:db8:1:2::1]:1000")
+	login("[2001:db8:1:2::2]:1000")
+	if got := login("[2001:db8:1:2:ffff::9]:1000"); got != 429 {
+		t.Fatalf("same /64: %d, want 429", got)
+	}
+	if got := login("[2001:db8:1:3::1]:1000"); got != 401 {
+		t.Fatalf("another /64: %d, want 401", got)
+	}
+	for ip, want := range map[string]string{
+		"192.0.2.1":            "192.0.2.1",
+		"2001:db8::1":          "2001:db8::/64",
+		"::ffff:192.0.2.1":     "::ffff:192.0.2.1",
+		"fe80::1%eth0":         "fe80::/64",
+		"not an address":       "not an address",
+		"2001:db8:a:b:c:d:e:f": "2001:db8:a:b::/64",
+	} {
+		if got := throttleKey(ip); got != want {
+			t.Errorf("throttleKey(%q) = %q, want %q", ip, got, want)
+		}
+	}
 }

@@ -103,6 +103,28 @@ func TestLimiterWindows(t *testing.T) {
 	}
 }
 
+func TestLimiterRelease(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewLimiter(2, time.Minute, func() time.Time { return now })
+	l.Allow("a")
+	l.Allow("a")
+	if l.Allow("a") {
+		t.Fatal("third call allowed")
+	}
+	l.Release("a")
+	if !l.Allow("a") || l.Allow("a") {
+		t.Fatal("a released event must free exactly one place")
+	}
+	// Nothing to give back: no window, or an empty one.
+	l.Release("b")
+	now = now.Add(time.Minute)
+	l.Release("a")
+	if !l.Allow("a") || !l.Allow("a") || l.Allow("a") {
+		t.Fatal("release into a new window changed its count")
+	}
+	NewLimiter(0, time.Minute, time.Now).Release("a") // a disabled limiter ignores it
+}
+
 func TestTokenRoundTripAndTampering(t *testing.T) {
 	key := []byte(strings.Repeat("k", 32))
 	issued := time.Unix(1_700_000_000, 0)

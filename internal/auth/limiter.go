@@ -73,6 +73,21 @@ func (l *Limiter) Allow(key string) bool {
 	return true
 }
 
+// Release gives back one event recorded by Allow in key's current window:
+// a caller that must count an attempt before knowing its outcome (so that
+// parallel attempts cannot pass the limit together) returns the ones that
+// turn out not to count.
+func (l *Limiter) Release(key string) {
+	if l.limit <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w := l.current(key); w != nil && w.count > 0 {
+		w.count--
+	}
+}
+
 // current returns key's live window, dropping it (and, now and then, every
 // other stale one, so an attacker rotating IPs cannot grow the map forever)
 // once it has ended. Callers hold mu.

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/apierr"
@@ -52,6 +54,9 @@ type Options struct {
 	Documents []string
 	// KDF is the cost of new backups; zero means DefaultKDF.
 	KDF KDFParams
+	// SettingsRules are the server's rules for application settings; a
+	// restored settings part must follow them as a PATCH would.
+	SettingsRules settings.PatchRules
 	// AfterRestore run after a successful restore, in order, so the running
 	// services pick up what was written behind them (settings cache, the
 	// core's registration, the profile on the network). A failure is logged
@@ -167,11 +172,18 @@ func (s *Service) Restore(ctx context.Context, password, data string) error {
 	for _, n := range s.o.Documents {
 		known[n] = true
 	}
-	for name, body := range c.Documents {
+	for _, name := range slices.Sorted(maps.Keys(c.Documents)) {
+		body := c.Documents[name]
 		// A part this version does not know (a newer wabiz's backup) is
 		// refused rather than dropped silently.
 		if !known[name] || !json.Valid(body) {
 			return apierr.Newf(1009, "Parameter 'data' holds an unsupported part '%s'", name)
+		}
+		// The blob is the client's to make: each part must be one its
+		// owner loads and could have written, or the server would stop at
+		// its next start (or worse) with the restored configuration.
+		if err := s.check(name, body); err != nil {
+			return apierr.Newf(1009, "Parameter 'data' holds an unusable part '%s': %v", name, err)
 		}
 	}
 	if err := s.write(ctx, c.Documents); err != nil {
@@ -185,6 +197,23 @@ func (s *Service) Restore(ctx context.Context, password, data string) error {
 		}
 	}
 	return failed
+}
+
+// check applies the owner's rules to a restored part.
+func (s *Service) check(name string, body json.RawMessage) error {
+	switch name {
+	case settings.DocumentName:
+		return settings.CheckDocument(body, s.o.SettingsRules)
+	case core.RegistrationDocument:
+		return core.CheckRegistrationDocument(body)
+	case profile.AboutDocument, profile.PhotoDocument, profile.BusinessDocument, profile.TwoStepDocument:
+		return profile.CheckDocument(name, body)
+	case media.ProvidersDocument:
+		return media.CheckProvidersDocument(body)
+	case certs.WebhookCADocument:
+		return certs.CheckWebhookCADocument(body)
+	}
+	return nil
 }
 
 type previous struct {

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -108,5 +109,55 @@ func TestOversizedKDFIsRefusedBeforeDerivation(t *testing.T) {
 	blob[14] = 0xff // memory: gigabytes; must be refused, not attempted
 	if _, err := open(blob, []byte("pw")); !errors.Is(err, errUnreadable) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRestoreRefusesUnusableParts: a backup is the client's to make, so
+// each part is checked by its owner's rules before anything is written.
+// Before, such parts were written as they came: a settings part with a
+// wrong type stopped the server at its next start, and a two-step part with
+// huge hash parameters made every registration allocate without bound.
+func TestRestoreRefusesUnusableParts(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t, store.SQLite)
+	svc := New(Options{Store: st, KDF: cheap})
+	restore := func(documents string) error {
+		blob, err := seal([]byte(`{"format":1,"documents":{`+documents+`}}`), []byte("pw"), cheap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc.Restore(ctx, "pw", base64.StdEncoding.EncodeToString(blob))
+	}
+	good := `"settings.application":{"webhooks":{"url":"https://hooks.example.org/x","max_concurrent_requests":12}},` +
+		`"registration":{"wa_id":"15550100000"},"profile.about":{"text":"Open 9-5"},` +
+		`"profile.business":{"email":"a@example.org","websites":["https://example.org"]},` +
+		`"settings.media_providers":[{"name":"p","type":"www","config":{"bearer":"t"}}],` +
+		`"account.two_step":{"enabled":false},"certificates.webhooks_ca":{"pem":""}`
+	if err := restore(good); err != nil {
+		t.Fatalf("a usable backup was refused: %v", err)
+	}
+	for _, tc := range []struct{ part, want string }{
+		{`"settings.application":{"callback_persist":"yes"}`, "'settings.application': settings: stored document is corrupt"},
+		{`"settings.application":{"webhooks":{"max_concurrent_requests":0}}`, "'settings.application': 1009 Parameter value is not valid: Parameter 'webhooks.max_concurrent_requests' has invalid value '0'"},
+		{`"settings.application":{"webhooks":{"url":"http://hooks.example.org/x"}}`, "'settings.application': 1009"},
+		{`"registration":[]`, "'registration': core: stored registration is corrupt"},
+		{`"profile.about":{"text":"` + strings.Repeat("a", 140) + `"}`, "'profile.about': 1009 Parameter value is not valid: Parameter 'text' is too long"},
+		{`"profile.photo":{"jpeg":"iVBORw0KGgo="}`, "'profile.photo': profile: profile.photo is not a JPEG"},
+		{`"profile.business":{"websites":["a","b","c"]}`, "'profile.business': 1009 Parameter value is not valid: Max number of websites allowed is 2"},
+		{`"account.two_step":{"enabled":true}`, "'account.two_step': profile: stored two-step PIN is incomplete"},
+		{`"account.two_step":{"enabled":true,"salt":"AAAAAAAAAAA=","hash":"AAAAAAAAAAAAAAAAAAAAAA==","time":4294967295,"memory_kib":4294967295,"threads":255}`,
+			"'account.two_step': profile: stored two-step PIN has unusable hash parameters"},
+		{`"settings.media_providers":[{"name":"p","type":"ftp","config":{}}]`, "'settings.media_providers': media: provider \"p\""},
+		{`"settings.media_providers":[{"name":"p","type":"www","config":{"bearer":"t"}},{"name":"p","type":"www","config":{"bearer":"u"}}]`, "'settings.media_providers': media: provider \"p\" is listed twice"},
+		{`"certificates.webhooks_ca":{"pem":"bm90IHBlbQ=="}`, "'certificates.webhooks_ca': request body is not PEM text"},
+	} {
+		err := restore(tc.part)
+		if err == nil || !strings.Contains(err.Error(), "Parameter 'data' holds an unusable part "+tc.want) {
+			t.Errorf("%s: %v, want %q", tc.part, err, tc.want)
+		}
+	}
+	// Nothing of a refused backup was written.
+	if got := body(t, st, "profile.about"); got != `{"text":"Open 9-5"}` {
+		t.Fatalf("about after refused restores: %s", got)
 	}
 }

@@ -73,13 +73,22 @@ func seal(plain, password []byte, p KDFParams) ([]byte, error) {
 	return aead.Seal(hdr, salt[saltLen:], plain, hdr), nil
 }
 
-func open(blob, password []byte) ([]byte, error) {
+// header is the clear part of a sealed blob.
+type header struct {
+	raw         []byte // authenticated as the AEAD's additional data
+	kdf         KDFParams
+	salt, nonce []byte
+}
+
+// parseHeader reads and bounds the header; deriving a key from it is then
+// affordable.
+func parseHeader(blob []byte) (header, error) {
 	if len(blob) < headerLen+chacha20poly1305.Overhead || !bytes.Equal(blob[:8], magic) {
-		return nil, errUnreadable
+		return header{}, errUnreadable
 	}
 	hdr := blob[:headerLen]
 	if hdr[8] != formatVersion || hdr[9] != kdfArgon2id {
-		return nil, fmt.Errorf("%w: format %d, KDF %d", errUnreadable, hdr[8], hdr[9])
+		return header{}, fmt.Errorf("%w: format %d, KDF %d", errUnreadable, hdr[8], hdr[9])
 	}
 	p := KDFParams{
 		Time:      binary.BigEndian.Uint32(hdr[10:14]),
@@ -87,15 +96,22 @@ func open(blob, password []byte) ([]byte, error) {
 		Threads:   hdr[18],
 	}
 	if p.Time == 0 || p.Time > maxKDFTime || p.MemoryKiB < 8*uint32(max(p.Threads, 1)) || p.MemoryKiB > maxKDFMemory || p.Threads == 0 {
-		return nil, errUnreadable
+		return header{}, errUnreadable
 	}
-	salt, nonce := hdr[19:19+saltLen], hdr[19+saltLen:]
-	key := argon2.IDKey(password, salt, p.Time, p.MemoryKiB, p.Threads, chacha20poly1305.KeySize)
+	return header{raw: hdr, kdf: p, salt: hdr[19 : 19+saltLen], nonce: hdr[19+saltLen:]}, nil
+}
+
+func open(blob, password []byte) ([]byte, error) {
+	h, err := parseHeader(blob)
+	if err != nil {
+		return nil, err
+	}
+	key := argon2.IDKey(password, h.salt, h.kdf.Time, h.kdf.MemoryKiB, h.kdf.Threads, chacha20poly1305.KeySize)
 	aead, err := chacha20poly1305.NewX(key)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := aead.Open(nil, nonce, blob[headerLen:], hdr)
+	plain, err := aead.Open(nil, h.nonce, blob[headerLen:], h.raw)
 	if err != nil {
 		return nil, errUnreadable
 	}

@@ -350,6 +350,23 @@ func (m *Manager) read(ctx context.Context, name string) ([]byte, int64, error) 
 	return doc.PEM, d.Version, nil
 }
 
+// CheckWebhookCADocument reports whether body is a webhook CA document
+// that loads: none, or PEM certificates that are CAs. Expiry is not
+// checked (a backup may be older than its CA; the server logs and skips an
+// expired one at start). A restore checks the part of a backup with it.
+func CheckWebhookCADocument(body []byte) error {
+	var doc pemDocument
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return fmt.Errorf("certs: %s is not readable: %w", WebhookCADocument, err)
+	}
+	if len(doc.PEM) == 0 {
+		return nil
+	}
+	// At the zero time nothing has expired yet: only the other checks apply.
+	_, _, err := ParseCABundle(doc.PEM, time.Time{})
+	return err
+}
+
 // write replaces a document whatever its version: the last upload wins, as
 // in the Webapp. A conflict only means another node wrote in between, so
 // read the version again and retry a few times.

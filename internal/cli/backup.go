@@ -10,6 +10,7 @@ import (
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/backup"
+	"github.com/wabiz/wabiz/internal/settings"
 )
 
 // runBackup is "wabiz backup --password-file F --out FILE": the same blob
@@ -72,7 +73,7 @@ func runRestore(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	svc := backup.New(backup.Options{Store: s})
+	svc := backup.New(backup.Options{Store: s, SettingsRules: settings.PatchRules{AllowHTTPWebhook: c.WebhookAllowHTTP}})
 	if err := svc.Restore(ctx, password, strings.TrimSpace(string(data))); err != nil {
 		var apiErr *apierr.Error
 		if errors.As(err, &apiErr) && len(apiErr.Details) > 0 {

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -149,6 +149,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	profileSvc := profile.New(profile.Options{Store: s, Publisher: publisher, SetPIN: setPIN, Log: log})
 	securitySvc := backup.New(backup.Options{Store: s, TwoStep: profileSvc, Log: log,
+		SettingsRules: settings.PatchRules{AllowHTTPWebhook: c.WebhookAllowHTTP},
 		AfterRestore: []func(context.Context) error{settingsSvc.Refresh, engine.ReloadRegistration, profileSvc.Publish,
 			// A restored webhook CA bundle applies to deliveries at once.
 			func(ctx context.Context) error { _, _, _, err := certSvc.Load(ctx); return err }}})
@@ -177,7 +178,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 		MaxBodyBytes:      c.MaxBodyBytes,
 		LoginFailureLimit: c.LoginFailureLimit,
 		HealthRateLimit:   c.HealthRateLimit,
+		// A file transfer never gets less time than any other request.
+		TransferTimeout:       max(c.TransferTimeout, c.ReadTimeout, c.WriteTimeout),
+		MaxConcurrentRequests: c.MaxInFlight,
 	})
+	timeouts := api.Timeouts{
+		ReadHeader: c.ReadHeaderTimeout, Read: c.ReadTimeout, Write: c.WriteTimeout, Idle: c.IdleTimeout,
+		MaxHeaderBytes: c.MaxHeaderBytes,
+	}
+	errorLog := stdlog.New(handshakeNoiseFilter{log: log}, "", 0)
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -188,7 +197,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (WABIZ_LISTEN): %w", c.Listen, err)
 	}
-	httpsSrv := newHTTPServer(handler, log)
+	httpsSrv := api.NewHTTPServer(handler, timeouts, errorLog)
 	httpsSrv.TLSConfig = certs.ServerConfig(certStore)
 	servers = append(servers, httpsSrv)
 	log.Info("listening for HTTPS", "addr", httpsLn.Addr().String(), "server_name", c.ServerName)
@@ -199,7 +208,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s (WABIZ_HTTP_LISTEN): %w", c.HTTPListen, err)
 		}
-		httpSrv := newHTTPServer(handler, log)
+		httpSrv := api.NewHTTPServer(handler, timeouts, errorLog)
 		servers = append(servers, httpSrv)
 		log.Warn("PLAIN HTTP ENABLED: credentials and messages cross the network unencrypted on this address; use it only for local development, tests and benchmarks",
 			"addr", httpLn.Addr().String())
@@ -236,20 +245,6 @@ func runServe(ctx context.Context, e env, args []string) error {
 type operationsService struct {
 	*metrics.Service
 	*gc.Collector
-}
-
-// newHTTPServer bounds what one client can hold: headers must arrive in
-// 10 s, a request in 60 s, and idle connections close after 2 minutes.
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          log.New(handshakeNoiseFilter{log: logger}, "", 0),
-	}
 }
 
 // handshakeNoiseFilter sends net/http's own error lines to slog, demoting

@@ -28,6 +28,13 @@ type Config struct {
 	LogLevel            string        // WABIZ_LOG_LEVEL: debug|info|warn|error, lower-case
 	LogFormat           string        // WABIZ_LOG_FORMAT: text|json
 	MaxBodyBytes        int64         // WABIZ_MAX_BODY_BYTES
+	MaxHeaderBytes      int           // WABIZ_MAX_HEADER_BYTES
+	ReadHeaderTimeout   time.Duration // WABIZ_READ_HEADER_TIMEOUT
+	ReadTimeout         time.Duration // WABIZ_READ_TIMEOUT
+	WriteTimeout        time.Duration // WABIZ_WRITE_TIMEOUT
+	IdleTimeout         time.Duration // WABIZ_IDLE_TIMEOUT
+	TransferTimeout     time.Duration // WABIZ_TRANSFER_TIMEOUT: file routes' read and write time
+	MaxInFlight         int           // WABIZ_MAX_CONCURRENT_REQUESTS: 0 = unbounded
 	TokenLifetime       time.Duration // WABIZ_TOKEN_LIFETIME
 	HealthRateLimit     int           // WABIZ_HEALTH_RATE_LIMIT: per minute, server-wide; 0 = unlimited
 	LoginFailureLimit   int           // WABIZ_LOGIN_FAILURE_LIMIT: per hour per client IP

@@ -383,6 +383,41 @@ func Options() []Option {
 			set:  integerIn(int64(1024), 67108864, func(c *Config) *int64 { return &c.MaxBodyBytes }),
 		},
 		{
+			Env: "WABIZ_MAX_HEADER_BYTES", Flag: "max-header-bytes", Default: "65536",
+			Help: "largest accepted request line and headers in bytes; larger requests get 431",
+			set:  integerIn(4096, 1<<20, func(c *Config) *int { return &c.MaxHeaderBytes }),
+		},
+		{
+			Env: "WABIZ_READ_HEADER_TIMEOUT", Flag: "read-header-timeout", Default: "10s",
+			Help: "time a client has to send the request line and headers (TLS handshake included) before the connection is closed",
+			set:  durationIn(time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.ReadHeaderTimeout }),
+		},
+		{
+			Env: "WABIZ_READ_TIMEOUT", Flag: "read-timeout", Default: "60s",
+			Help: "time a client has to send a whole request, body included (file routes: WABIZ_TRANSFER_TIMEOUT)",
+			set:  durationIn(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.ReadTimeout }),
+		},
+		{
+			Env: "WABIZ_WRITE_TIMEOUT", Flag: "write-timeout", Default: "60s",
+			Help: "time from the end of a request's headers to the end of its answer (file routes: WABIZ_TRANSFER_TIMEOUT)",
+			set:  durationIn(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.WriteTimeout }),
+		},
+		{
+			Env: "WABIZ_IDLE_TIMEOUT", Flag: "idle-timeout", Default: "120s",
+			Help: "a keep-alive connection with no request for this long is closed",
+			set:  durationIn(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.IdleTimeout }),
+		},
+		{
+			Env: "WABIZ_TRANSFER_TIMEOUT", Flag: "transfer-timeout", Default: "10m",
+			Help: "read and write time of the requests that carry a file (media upload and download, profile photo upload, restore)",
+			set:  durationIn(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.TransferTimeout }),
+		},
+		{
+			Env: "WABIZ_MAX_CONCURRENT_REQUESTS", Flag: "max-concurrent-requests", Default: "512",
+			Help: "API requests served at once by this node; beyond it requests answer 503/1016 at once; 0 disables the bound",
+			set:  integerIn(0, 1_000_000, func(c *Config) *int { return &c.MaxInFlight }),
+		},
+		{
 			Env: "WABIZ_HEALTH_RATE_LIMIT", Flag: "health-rate-limit", Default: "10",
 			Help: "GET /v1/health calls per minute, server-wide; 0 disables the limit",
 			set:  integerIn(0, 100000, func(c *Config) *int { return &c.HealthRateLimit }),

@@ -187,6 +187,21 @@ func (c *Core) Start(ctx context.Context) error {
 	return nil
 }
 
+// CheckRegistrationDocument reports whether body is a registration the core
+// can load (a restore checks a backup's part with it before writing it).
+func CheckRegistrationDocument(body []byte) error {
+	_, err := decodeAccount(body)
+	return err
+}
+
+func decodeAccount(body []byte) (network.Account, error) {
+	var a network.Account
+	if err := json.Unmarshal(body, &a); err != nil {
+		return network.Account{}, fmt.Errorf("core: stored registration is corrupt: %w", err)
+	}
+	return a, nil
+}
+
 func (c *Core) loadAccount(ctx context.Context) (network.Account, bool, error) {
 	doc, err := c.store.GetDocument(ctx, RegistrationDocument)
 	if errors.Is(err, store.ErrNotFound) {
@@ -195,9 +210,9 @@ func (c *Core) loadAccount(ctx context.Context) (network.Account, bool, error) {
 	if err != nil {
 		return network.Account{}, false, err
 	}
-	var a network.Account
-	if err := json.Unmarshal(doc.Body, &a); err != nil {
-		return network.Account{}, false, fmt.Errorf("core: stored registration is corrupt: %w", err)
+	a, err := decodeAccount(doc.Body)
+	if err != nil {
+		return network.Account{}, false, err
 	}
 	return a, a.WaID != "", nil
 }

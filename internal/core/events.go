@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -52,7 +53,7 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 			defer wg.Done()
 			defer func() { <-slots }()
 			for i, e := range queue {
-				handled, err := c.handle(ctx, e)
+				handled, err := c.handleSafely(ctx, e)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -81,6 +82,19 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 		return 0, 0, firstErr
 	}
 	return len(events), deferred, nil
+}
+
+// handleSafely is handle, with a panic (a bug meeting an event it did not
+// expect) turned into an error: the event stays unacknowledged and is
+// logged, and the server keeps serving everything else.
+func (c *Core) handleSafely(ctx context.Context, e network.Event) (handled bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("handling an event panicked; it is kept and tried again", "event", e.ID, "kind", e.Kind, "panic", p)
+			handled, err = false, fmt.Errorf("core: event %s: panic: %v", e.ID, p)
+		}
+	}()
+	return c.handle(ctx, e)
 }
 
 // orderingKey names what an event must stay in order with: the reports of

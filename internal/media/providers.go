@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/store"
@@ -109,7 +110,10 @@ func parseConfig(errs *apierr.List, raw json.RawMessage) ProviderAuth {
 		errs.Add(1008, "Atleast one of the following parameters must be present: 'basic', 'bearer'")
 		return auth
 	case hasBearer:
-		if json.Unmarshal(bearer, &auth.Bearer) != nil || auth.Bearer == "" {
+		// The token goes into an Authorization header as it is: a control
+		// character would make every download fail (or, with a line break,
+		// smuggle a header).
+		if json.Unmarshal(bearer, &auth.Bearer) != nil || auth.Bearer == "" || strings.ContainsFunc(auth.Bearer, isControl) {
 			errs.Merge(apierr.InvalidValue("bearer", rawText(bearer)))
 		}
 		return auth
@@ -127,12 +131,16 @@ func parseConfig(errs *apierr.List, raw json.RawMessage) ProviderAuth {
 		v, ok := present(inner, f.name)
 		if !ok {
 			errs.Merge(apierr.MissingParam(f.name))
-		} else if json.Unmarshal(v, f.dst) != nil || *f.dst == "" {
+		} else if json.Unmarshal(v, f.dst) != nil || *f.dst == "" || f.name == "username" && strings.Contains(*f.dst, ":") {
+			// Basic credentials are user:password, so a user name cannot
+			// hold a colon (RFC 7617).
 			errs.Merge(apierr.InvalidValue(f.name, rawText(v)))
 		}
 	}
 	return auth
 }
+
+func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 // objectOf returns the keys of a JSON object, nil when raw is not one.
 func objectOf(raw json.RawMessage) map[string]json.RawMessage {
@@ -232,6 +240,42 @@ func (s *Service) updateProviders(ctx context.Context, change func([]Provider) (
 	return errors.New("media: gave up after repeated concurrent provider updates")
 }
 
+// CheckProvidersDocument reports whether body is a providers document that
+// loads and holds only providers POST would have accepted, each name once.
+// A restore checks the providers of a backup with it before writing them.
+func CheckProvidersDocument(body []byte) error {
+	list, err := decodeProviders(body)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, p := range list {
+		one, err := json.Marshal([]Provider{p})
+		if err != nil {
+			return err
+		}
+		if _, apiErr := ParseProvider(one); apiErr != nil {
+			return fmt.Errorf("media: provider %q: %w", p.Name, apiErr)
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("media: provider %q is listed twice", p.Name)
+		}
+		seen[p.Name] = true
+	}
+	return nil
+}
+
+func decodeProviders(body []byte) ([]Provider, error) {
+	list := []Provider{}
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, fmt.Errorf("media: stored providers are corrupt: %w", err)
+	}
+	if list == nil {
+		list = []Provider{}
+	}
+	return list, nil
+}
+
 func (s *Service) loadProviders(ctx context.Context) ([]Provider, int64, error) {
 	doc, err := s.store.GetDocument(ctx, ProvidersDocument)
 	if errors.Is(err, store.ErrNotFound) {
@@ -240,12 +284,9 @@ func (s *Service) loadProviders(ctx context.Context) ([]Provider, int64, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	list := []Provider{}
-	if err := json.Unmarshal(doc.Body, &list); err != nil {
-		return nil, 0, fmt.Errorf("media: stored providers are corrupt: %w", err)
-	}
-	if list == nil {
-		list = []Provider{}
+	list, err := decodeProviders(doc.Body)
+	if err != nil {
+		return nil, 0, err
 	}
 	return list, doc.Version, nil
 }

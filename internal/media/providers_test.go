@@ -59,6 +59,8 @@ func TestParseProvider(t *testing.T) {
 		{`[{"name":"a","type":"www","config":{"basic":{}}}]`, []d{missing("username"), missing("password")}},
 		{`[{"name":"a","type":"www","config":{"basic":{"username":"u","password":true}}}]`, []d{invalid("password", "true")}},
 		{`[{"type":"x","config":{}}]`, []d{missing("name"), invalid("type", "x"), atLeast}},
+		{`[{"name":"a","type":"www","config":{"bearer":"t\r\nX-Injected: 1"}}]`, []d{invalid("bearer", "t\r\nX-Injected: 1")}},
+		{`[{"name":"a","type":"www","config":{"basic":{"username":"u:v","password":"p"}}}]`, []d{invalid("username", "u:v")}},
 	} {
 		_, err := ParseProvider([]byte(tc.body))
 		if err == nil {

@@ -36,6 +36,10 @@ var (
 		Name: "web_handled_requests",
 		Help: "Requests the web server handled.",
 	})
+	HTTPInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wabiz_http_requests_in_flight",
+		Help: "HTTP requests being served, by pool: api (bounded by WABIZ_MAX_CONCURRENT_REQUESTS) or monitoring.",
+	}, []string{"pool"})
 )
 
 // Instruments moved by the core.
@@ -77,7 +81,7 @@ var (
 
 // global lists the package instruments every registry exposes.
 var global = []prometheus.Collector{
-	HTTPRequests, HTTPDuration, APIRequestsDuration, WebHandledRequests,
+	HTTPRequests, HTTPDuration, APIRequestsDuration, WebHandledRequests, HTTPInFlight,
 	MessagesSent, MessagesReceived, MessageStatuses, CloudWebhookItems,
 	DBQueryDuration, GCDeleted,
 }

@@ -25,10 +25,18 @@ func (s *Service) SetAbout(ctx context.Context, body map[string]json.RawMessage)
 		return err
 	case text == nil || *text == "":
 		return apierr.MissingParam("text")
-	case utf8.RuneCountInString(*text) > MaxAboutLength:
-		return tooLong("text", MaxAboutLength)
+	}
+	if err := checkAbout(*text); err != nil {
+		return err
 	}
 	return s.change(ctx, AboutDocument, aboutDoc{Text: *text})
+}
+
+func checkAbout(text string) *apierr.Error {
+	if utf8.RuneCountInString(text) > MaxAboutLength {
+		return tooLong("text", MaxAboutLength)
+	}
+	return nil
 }
 
 // Business is the business profile (spec §8.5).
@@ -156,22 +164,48 @@ func parseWebsites(raw json.RawMessage) ([]string, *apierr.Error) {
 	if json.Unmarshal(raw, &sites) != nil {
 		return nil, apierr.InvalidValue("websites", string(raw))
 	}
-	if len(sites) > maxWebsites {
-		return nil, apierr.Newf(1009, "Max number of websites allowed is %d", maxWebsites)
-	}
-	for _, site := range sites {
-		if utf8.RuneCountInString(site) > maxWebsiteLength {
-			return nil, tooLong("websites", maxWebsiteLength)
-		}
-		u, err := url.Parse(site)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, apierr.InvalidValue("websites", site)
-		}
+	if err := checkWebsites(sites); err != nil {
+		return nil, err
 	}
 	if sites == nil {
 		sites = []string{}
 	}
 	return sites, nil
+}
+
+func checkWebsites(sites []string) *apierr.Error {
+	if len(sites) > maxWebsites {
+		return apierr.Newf(1009, "Max number of websites allowed is %d", maxWebsites)
+	}
+	for _, site := range sites {
+		if utf8.RuneCountInString(site) > maxWebsiteLength {
+			return tooLong("websites", maxWebsiteLength)
+		}
+		u, err := url.Parse(site)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return apierr.InvalidValue("websites", site)
+		}
+	}
+	return nil
+}
+
+// checkBusiness applies the rules of UpdateBusinessProfile to a whole
+// profile.
+func checkBusiness(b Business) *apierr.Error {
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{
+		{"address", b.Address, maxAddressLength},
+		{"description", b.Description, maxDescriptionLength},
+		{"email", b.Email, maxEmailLength},
+		{"vertical", b.Vertical, 0},
+	} {
+		if err := checkBusinessField(f.name, f.value, f.max); err != nil {
+			return err
+		}
+	}
+	return checkWebsites(b.Websites)
 }
 
 // stringParam reads an optional string; nil when absent or null, 1009 when

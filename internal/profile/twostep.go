@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"golang.org/x/crypto/argon2"
 
@@ -91,13 +92,36 @@ func CheckPin(ctx context.Context, st Store, pin string) error {
 	if pin == "" {
 		return apierr.Newf(1008, "Missing mandatory parameter 'pin': two-step verification is enabled")
 	}
-	if len(d.Hash) == 0 || d.Memory == 0 {
-		return errors.New("profile: stored two-step PIN is incomplete")
+	// The parameters come from the database (or a restored backup): bounded
+	// before they decide how much memory and time the check takes.
+	if err := d.check(); err != nil {
+		return err
 	}
 	got := argon2.IDKey([]byte(pin), d.Salt, d.Time, d.Memory, d.Threads, uint32(len(d.Hash)))
 	if subtle.ConstantTimeCompare(got, d.Hash) != 1 {
 		// The PIN is not echoed, unlike other invalid values.
 		return apierr.New(1009, "Parameter 'pin' does not match the two-step verification PIN")
+	}
+	return nil
+}
+
+// Bounds of a stored PIN hash: what EnableTwoStep writes is well inside.
+const (
+	maxPinTime   = 16
+	maxPinMemory = 1 << 20 // KiB: 1 GiB
+)
+
+// check reports a stored document CheckPin could not use, or could use
+// only at an unbounded cost.
+func (d twoStepDoc) check() error {
+	if !d.Enabled {
+		return nil
+	}
+	switch {
+	case len(d.Salt) < 8 || len(d.Hash) < 16 || len(d.Hash) > 64:
+		return errors.New("profile: stored two-step PIN is incomplete")
+	case d.Time == 0 || d.Time > maxPinTime || d.Threads == 0 || d.Memory < 8*uint32(d.Threads) || d.Memory > maxPinMemory:
+		return fmt.Errorf("profile: stored two-step PIN has unusable hash parameters (time %d, memory %d KiB, threads %d)", d.Time, d.Memory, d.Threads)
 	}
 	return nil
 }

@@ -186,14 +186,47 @@ func (s *Service) load(ctx context.Context) (Application, int64, error) {
 	if err != nil {
 		return Application{}, 0, err
 	}
+	app, err := decodeDocument(doc.Body)
+	if err != nil {
+		return Application{}, 0, err
+	}
+	return app, doc.Version, nil
+}
+
+func decodeDocument(body []byte) (Application, error) {
 	app := Defaults()
-	if err := json.Unmarshal(doc.Body, &app); err != nil {
-		return Application{}, 0, fmt.Errorf("settings: stored document is corrupt: %w", err)
+	if err := json.Unmarshal(body, &app); err != nil {
+		return Application{}, fmt.Errorf("settings: stored document is corrupt: %w", err)
 	}
 	if app.Media.AutoDownload == nil { // stored as null by hand: render as []
 		app.Media.AutoDownload = []string{}
 	}
 	app.WaID = ""
 	app.DBGarbageCollectorEnable = app.GarbageCollectorEnable.Messages
-	return app, doc.Version, nil
+	return app, nil
+}
+
+// CheckDocument reports whether body is a settings document that loads and
+// holds only values PATCH accepts under rules. A restore checks the
+// settings of a backup with it before writing them: the document is the
+// backup's to choose, and a value no PATCH could set (a wrong type, a
+// concurrency of 0) would otherwise stop the server at its next start or
+// break webhook delivery.
+func CheckDocument(body []byte, rules PatchRules) error {
+	app, err := decodeDocument(body)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(app)
+	if err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return err
+	}
+	if _, perr := Patch(Defaults(), fields, rules); perr != nil {
+		return perr
+	}
+	return nil
 }

@@ -67,6 +67,11 @@ func (n *Network) translateMessage(ctx context.Context, sm storedMessage) (netwo
 	var obj map[string]any
 	json.Unmarshal(m[typ], &obj)
 	switch {
+	case mediaKinds[typ] && !hasMediaID(obj):
+		// A media message whose file cannot be named cannot be fetched:
+		// the business hears of it as content it cannot show.
+		n.log.Warn("Cloud media message without a media id", "id", id, "type", typ)
+		in.Type = "unknown"
 	case typ == "audio" && obj["voice"] == true:
 		in.Type = "voice"
 		fallthrough
@@ -126,4 +131,9 @@ func hexSHA256(s string) string {
 		return hex.EncodeToString(b)
 	}
 	return s
+}
+
+func hasMediaID(obj map[string]any) bool {
+	id, _ := obj["id"].(string)
+	return id != ""
 }

@@ -43,19 +43,20 @@ type Config struct {
 
 // Report is the result, printed as text or JSON.
 type Report struct {
-	Network    string        `json:"network"`
-	Mode       string        `json:"mode"`
-	CPUs       int           `json:"cpus"`
-	Server     Side          `json:"server"`
-	Baseline   *Side         `json:"baseline,omitempty"`
-	Ratio      float64       `json:"accept_ratio_to_baseline,omitempty"`
-	PeakRSS    int64         `json:"server_peak_rss_bytes,omitempty"`
-	Delivered  int           `json:"delivered"`
-	ToDeliver  Latency       `json:"accept_to_delivered"`
-	Callbacks  callbackStats `json:"callbacks"`
-	GraphSends int           `json:"graph_sends,omitempty"`
-	GraphRate  float64       `json:"graph_sends_per_sec,omitempty"`
-	GraphPosts int           `json:"graph_status_post_errors,omitempty"`
+	Network     string        `json:"network"`
+	Mode        string        `json:"mode"`
+	CPUs        int           `json:"cpus"`
+	Server      Side          `json:"server"`
+	Baseline    *Side         `json:"baseline,omitempty"`
+	Ratio       float64       `json:"accept_ratio_to_baseline,omitempty"`
+	PeakRSS     int64         `json:"server_peak_rss_bytes,omitempty"`
+	Delivered   int           `json:"delivered"`
+	ToDeliver   Latency       `json:"accept_to_delivered"`
+	Callbacks   callbackStats `json:"callbacks"`
+	GraphSends  int           `json:"graph_sends,omitempty"`
+	GraphRate   float64       `json:"graph_sends_per_sec,omitempty"`
+	GraphPosts  int           `json:"graph_status_post_errors,omitempty"`
+	GraphSteady float64       `json:"graph_sends_steady_per_sec,omitempty"`
 
 	Database       string  `json:"database"`
 	Preloaded      int     `json:"preloaded_messages,omitempty"`
@@ -205,6 +206,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.DeliveredSec = hooks.deliveredRate(res.AcceptedAt)
 	if meter != nil {
 		rep.GraphSends, rep.GraphRate = meter.rate()
+		rep.GraphSteady = meter.steadyRate()
 		rep.GraphPosts = meter.postErrors
 	}
 	if cfg.PID > 0 {

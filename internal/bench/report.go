@@ -23,7 +23,7 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "callbacks received: %d requests (%.0f/s), %d statuses (%.0f/s) %v\n",
 		c.Requests, c.RequestsSec, c.Statuses, c.StatusesSec, c.ByStatus)
 	if r.Network == "cloud" {
-		fmt.Fprintf(w, "sends reaching the Graph double: %d (%.0f/s)", r.GraphSends, r.GraphRate)
+		fmt.Fprintf(w, "sends reaching the Graph double: %d (%.0f/s from the first to the last; %.0f/s over the middle half of the run)", r.GraphSends, r.GraphRate, r.GraphSteady)
 		if r.GraphPosts > 0 {
 			fmt.Fprintf(w, ", %d status deliveries refused", r.GraphPosts)
 		}

@@ -208,7 +208,13 @@ type graphMeter struct {
 	count       int
 	firstCount  int
 	first, last time.Time
+	samples     []meterSample // every poll that saw new sends
 	postErrors  int
+}
+
+type meterSample struct {
+	at    time.Time
+	count int
 }
 
 func (m *graphMeter) run(ctx context.Context) {
@@ -230,6 +236,7 @@ func (m *graphMeter) run(ctx context.Context) {
 			m.first, m.firstCount = now, len(ids)
 		}
 		m.count, m.last = len(ids), now
+		m.samples = append(m.samples, meterSample{now, len(ids)})
 		m.mu.Unlock()
 		if m.statuses {
 			sends := m.g.Sends()
@@ -262,6 +269,31 @@ func (m *graphMeter) run(ctx context.Context) {
 		}
 		seen = len(ids)
 	}
+}
+
+// steadyRate is the send rate over the middle half of the sending period:
+// the ramp at the start and the drain of the backlog at the end (which
+// rate counts in) are left out, so a bridge that keeps up with the offered
+// rate shows that rate.
+func (m *graphMeter) steadyRate() float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	span := m.last.Sub(m.first)
+	from, to := m.first.Add(span/4), m.last.Add(-span/4)
+	var a, b *meterSample
+	for i := range m.samples {
+		s := &m.samples[i]
+		if a == nil && !s.at.Before(from) {
+			a = s
+		}
+		if !s.at.After(to) {
+			b = s
+		}
+	}
+	if a == nil || b == nil || !b.at.After(a.at) {
+		return 0
+	}
+	return float64(b.count-a.count) / b.at.Sub(a.at).Seconds()
 }
 
 // rate is the sends reaching the double, and their rate per second between

@@ -38,7 +38,7 @@ type Store interface {
 	ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, ownLeftovers bool) ([]store.OutboxMessage, error)
 	RescheduleOutbox(ctx context.Context, id string, attempts int, next time.Time, lastError string, now time.Time) error
 	MarkOutboxSent(ctx context.Context, m store.OutboxMessage, now time.Time) (bool, error)
-	AdvanceOutbox(ctx context.Context, id, status, lastError string, now time.Time) (store.OutboxMessage, bool, error)
+	AdvanceOutboxFrom(ctx context.Context, m store.OutboxMessage, status, lastError string, now time.Time) (store.OutboxMessage, bool, error)
 	ExpiredOutbox(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error)
 	NextOutboxDue(ctx context.Context) (time.Time, bool, error)
 	InsertInbound(ctx context.Context, m store.InboundMessage) (bool, error)

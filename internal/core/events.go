@@ -186,7 +186,7 @@ func (c *Core) handleStatus(ctx context.Context, e network.Event) (bool, error) 
 		c.log.Warn("ignoring an unknown status", "id", st.MessageID, "status", st.Status)
 		return true, nil
 	}
-	cur, moved, err := c.store.AdvanceOutbox(ctx, m.ID, st.Status, "", e.Time)
+	cur, moved, err := c.store.AdvanceOutboxFrom(ctx, m, st.Status, "", e.Time)
 	if err != nil {
 		return false, err
 	}

@@ -258,7 +258,7 @@ func (c *Core) fail(ctx context.Context, m store.OutboxMessage, code int, detail
 	if err := c.enqueueStatus(ctx, m, store.OutboxFailed, now, &asyncError{Code: code, Details: details}); err != nil {
 		return err
 	}
-	_, moved, err := c.store.AdvanceOutbox(ctx, m.ID, store.OutboxFailed, details, now)
+	_, moved, err := c.store.AdvanceOutboxFrom(ctx, m, store.OutboxFailed, details, now)
 	if err != nil {
 		return err
 	}

@@ -131,9 +131,34 @@ func (s *Store) MarkOutboxSent(ctx context.Context, m OutboxMessage, now time.Ti
 // AdvanceOutbox moves a message to status if that is forward from where it
 // is, and returns the message as it now stands and whether it moved.
 func (s *Store) AdvanceOutbox(ctx context.Context, id, status, lastError string, now time.Time) (OutboxMessage, bool, error) {
+	moved, err := s.advanceOutbox(ctx, id, status, lastError, now)
+	if err != nil {
+		return OutboxMessage{}, false, err
+	}
+	m, err := s.GetOutbox(ctx, id)
+	return m, moved, err
+}
+
+// AdvanceOutboxFrom is AdvanceOutbox for a message the caller has just read
+// as m: when it moves, the result is m with its new status, without reading
+// the row again (the event handler does this for every report).
+func (s *Store) AdvanceOutboxFrom(ctx context.Context, m OutboxMessage, status, lastError string, now time.Time) (OutboxMessage, bool, error) {
+	moved, err := s.advanceOutbox(ctx, m.ID, status, lastError, now)
+	if err != nil {
+		return OutboxMessage{}, false, err
+	}
+	if !moved {
+		cur, err := s.GetOutbox(ctx, m.ID)
+		return cur, false, err
+	}
+	m.Status, m.LastError, m.UpdatedAt = status, lastError, now.Truncate(time.Millisecond).UTC()
+	return m, true, nil
+}
+
+func (s *Store) advanceOutbox(ctx context.Context, id, status, lastError string, now time.Time) (bool, error) {
 	from := earlierStatuses[status]
 	if len(from) == 0 {
-		return OutboxMessage{}, false, errors.New("store: unknown outbox status " + status)
+		return false, errors.New("store: unknown outbox status " + status)
 	}
 	quoted := make([]string, len(from))
 	for i, f := range from {
@@ -141,11 +166,7 @@ func (s *Store) AdvanceOutbox(ctx context.Context, id, status, lastError string,
 	}
 	n, err := s.execGrouped(ctx, `UPDATE outbox SET status = ?, last_error = ?, lease_owner = '', lease_until = 0, updated_at = ?
 		WHERE id = ? AND status IN (`+strings.Join(quoted, ", ")+`)`, status, lastError, now.UnixMilli(), id)
-	if err != nil {
-		return OutboxMessage{}, false, err
-	}
-	m, err := s.GetOutbox(ctx, id)
-	return m, n > 0, err
+	return n > 0, err
 }
 
 // ExpiredOutbox lists sent messages whose time to live ran out before they

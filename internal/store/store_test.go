@@ -249,3 +249,38 @@ func TestSeedFinishedOutbox(t *testing.T) {
 		}
 	})
 }
+
+// TestAdvanceOutboxFrom: the message it returns is the one a fresh read
+// gives, whether the status moved or not.
+func TestAdvanceOutboxFrom(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		s := storetest.OpenConfig(t, cfg)
+		ctx := context.Background()
+		t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+		if err := s.InsertOutbox(ctx, store.OutboxMessage{ID: "gBadv", Recipient: "15550001111", Type: "text", Body: []byte(`{}`),
+			ScheduledAt: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.GetOutbox(ctx, "gBadv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct {
+			status string
+			moved  bool
+		}{{store.OutboxSent, true}, {store.OutboxRead, true}, {store.OutboxDelivered, false}, {store.OutboxFailed, false}} {
+			got, moved, err := s.AdvanceOutboxFrom(ctx, m, step.status, "", t0.Add(time.Minute+123456*time.Microsecond))
+			if err != nil || moved != step.moved {
+				t.Fatalf("%s: moved %v, %v; want moved %v", step.status, moved, err, step.moved)
+			}
+			fresh, err := s.GetOutbox(ctx, "gBadv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != fresh.Status || !got.UpdatedAt.Equal(fresh.UpdatedAt) || got.LastError != fresh.LastError || string(got.Body) != string(fresh.Body) {
+				t.Fatalf("%s: returned %+v, the row is %+v", step.status, got, fresh)
+			}
+			m = got
+		}
+	})
+}

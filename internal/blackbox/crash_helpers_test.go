@@ -466,3 +466,42 @@ func registerSandboxNumber(t *testing.T, c *client, admin string) {
 	}
 	c.do(t, "POST", "/v1/account/verify", admin, map[string]string{"code": code}).expect(t, 201)
 }
+
+// crashStage is a started server with a registered sandbox number, the
+// webhook pointed at hook with short retry delays, instant deliveries, and
+// customers whose 24-hour windows are open (their first messages already
+// delivered to the webhook and recorded in the ledger).
+type crashStage struct {
+	c         *client
+	admin     string
+	ledger    *crashLedger
+	customers []string
+}
+
+// stageCrash prepares a crashStage: n customers numbered from first, each
+// writing greeting once; retries back off from 100 ms up to maxBackoffMs.
+func stageCrash(t *testing.T, in *instance, hook *hookRecorder, n, first, maxBackoffMs int, greeting string) crashStage {
+	t.Helper()
+	c := in.start()
+	admin := bearer(login(t, c, "admin", "secret", adminPass))
+	registerSandboxNumber(t, c, admin)
+	in.waitConnected(c, admin)
+	c.do(t, "PATCH", "/v1/settings/application", admin, map[string]any{
+		"webhooks":                      map[string]any{"url": hook.url()},
+		"sent_status":                   true,
+		"callback_backoff_delay_ms":     100,
+		"max_callback_backoff_delay_ms": maxBackoffMs,
+	}).expect(t, 200)
+	c.do(t, "PATCH", "/sandbox/v1/world", admin, `{"delivery_delay_ms":0,"read_delay_ms":0}`).expect(t, 200)
+	ledger := &crashLedger{outbound: map[string]string{}, inbound: map[string]string{}}
+	customers := make([]string, n)
+	body, _ := json.Marshal(map[string]any{"type": "text", "text": map[string]string{"body": greeting}})
+	for i := range customers {
+		customers[i] = fmt.Sprintf("1555000%04d", first+i)
+		r := c.do(t, "POST", "/sandbox/v1/users/"+customers[i]+"/messages", admin, string(body)).expect(t, 201)
+		ledger.received(firstMessageID(r.body), customers[i])
+	}
+	// The windows are open once the business has seen the messages.
+	settleCrash(t, in, c, admin, hook, ledger, "opening the windows")
+	return crashStage{c: c, admin: admin, ledger: ledger, customers: customers}
+}

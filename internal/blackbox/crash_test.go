@@ -128,29 +128,8 @@ func pickKill(rng *rand.Rand) crashKill {
 func runCrashSafety(t *testing.T, engine store.Dialect, rounds int, rng *rand.Rand) {
 	hook := newHookRecorder(t)
 	in := newInstance(t, engine, "WABIZ_WEBHOOK_ALLOW_HTTP=true")
-	c := in.start()
-	admin := bearer(login(t, c, "admin", "secret", adminPass))
-	registerSandboxNumber(t, c, admin)
-	in.waitConnected(c, admin)
-
-	c.do(t, "PATCH", "/v1/settings/application", admin, map[string]any{
-		"webhooks":                      map[string]any{"url": hook.url()},
-		"sent_status":                   true,
-		"callback_backoff_delay_ms":     100,
-		"max_callback_backoff_delay_ms": 500,
-	}).expect(t, 200)
-	c.do(t, "PATCH", "/sandbox/v1/world", admin, `{"delivery_delay_ms":0,"read_delay_ms":0}`).expect(t, 200)
-
-	ledger := &crashLedger{outbound: map[string]string{}, inbound: map[string]string{}}
-	customers := make([]string, crashCustomers)
-	for i := range customers {
-		customers[i] = fmt.Sprintf("1555000%04d", 1000+i)
-		r := c.do(t, "POST", "/sandbox/v1/users/"+customers[i]+"/messages", admin,
-			`{"type":"text","text":{"body":"Hello, is anyone there?"}}`).expect(t, 201)
-		ledger.received(firstMessageID(r.body), customers[i])
-	}
-	// The windows are open once the business has seen the messages.
-	settleCrash(t, in, c, admin, hook, ledger, "opening the windows")
+	st := stageCrash(t, in, hook, crashCustomers, 1000, 500, "Hello, is anyone there?")
+	c, admin, ledger, customers := st.c, st.admin, st.ledger, st.customers
 	waitQueueEmpty(t, in, c, admin, "opening the windows")
 
 	start := time.Now()

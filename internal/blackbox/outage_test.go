@@ -285,26 +285,8 @@ func runOutage(t *testing.T, plan outagePlan) {
 		"WABIZ_WEBHOOK_ALLOW_HTTP=true",
 		"WABIZ_DB_TIMEOUT=" + outageDBTimeout.String(),
 	}, plan.env...)...)
-	c := in.start()
-	admin := bearer(login(t, c, "admin", "secret", adminPass))
-	registerSandboxNumber(t, c, admin)
-	in.waitConnected(c, admin)
-	c.do(t, "PATCH", "/v1/settings/application", admin, map[string]any{
-		"webhooks":                      map[string]any{"url": hook.url()},
-		"sent_status":                   true,
-		"callback_backoff_delay_ms":     100,
-		"max_callback_backoff_delay_ms": 500,
-	}).expect(t, 200)
-	c.do(t, "PATCH", "/sandbox/v1/world", admin, `{"delivery_delay_ms":0,"read_delay_ms":0}`).expect(t, 200)
-	ledger := &crashLedger{outbound: map[string]string{}, inbound: map[string]string{}}
-	customers := make([]string, outageCustomers)
-	for i := range customers {
-		customers[i] = fmt.Sprintf("1555000%04d", 2000+i)
-		r := c.do(t, "POST", "/sandbox/v1/users/"+customers[i]+"/messages", admin,
-			`{"type":"text","text":{"body":"Hello before the outage"}}`).expect(t, 201)
-		ledger.received(firstMessageID(r.body), customers[i])
-	}
-	settleCrash(t, in, c, admin, hook, ledger, "opening the windows")
+	st := stageCrash(t, in, hook, outageCustomers, 2000, 500, "Hello before the outage")
+	c, admin, ledger, customers := st.c, st.admin, st.ledger, st.customers
 
 	load := &outageLoad{c: c, admin: admin, customers: customers, ledger: ledger, phase: "before"}
 	load.run()

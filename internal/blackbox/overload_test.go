@@ -32,26 +32,8 @@ func TestOverload(t *testing.T) {
 	hook := newHookRecorder(t)
 	in := newInstance(t, store.SQLite, "WABIZ_WEBHOOK_ALLOW_HTTP=true",
 		fmt.Sprintf("WABIZ_WEBHOOK_QUEUE_LIMIT=%d", overloadQueueLimit))
-	c := in.start()
-	admin := bearer(login(t, c, "admin", "secret", adminPass))
-	registerSandboxNumber(t, c, admin)
-	in.waitConnected(c, admin)
-	c.do(t, "PATCH", "/v1/settings/application", admin, map[string]any{
-		"webhooks":                      map[string]any{"url": hook.url()},
-		"sent_status":                   true,
-		"callback_backoff_delay_ms":     100,
-		"max_callback_backoff_delay_ms": 300,
-	}).expect(t, 200)
-	c.do(t, "PATCH", "/sandbox/v1/world", admin, `{"delivery_delay_ms":0,"read_delay_ms":0}`).expect(t, 200)
-	ledger := &crashLedger{outbound: map[string]string{}, inbound: map[string]string{}}
-	customers := make([]string, overloadCustomers)
-	for i := range customers {
-		customers[i] = fmt.Sprintf("1555000%04d", 4000+i)
-		r := c.do(t, "POST", "/sandbox/v1/users/"+customers[i]+"/messages", admin,
-			`{"type":"text","text":{"body":"Hello"}}`).expect(t, 201)
-		ledger.received(firstMessageID(r.body), customers[i])
-	}
-	settleCrash(t, in, c, admin, hook, ledger, "opening the windows")
+	st := stageCrash(t, in, hook, overloadCustomers, 4000, 300, "Hello")
+	c, admin, ledger, customers := st.c, st.admin, st.ledger, st.customers
 
 	// The receiver goes away; sends continue until overloadRefused of them
 	// were answered 1016.

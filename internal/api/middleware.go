@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -155,6 +156,13 @@ func (s *Server) withTrailingSlashFolded(next http.Handler) http.Handler {
 			r2.URL.Path = strings.TrimSuffix(p, "/")
 			r2.URL.RawPath = ""
 			r = r2
+		}
+		// A path with dot segments or empty segments names no node: the
+		// mux would answer it with a bare redirect to the cleaned path,
+		// outside the envelope (found by FuzzMessagingBodies).
+		if p := r.URL.Path; p != "" && path.Clean(p) != p {
+			s.writeError(w, r, apierr.New(1006, "URL path not found"))
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -31,7 +31,7 @@ type Callback struct {
 const (
 	callbackInsertRows  = 500
 	callbackInsertBytes = 1 << 20
-	callbackIDsPerStmt  = 500
+	idsPerStatement     = 500 // ids in one IN (...) list, for any table
 )
 
 // EnqueueCallbacks inserts cbs in one transaction: either all are queued or
@@ -158,8 +158,8 @@ func scanCallbacks(rows *sql.Rows, out *[]Callback) error {
 // already gone are not an error: another dispatcher may have delivered a row
 // whose lease had run out.
 func (s *Store) DeleteCallbacks(ctx context.Context, ids []int64) error {
-	for start := 0; start < len(ids); start += callbackIDsPerStmt {
-		chunk := ids[start:min(start+callbackIDsPerStmt, len(ids))]
+	for start := 0; start < len(ids); start += idsPerStatement {
+		chunk := ids[start:min(start+idsPerStatement, len(ids))]
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
@@ -177,8 +177,8 @@ func (s *Store) DeleteCallbacks(ctx context.Context, ids []int64) error {
 // each claim's lease end unique, so only those claims' rows are released.
 func (s *Store) ReleaseCallbackClaims(ctx context.Context, owner string, untils []time.Time) (int64, error) {
 	var released int64
-	for start := 0; start < len(untils); start += callbackIDsPerStmt {
-		chunk := untils[start:min(start+callbackIDsPerStmt, len(untils))]
+	for start := 0; start < len(untils); start += idsPerStatement {
+		chunk := untils[start:min(start+idsPerStatement, len(untils))]
 		args := make([]any, 0, len(chunk)+1)
 		args = append(args, owner)
 		for _, u := range chunk {

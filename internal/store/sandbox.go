@@ -223,8 +223,8 @@ func (s *Store) AckSandboxEvents(ctx context.Context, advances []SandboxAdvance,
 				return err
 			}
 		}
-		for start := 0; start < len(ids); start += callbackIDsPerStmt {
-			chunk := ids[start:min(start+callbackIDsPerStmt, len(ids))]
+		for start := 0; start < len(ids); start += idsPerStatement {
+			chunk := ids[start:min(start+idsPerStatement, len(ids))]
 			args := make([]any, len(chunk))
 			for i, id := range chunk {
 				args[i] = id

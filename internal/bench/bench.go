@@ -73,10 +73,11 @@ type Side struct {
 	PerSec     float64        `json:"accepted_per_sec"`
 	Accept     Latency        `json:"accept_latency"`
 	Errors     map[string]int `json:"errors"`
+	CutOff     int            `json:"cut_off_at_end,omitempty"`
 }
 
 func side(r driveResult) Side {
-	s := Side{Sent: r.Sent, Accepted: r.Accepted, ElapsedSec: r.Elapsed.Seconds(), Accept: Summarize(r.Accept), Errors: r.Errors}
+	s := Side{Sent: r.Sent, Accepted: r.Accepted, ElapsedSec: r.Elapsed.Seconds(), Accept: Summarize(r.Accept), Errors: r.Errors, CutOff: r.CutOff}
 	if r.Elapsed > 0 {
 		s.PerSec = float64(r.Accepted) / r.Elapsed.Seconds()
 	}

@@ -41,6 +41,9 @@ type driveResult struct {
 	Elapsed  time.Duration
 	Accept   []time.Duration
 	Errors   map[string]int
+	// CutOff counts requests still unanswered when --duration ran out;
+	// the server may have accepted them (their callbacks still arrive).
+	CutOff int
 	// AcceptedAt maps each accepted message id to when its answer arrived.
 	AcceptedAt map[string]time.Time
 }
@@ -65,6 +68,7 @@ type recorder struct {
 	acceptedAt map[string]time.Time
 	sent       atomic.Int64
 	accepted   atomic.Int64
+	cutOff     atomic.Int64
 }
 
 func (r *recorder) ok(id string, lat time.Duration, at time.Time) {
@@ -111,7 +115,8 @@ func drive(ctx context.Context, t target, l Load) driveResult {
 		now := time.Now()
 		if key != "" {
 			if ctx.Err() != nil && key == "transport" {
-				return // cut off by the end of the run, not a server error
+				rec.cutOff.Add(1) // cut off by the end of the run, not a server error
+				return
 			}
 			rec.fail(key, now.Sub(start))
 			return
@@ -173,7 +178,7 @@ func drive(ctx context.Context, t target, l Load) driveResult {
 	elapsed := time.Since(begin)
 	return driveResult{
 		Sent: int(rec.sent.Load()), Accepted: int(rec.accepted.Load()), Elapsed: elapsed,
-		Accept: rec.accept, Errors: rec.errors, AcceptedAt: rec.acceptedAt,
+		Accept: rec.accept, Errors: rec.errors, CutOff: int(rec.cutOff.Load()), AcceptedAt: rec.acceptedAt,
 	}
 }
 

@@ -56,6 +56,9 @@ func writeSide(w io.Writer, name string, s Side) {
 	for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
 		fmt.Fprintf(w, "  error %s: %d\n", k, s.Errors[k])
 	}
+	if s.CutOff > 0 {
+		fmt.Fprintf(w, "  %d requests unanswered when the duration ran out (not counted; the server may have accepted them)\n", s.CutOff)
+	}
 }
 
 func latencyText(l Latency) string {

@@ -128,6 +128,15 @@ func (c *Core) enqueueStatus(ctx context.Context, m store.OutboxMessage, status 
 // them, replace the ones the core computed, each on its own; a failed
 // status carries neither, as On-Premises failed statuses did not.
 func (c *Core) enqueueReport(ctx context.Context, m store.OutboxMessage, status string, at time.Time, failure *asyncError, reported *network.StatusEvent) error {
+	note, err := c.statusNotification(m, status, at, failure, reported)
+	if err != nil {
+		return err
+	}
+	return c.hooks.Enqueue(ctx, note)
+}
+
+// statusNotification is the callback enqueueReport queues.
+func (c *Core) statusNotification(m store.OutboxMessage, status string, at time.Time, failure *asyncError, reported *network.StatusEvent) (webhook.Notification, error) {
 	item := statusItem{ID: m.ID, RecipientID: m.Recipient, Status: status, Timestamp: strconv.FormatInt(at.Unix(), 10)}
 	if failure != nil {
 		failure.Title = titleOf(failure.Code)
@@ -156,9 +165,9 @@ func (c *Core) enqueueReport(ctx context.Context, m store.OutboxMessage, status 
 	}
 	payload, err := json.Marshal(statusCallback{Statuses: []statusItem{item}})
 	if err != nil {
-		return err
+		return webhook.Notification{}, err
 	}
-	return c.enqueue(ctx, "statuses", payload)
+	return webhook.Notification{Kind: "statuses", Payload: payload}, nil
 }
 
 // enqueueErrors queues an errors callback (runtime §1.6): problems the

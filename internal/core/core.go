@@ -37,7 +37,7 @@ type Store interface {
 	GetOutbox(ctx context.Context, id string) (store.OutboxMessage, error)
 	ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, ownLeftovers bool) ([]store.OutboxMessage, error)
 	RescheduleOutbox(ctx context.Context, id string, attempts int, next time.Time, lastError string, now time.Time) error
-	MarkOutboxSent(ctx context.Context, m store.OutboxMessage, now time.Time) (bool, error)
+	MarkOutboxSent(ctx context.Context, m store.OutboxMessage, status string, now time.Time) (bool, error)
 	AdvanceOutboxFrom(ctx context.Context, m store.OutboxMessage, status, lastError string, now time.Time) (store.OutboxMessage, bool, error)
 	ExpiredOutbox(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error)
 	NextOutboxDue(ctx context.Context) (time.Time, bool, error)

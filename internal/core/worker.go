@@ -11,6 +11,7 @@ import (
 	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/webhook"
 )
 
 // outboxLease is how long a claimed message is held before another process
@@ -205,7 +206,13 @@ func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 	if p.template != nil && p.template.Definition != nil && p.template.Definition.Category != "" {
 		origin = p.template.Definition.Category
 	}
-	err = c.net.Send(ctx, network.Outgoing{ID: m.ID, To: m.Recipient, Type: m.Type, Body: m.Body, Media: p.media, Template: p.template})
+	out := network.Outgoing{ID: m.ID, To: m.Recipient, Type: m.Type, Body: m.Body, Media: p.media, Template: p.template}
+	delivered := false
+	if reporter, ok := c.net.(network.DeliveryReporter); ok {
+		delivered, err = reporter.SendReportingDelivery(ctx, out)
+	} else {
+		err = c.net.Send(ctx, out)
+	}
 	var ne *network.Error
 	switch {
 	case err == nil:
@@ -223,18 +230,40 @@ func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 	}
 	m.Attempts++
 	m.ConversationID, m.ConversationOrigin, m.ConversationExpiresAt, m.ConversationOpened = conv.ID, conv.Origin, conv.ExpiresAt, opened
-	// The callback is queued before the status is recorded: a crash in
-	// between sends the message again (the network ignores a repeated id)
-	// and queues the callback again with the same id, where the other order
-	// would lose it for good.
-	if c.settings.Current().SendSentStatus() {
-		if err := c.enqueueStatus(ctx, m, store.OutboxSent, now, nil); err != nil {
+	// The callbacks are queued before the status is recorded: a crash in
+	// between sends the message again (the network ignores a repeated id,
+	// and reports a delivery it already made again) and queues the
+	// callbacks again with the same ids, where the other order would lose
+	// them for good.
+	status := store.OutboxSent
+	if delivered {
+		status = store.OutboxDelivered
+	}
+	a := c.settings.Current()
+	var notes []webhook.Notification
+	if a.SendSentStatus() {
+		note, err := c.statusNotification(m, store.OutboxSent, now, nil, nil)
+		if err != nil {
 			return err
 		}
+		notes = append(notes, note)
 	}
-	moved, err := c.store.MarkOutboxSent(ctx, m, now)
+	if delivered && a.Webhooks.Message.Delivered {
+		note, err := c.statusNotification(m, store.OutboxDelivered, now, nil, nil)
+		if err != nil {
+			return err
+		}
+		notes = append(notes, note)
+	}
+	if err := c.hooks.Enqueue(ctx, notes...); err != nil {
+		return err
+	}
+	moved, err := c.store.MarkOutboxSent(ctx, m, status, now)
 	if moved {
 		metrics.MessagesSent.Inc() // wabiz_messages_sent_total, outgoing_messages
+		if delivered {
+			metrics.MessageStatuses.WithLabelValues(store.OutboxDelivered).Inc()
+		}
 	}
 	return err
 }

@@ -48,6 +48,17 @@ type Network interface {
 	Pending() <-chan struct{}
 }
 
+// DeliveryReporter is implemented by a network that can know, as it accepts
+// a message, that the recipient's phone already has it: the sandbox when its
+// world delivers without delay. SendReportingDelivery is Send that also says
+// so; a message reported delivered this way gets no "delivered" event later
+// (a "read" still comes as an event). The core then records sent and
+// delivered in one step instead of waiting for an event that says what it
+// already knows.
+type DeliveryReporter interface {
+	SendReportingDelivery(ctx context.Context, msg Outgoing) (delivered bool, err error)
+}
+
 // CodeRequest is POST /v1/account.
 type CodeRequest struct {
 	CC          string

@@ -1,4 +1,31 @@
 package store
 
+import (
+	"context"
+	"strings"
+)
+
 // MySQLHasSkipLocked is exported to the external tests.
 var MySQLHasSkipLocked = mysqlHasSkipLocked
+
+// LastSandboxSentSQL is exported to the external tests.
+const LastSandboxSentSQL = lastSandboxSentSQL
+
+// SQLiteQueryPlan is SQLite's EXPLAIN QUERY PLAN of query, one step a line.
+func (s *Store) SQLiteQueryPlan(ctx context.Context, query string, args ...any) (string, error) {
+	rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n"), rows.Err()
+}

@@ -292,6 +292,12 @@ var migrations = []migration{
 			seen_at BIGINT NOT NULL)`),
 		index("cloud_seen_seen_at", "cloud_seen", "seen_at"),
 	}},
+	{version: 9, name: "sandbox: what each user sent, by user", steps: []step{
+		// Every free-form send looks up when its recipient last wrote (the
+		// 24-hour window); without this index that read scans every
+		// message every simulated user ever sent.
+		index("sandbox_sent_user", "sandbox_sent", "wa_id, sent_at"),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

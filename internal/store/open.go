@@ -36,6 +36,8 @@ func openSQLite(cfg Config) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "wal_autocheckpoint(8192)")
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+cfg.SQLitePath+"?"+q.Encode())
 	if err != nil {

@@ -120,11 +120,14 @@ func (s *Store) RescheduleOutbox(ctx context.Context, id string, attempts int, n
 // MarkOutboxSent records that the network accepted a queued message and the
 // conversation it belongs to. It returns false if the message had already
 // moved on (another process sent it, or it failed).
-func (s *Store) MarkOutboxSent(ctx context.Context, m OutboxMessage, now time.Time) (bool, error) {
-	n, err := s.execGrouped(ctx, `UPDATE outbox SET status = 'sent', attempts = ?, conversation_id = ?, conversation_origin = ?,
+func (s *Store) MarkOutboxSent(ctx context.Context, m OutboxMessage, status string, now time.Time) (bool, error) {
+	if status != OutboxSent && status != OutboxDelivered {
+		return false, errors.New("store: a message leaves the queue as sent or delivered, not " + status)
+	}
+	n, err := s.execGrouped(ctx, `UPDATE outbox SET status = ?, attempts = ?, conversation_id = ?, conversation_origin = ?,
 		conversation_expires_at = ?, conversation_opened = ?, lease_owner = '', lease_until = 0, updated_at = ?
 		WHERE id = ? AND status = 'queued'`,
-		m.Attempts, m.ConversationID, m.ConversationOrigin, m.ConversationExpiresAt.UnixMilli(), boolToInt(m.ConversationOpened), now.UnixMilli(), m.ID)
+		status, m.Attempts, m.ConversationID, m.ConversationOrigin, m.ConversationExpiresAt.UnixMilli(), boolToInt(m.ConversationOpened), now.UnixMilli(), m.ID)
 	return n > 0, err
 }
 

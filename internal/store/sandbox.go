@@ -95,14 +95,18 @@ func (s *Store) AddSandboxEvents(ctx context.Context, events []SandboxEvent) err
 		return nil
 	}
 	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		for _, e := range events {
-			if _, err := s.txExec(ctx, tx, `INSERT INTO sandbox_events (kind, payload, due_at, created_at) VALUES (?, ?, ?, ?)`,
-				e.Kind, string(e.Payload), e.DueAt.UnixMilli(), e.CreatedAt.UnixMilli()); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.insertSandboxEvents(ctx, tx, events)
 	})
+}
+
+func (s *Store) insertSandboxEvents(ctx context.Context, tx *sql.Tx, events []SandboxEvent) error {
+	for _, e := range events {
+		if _, err := s.txExec(ctx, tx, `INSERT INTO sandbox_events (kind, payload, due_at, created_at) VALUES (?, ?, ?, ?)`,
+			e.Kind, string(e.Payload), e.DueAt.UnixMilli(), e.CreatedAt.UnixMilli()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DueSandboxEvents returns up to max events due at now, oldest first.
@@ -183,12 +187,31 @@ type SandboxMessage struct {
 	UpdatedAt time.Time
 }
 
-// RecordSandboxReceived stores a business message a user received. It
-// returns false when the id was already recorded (a repeated send).
-func (s *Store) RecordSandboxReceived(ctx context.Context, m SandboxMessage) (bool, error) {
-	n, err := s.execGrouped(ctx, `INSERT INTO sandbox_received (id, wa_id, body, status, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`+
-		s.onDuplicateDoNothing("id"), m.ID, m.WaID, string(m.Body), m.Status, m.At.UnixMilli(), m.At.UnixMilli())
-	return n > 0, err
+// RecordSandboxReceived stores a business message a user received together
+// with the events it starts (its delivery and read reports), in one grouped
+// transaction: a crash leaves either both or neither, so a repeated send
+// never has to schedule them again. It returns false, and stores nothing,
+// when the id was already recorded (a repeated send).
+func (s *Store) RecordSandboxReceived(ctx context.Context, m SandboxMessage, events []SandboxEvent) (bool, error) {
+	var fresh bool
+	err := s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `INSERT INTO sandbox_received (id, wa_id, body, status, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`+
+			s.onDuplicateDoNothing("id"), m.ID, m.WaID, string(m.Body), m.Status, m.At.UnixMilli(), m.At.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		// A group that fails is retried write by write: the result is set
+		// by the run that commits.
+		if fresh = n > 0; !fresh {
+			return nil
+		}
+		return s.insertSandboxEvents(ctx, tx, events)
+	})
+	return fresh, err
 }
 
 var receivedRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
@@ -349,10 +372,14 @@ func placeholders(n int) string {
 	return strings.Repeat("?, ", n-1) + "?"
 }
 
+// lastSandboxSentSQL runs for every free-form send (the 24-hour window): it
+// must stay a lookup in the sandbox_sent_user index, never a scan.
+const lastSandboxSentSQL = `SELECT MAX(sent_at) FROM sandbox_sent WHERE wa_id = ?`
+
 // LastSandboxSent is when a user last wrote to the business (zero: never).
 func (s *Store) LastSandboxSent(ctx context.Context, waID string) (time.Time, error) {
 	var last sql.NullInt64
-	if err := s.queryRow(ctx, `SELECT MAX(sent_at) FROM sandbox_sent WHERE wa_id = ?`, waID).Scan(&last); err != nil {
+	if err := s.queryRow(ctx, lastSandboxSentSQL, waID).Scan(&last); err != nil {
 		return time.Time{}, err
 	}
 	if !last.Valid {

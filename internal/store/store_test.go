@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,4 +284,19 @@ func TestAdvanceOutboxFrom(t *testing.T) {
 			m = got
 		}
 	})
+}
+
+// TestPerSendLookupsUseIndexes: the reads every send makes stay index
+// lookups however many rows the tables hold (on SQLite, whose planner can
+// be asked; the other engines get the same indexes from the same migrations).
+func TestPerSendLookupsUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.OpenConfig(t, storetest.Config(t, store.SQLite))
+	plan, err := st.SQLiteQueryPlan(ctx, store.LastSandboxSentSQL, "15550001111")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "INDEX sandbox_sent_user") {
+		t.Fatalf("the 24-hour window lookup is not an index search:\n%s", plan)
+	}
 }

@@ -301,18 +301,19 @@ func TestQueueBound(t *testing.T) {
 		if e.d.Full() {
 			t.Fatal("full at 4 of 5")
 		}
-		if err := e.d.Enqueue(context.Background(), status("x"), status("y")); !errors.Is(err, ErrOverloaded) {
-			t.Fatalf("two more at 4 of 5: %v", err)
-		}
-		e.enqueue(t, status("e"))
+		// Below the bound a batch is taken whole, past it.
+		e.enqueue(t, status("x"), status("y"))
 		if !e.d.Full() {
-			t.Fatal("not full at 5 of 5")
+			t.Fatal("not full at 6 of 5")
 		}
 		if err := e.d.Enqueue(context.Background(), status("f")); !errors.Is(err, ErrOverloaded) {
-			t.Fatalf("sixth: %v", err)
+			t.Fatalf("seventh: %v", err)
+		}
+		if err := e.d.Enqueue(context.Background(), status("g"), status("h")); !errors.Is(err, ErrOverloaded) {
+			t.Fatalf("a pair when full: %v", err)
 		}
 		e.set.Set(func(a *settings.Application) { a.Webhooks.URL = e.recv.URL() })
-		if res := e.runOnce(t); res.Delivered != 5 {
+		if res := e.runOnce(t); res.Delivered != 6 {
 			t.Fatalf("%+v", res)
 		}
 		if e.d.Full() {

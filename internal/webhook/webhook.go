@@ -63,7 +63,7 @@ type Notification struct {
 	Payload json.RawMessage
 }
 
-// ErrOverloaded means the queue holds QueueLimit items: the API answers 1016
+// ErrOverloaded means the queue holds QueueLimit items or more: the API answers 1016
 // "System overloaded" rather than accept work whose callbacks it cannot keep.
 var ErrOverloaded = errors.New("webhook: callback queue is full")
 
@@ -227,8 +227,13 @@ func (d *Dispatcher) Enqueue(ctx context.Context, items ...Notification) error {
 		}
 		cbs[i] = store.Callback{Kind: it.Kind, Payload: slices.Clone([]byte(it.Payload)), NextAttemptAt: now, CreatedAt: now}
 	}
+	// The bound refuses work once the queue holds QueueLimit items (Full);
+	// below it a batch is taken whole, even if it passes the bound: the
+	// worker queues a message's "sent" and "delivered" together, and a
+	// bound that refused the pair one place below the limit would stall
+	// the worker while Full still let the API accept sends.
 	n := int64(len(cbs))
-	if d.queued.Add(n) > int64(d.o.QueueLimit) {
+	if d.queued.Add(n)-n >= int64(d.o.QueueLimit) {
 		d.queued.Add(-n)
 		return ErrOverloaded
 	}

@@ -38,12 +38,24 @@ var ErrNotWhatsApp = errors.New("sandbox: this number has no WhatsApp")
 // an online user's phone reports delivery, and the user reads it if they
 // auto-read. A user who blocked the business never gets it delivered.
 func (s *Sandbox) Send(ctx context.Context, msg network.Outgoing) error {
+	_, err := s.send(ctx, msg, false)
+	return err
+}
+
+// SendReportingDelivery implements network.DeliveryReporter: when the world
+// delivers without delay and the user is reachable, the phone has the
+// message at once, and the answer says so instead of a "delivered" event.
+func (s *Sandbox) SendReportingDelivery(ctx context.Context, msg network.Outgoing) (bool, error) {
+	return s.send(ctx, msg, true)
+}
+
+func (s *Sandbox) send(ctx context.Context, msg network.Outgoing, reportDelivery bool) (delivered bool, err error) {
 	u, err := s.user(ctx, msg.To)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !u.WhatsApp {
-		return &network.Error{Code: 1013, Details: "Recipient is not a valid WhatsApp user"}
+		return false, &network.Error{Code: 1013, Details: "Recipient is not a valid WhatsApp user"}
 	}
 	now := s.now()
 	body := msg.Body
@@ -52,45 +64,61 @@ func (s *Sandbox) Send(ctx context.Context, msg network.Outgoing) error {
 		// sha256) the business uploaded.
 		received, err := s.receiveMedia(ctx, msg.Media, now)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if body, err = withKey(msg.Body, "media", received); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if msg.Template != nil {
 		var err error
 		if body, err = withKey(body, "shown", showTemplate(msg.Template)); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if msg.Type != "template" && msg.Type != "hsm" {
 		last, err := s.store.LastSandboxSent(ctx, u.WaID)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if last.IsZero() || now.Sub(last) > ServiceWindow {
-			return &network.Error{Code: 470, Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number"}
+			return false, &network.Error{Code: 470, Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number"}
 		}
 	}
-	fresh, err := s.store.RecordSandboxReceived(ctx, store.SandboxMessage{ID: msg.ID, WaID: u.WaID, Body: body, Status: "sent", At: now})
+	// Offline messages wait for the user (SetUser schedules them when the
+	// user comes back); a reachable user's phone reports at once or later.
+	received := store.SandboxMessage{ID: msg.ID, WaID: u.WaID, Body: body, Status: "sent", At: now}
+	var events []store.SandboxEvent
+	if u.Online && !u.Blocked {
+		w, err := s.World(ctx)
+		if err != nil {
+			return false, err
+		}
+		delivered = reportDelivery && w.DeliveryDelayMs == 0
+		if delivered {
+			received.Status = "delivered"
+		}
+		events = s.deliveryEvents(u, w, msg.ID, now, delivered)
+	}
+	fresh, err := s.store.RecordSandboxReceived(ctx, received, events)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if !u.Online || u.Blocked {
-		return nil // offline messages wait for the user
+	if fresh {
+		s.signalDue(events)
+		return delivered, nil
 	}
-	if !fresh {
-		// A repeated send (the core crashed before recording the first):
-		// if the phone still has it as sent, the first send may have
-		// crashed before its delivery was scheduled, so schedule it again;
-		// a report that turns out to be a duplicate is dropped as stale.
-		m, err := s.store.GetSandboxReceived(ctx, msg.ID)
-		if err != nil || m.Status != "sent" {
-			return err
-		}
+	// A repeated send (the core crashed before recording the first): the
+	// first one stored the message with its reports, so nothing is
+	// scheduled again; the answer tells what the phone has now.
+	if !reportDelivery {
+		return false, nil
 	}
-	return s.scheduleDelivery(ctx, u, msg.ID, now)
+	m, err := s.store.GetSandboxReceived(ctx, msg.ID)
+	if err != nil {
+		return false, err
+	}
+	return receivedRank[m.Status] >= receivedRank["delivered"], nil
 }
 
 // scheduleDelivery queues "delivered" (and "read" when the user reads on
@@ -100,14 +128,24 @@ func (s *Sandbox) scheduleDelivery(ctx context.Context, u store.SandboxUser, id 
 	if err != nil {
 		return err
 	}
+	return s.addEvents(ctx, s.deliveryEvents(u, w, id, from, false)...)
+}
+
+// deliveryEvents are the reports a reachable user's phone makes of a message
+// it got at from: "delivered" after the world's delay (none when the
+// delivery was already reported), then "read" if the user reads on their own.
+func (s *Sandbox) deliveryEvents(u store.SandboxUser, w World, id string, from time.Time, deliveryReported bool) []store.SandboxEvent {
 	delivered := from.Add(time.Duration(w.DeliveryDelayMs) * time.Millisecond)
-	events := []store.SandboxEvent{s.event(network.EventStatus, delivered, eventPayload{Status: &network.StatusEvent{
-		MessageID: id, Recipient: u.WaID, Status: "delivered"}})}
+	var events []store.SandboxEvent
+	if !deliveryReported {
+		events = append(events, s.event(network.EventStatus, delivered, eventPayload{Status: &network.StatusEvent{
+			MessageID: id, Recipient: u.WaID, Status: "delivered"}}))
+	}
 	if readDelay, reads := readDelay(u, w); reads {
 		events = append(events, s.event(network.EventStatus, delivered.Add(readDelay), eventPayload{Status: &network.StatusEvent{
 			MessageID: id, Recipient: u.WaID, Status: "read"}}))
 	}
-	return s.addEvents(ctx, events...)
+	return events
 }
 
 func readDelay(u store.SandboxUser, w World) (time.Duration, bool) {

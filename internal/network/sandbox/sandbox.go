@@ -30,7 +30,7 @@ type Store interface {
 	DueSandboxEvents(ctx context.Context, now time.Time, max int) ([]store.SandboxEvent, error)
 	DeleteSandboxEvents(ctx context.Context, ids []int64) error
 	SandboxEventsByID(ctx context.Context, ids []int64) ([]store.SandboxEvent, error)
-	RecordSandboxReceived(ctx context.Context, m store.SandboxMessage) (bool, error)
+	RecordSandboxReceived(ctx context.Context, m store.SandboxMessage, events []store.SandboxEvent) (bool, error)
 	AckSandboxEvents(ctx context.Context, advances []store.SandboxAdvance, ids []int64) error
 	GetSandboxReceived(ctx context.Context, id string) (store.SandboxMessage, error)
 	ListSandboxReceived(ctx context.Context, waID, status string, limit int) ([]store.SandboxMessage, error)
@@ -209,14 +209,19 @@ func (s *Sandbox) addEvents(ctx context.Context, events ...store.SandboxEvent) e
 	if err := s.store.AddSandboxEvents(ctx, events); err != nil {
 		return err
 	}
+	s.signalDue(events)
+	return nil
+}
+
+// signalDue wakes the core when one of the stored events is due already.
+func (s *Sandbox) signalDue(events []store.SandboxEvent) {
 	now := s.now()
 	for _, e := range events {
 		if !e.DueAt.After(now) {
 			s.signal()
-			break
+			return
 		}
 	}
-	return nil
 }
 
 // Events implements network.Network. A status report that no longer applies

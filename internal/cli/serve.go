@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	level := new(slog.LevelVar)
 	log := newLogger(c, e.stderr, level)
+	tuneGarbageCollector()
 
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory %s: %w", c.DataDir, err)
@@ -405,4 +407,17 @@ func mediaPublisher(n *cloud.Network) api.MediaPublisher {
 		return nil
 	}
 	return n
+}
+
+// serverGCPercent is the garbage collector's target when GOGC is not set:
+// the server's live heap is small (tens of MiB) and most of what it
+// allocates lives for one request, so collecting at twice the live heap
+// instead of Go's default 100 % spends less CPU on collection for a few MiB.
+// GOGC and GOMEMLIMIT, when set, are the runtime's as usual.
+const serverGCPercent = 200
+
+func tuneGarbageCollector() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(serverGCPercent)
+	}
 }

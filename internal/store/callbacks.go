@@ -80,7 +80,7 @@ func (s *Store) ClaimCallbacks(ctx context.Context, owner string, now time.Time,
 	}
 	nowMs, until := now.UnixMilli(), now.Add(lease).UnixMilli()
 	var out []Callback
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.claimTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out = out[:0]
 		if s.dialect == MySQL {
 			return s.claimCallbacksMySQL(ctx, tx, owner, nowMs, until, limit, &out)

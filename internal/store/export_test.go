@@ -8,8 +8,11 @@ import (
 // MySQLHasSkipLocked is exported to the external tests.
 var MySQLHasSkipLocked = mysqlHasSkipLocked
 
-// LastSandboxSentSQL is exported to the external tests.
-const LastSandboxSentSQL = lastSandboxSentSQL
+// The statements every send runs, exported to the external tests.
+const (
+	LastSandboxSentSQL = lastSandboxSentSQL
+	SandboxSendViewSQL = sandboxSendViewSQL
+)
 
 // SQLiteQueryPlan is SQLite's EXPLAIN QUERY PLAN of query, one step a line.
 func (s *Store) SQLiteQueryPlan(ctx context.Context, query string, args ...any) (string, error) {

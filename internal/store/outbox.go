@@ -81,7 +81,8 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, le
 	}
 	until := now.Add(lease).UnixMilli()
 	var out []OutboxMessage
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.claimTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		out = nil
 		rows, err := s.txQuery(ctx, tx, due+s.forUpdate(), args...)
 		if err != nil {
 			return err

@@ -42,6 +42,51 @@ func (s *Store) GetSandboxUser(ctx context.Context, waID string) (SandboxUser, e
 	return u, nil
 }
 
+// SandboxSendView is what the sandbox reads for every message it is sent:
+// the recipient, when they last wrote (the 24-hour window) and the world's
+// rules, in one query instead of three.
+type SandboxSendView struct {
+	User     SandboxUser
+	LastSent time.Time // zero: the user never wrote
+	World    []byte    // the body of the document worldDocument; nil when none is stored
+}
+
+// sandboxSendViewSQL runs for every send; the last-sent lookup must stay a
+// search in the sandbox_sent_user index.
+const sandboxSendViewSQL = `SELECT u.wa_id, u.display_name, u.online, u.auto_read_ms, u.blocked, u.whatsapp, u.updated_at,
+	(SELECT MAX(sent_at) FROM sandbox_sent WHERE sandbox_sent.wa_id = u.wa_id),
+	(SELECT body FROM documents WHERE name = ?)
+	FROM sandbox_users u WHERE u.wa_id = ?`
+
+// GetSandboxSendView reads the view of a send to waID; ErrNotFound when the
+// sandbox has never met the user.
+func (s *Store) GetSandboxSendView(ctx context.Context, waID, worldDocument string) (SandboxSendView, error) {
+	var (
+		v                         SandboxSendView
+		online, blocked, whatsapp int
+		updated                   int64
+		lastSent                  sql.NullInt64
+		world                     sql.NullString
+	)
+	err := s.queryRow(ctx, sandboxSendViewSQL, worldDocument, waID).
+		Scan(&v.User.WaID, &v.User.DisplayName, &online, &v.User.AutoReadMs, &blocked, &whatsapp, &updated, &lastSent, &world)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SandboxSendView{}, ErrNotFound
+	}
+	if err != nil {
+		return SandboxSendView{}, err
+	}
+	v.User.Online, v.User.Blocked, v.User.WhatsApp = online != 0, blocked != 0, whatsapp != 0
+	v.User.UpdatedAt = time.UnixMilli(updated).UTC()
+	if lastSent.Valid {
+		v.LastSent = time.UnixMilli(lastSent.Int64).UTC()
+	}
+	if world.Valid {
+		v.World = []byte(world.String)
+	}
+	return v, nil
+}
+
 // PutSandboxUser creates or replaces a user.
 func (s *Store) PutSandboxUser(ctx context.Context, u SandboxUser) error {
 	_, err := s.exec(ctx, s.upsert("sandbox_users", "wa_id", "display_name", "online", "auto_read_ms", "blocked", "whatsapp", "updated_at"),

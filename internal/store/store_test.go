@@ -292,11 +292,19 @@ func TestAdvanceOutboxFrom(t *testing.T) {
 func TestPerSendLookupsUseIndexes(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.OpenConfig(t, storetest.Config(t, store.SQLite))
-	plan, err := st.SQLiteQueryPlan(ctx, store.LastSandboxSentSQL, "15550001111")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(plan, "INDEX sandbox_sent_user") {
-		t.Fatalf("the 24-hour window lookup is not an index search:\n%s", plan)
+	for name, q := range map[string]struct {
+		query string
+		args  []any
+	}{
+		"LastSandboxSent":    {store.LastSandboxSentSQL, []any{"15550001111"}},
+		"GetSandboxSendView": {store.SandboxSendViewSQL, []any{"sandbox.world", "15550001111"}},
+	} {
+		plan, err := st.SQLiteQueryPlan(ctx, q.query, q.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "INDEX sandbox_sent_user") || strings.Contains(plan, "SCAN") {
+			t.Errorf("%s: the 24-hour window lookup is not an index search:\n%s", name, plan)
+		}
 	}
 }

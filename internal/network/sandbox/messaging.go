@@ -50,7 +50,7 @@ func (s *Sandbox) SendReportingDelivery(ctx context.Context, msg network.Outgoin
 }
 
 func (s *Sandbox) send(ctx context.Context, msg network.Outgoing, reportDelivery bool) (delivered bool, err error) {
-	u, err := s.user(ctx, msg.To)
+	u, last, w, err := s.sendView(ctx, msg.To)
 	if err != nil {
 		return false, err
 	}
@@ -77,10 +77,6 @@ func (s *Sandbox) send(ctx context.Context, msg network.Outgoing, reportDelivery
 		}
 	}
 	if msg.Type != "template" && msg.Type != "hsm" {
-		last, err := s.store.LastSandboxSent(ctx, u.WaID)
-		if err != nil {
-			return false, err
-		}
 		if last.IsZero() || now.Sub(last) > ServiceWindow {
 			return false, &network.Error{Code: 470, Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number"}
 		}
@@ -90,10 +86,6 @@ func (s *Sandbox) send(ctx context.Context, msg network.Outgoing, reportDelivery
 	received := store.SandboxMessage{ID: msg.ID, WaID: u.WaID, Body: body, Status: "sent", At: now}
 	var events []store.SandboxEvent
 	if u.Online && !u.Blocked {
-		w, err := s.World(ctx)
-		if err != nil {
-			return false, err
-		}
 		delivered = reportDelivery && w.DeliveryDelayMs == 0
 		if delivered {
 			received.Status = "delivered"

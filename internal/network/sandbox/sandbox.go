@@ -6,6 +6,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -24,6 +25,7 @@ import (
 // Store is the storage the sandbox needs.
 type Store interface {
 	GetSandboxUser(ctx context.Context, waID string) (store.SandboxUser, error)
+	GetSandboxSendView(ctx context.Context, waID, worldDocument string) (store.SandboxSendView, error)
 	PutSandboxUser(ctx context.Context, u store.SandboxUser) error
 	ListSandboxUsers(ctx context.Context) ([]store.SandboxUser, error)
 	AddSandboxEvents(ctx context.Context, events []store.SandboxEvent) error
@@ -81,6 +83,12 @@ type Sandbox struct {
 	pending chan struct{}
 
 	mu sync.Mutex // serialises read-modify-write of users and documents
+
+	decoded struct { // the world decoded last (decodeWorld)
+		mu    sync.Mutex
+		body  []byte
+		world World
+	}
 }
 
 // New builds a sandbox over st.
@@ -117,11 +125,45 @@ func (s *Sandbox) world(ctx context.Context) (World, int64, error) {
 	if err != nil {
 		return World{}, 0, err
 	}
-	w := DefaultWorld()
-	if err := json.Unmarshal(doc.Body, &w); err != nil {
-		return World{}, 0, fmt.Errorf("sandbox: stored world is corrupt: %w", err)
+	w, err := s.decodeWorld(doc.Body)
+	return w, doc.Version, err
+}
+
+// decodeWorld decodes a stored world (nil: none stored). The last one
+// decoded is kept, so the many sends between two changes of the rules do
+// not decode the same bytes again.
+func (s *Sandbox) decodeWorld(body []byte) (World, error) {
+	if body == nil {
+		return DefaultWorld(), nil
 	}
-	return w, doc.Version, nil
+	s.decoded.mu.Lock()
+	defer s.decoded.mu.Unlock()
+	if s.decoded.body != nil && bytes.Equal(s.decoded.body, body) {
+		return s.decoded.world, nil
+	}
+	w := DefaultWorld()
+	if err := json.Unmarshal(body, &w); err != nil {
+		return World{}, fmt.Errorf("sandbox: stored world is corrupt: %w", err)
+	}
+	s.decoded.body, s.decoded.world = bytes.Clone(body), w
+	return w, nil
+}
+
+// sendView is what a send needs to know, read in one query: the recipient
+// (met now if new), when they last wrote, and the world's rules.
+func (s *Sandbox) sendView(ctx context.Context, waID string) (store.SandboxUser, time.Time, World, error) {
+	v, err := s.store.GetSandboxSendView(ctx, waID, worldDocument)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, err := s.user(ctx, waID); err != nil {
+			return store.SandboxUser{}, time.Time{}, World{}, err
+		}
+		v, err = s.store.GetSandboxSendView(ctx, waID, worldDocument)
+	}
+	if err != nil {
+		return store.SandboxUser{}, time.Time{}, World{}, err
+	}
+	w, err := s.decodeWorld(v.World)
+	return v.User, v.LastSent, w, err
 }
 
 // SetWorld replaces the rules after checking them.

@@ -117,7 +117,11 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		}
 		// Prometheus request count and duration by route (operations.go).
 		s.observeRequest(r, status, time.Since(start))
-		s.log.LogAttrs(r.Context(), levelForStatus(status), "request",
+		level := levelForStatus(status)
+		if !s.log.Enabled(r.Context(), level) {
+			return // the attributes below cost something even when dropped
+		}
+		s.log.LogAttrs(r.Context(), level, "request",
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),

@@ -62,17 +62,16 @@ func makeBatches(cbs []store.Callback, max int) []batch {
 // top-level value is not an array: such an item cannot be merged and goes
 // out alone, exactly as queued.
 func splitArrays(payload []byte) map[string][]json.RawMessage {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(payload, &obj) != nil || obj == nil {
+	members, ok := topLevelMembers(payload)
+	if !ok {
 		return nil
 	}
-	out := make(map[string][]json.RawMessage, len(obj))
-	for k, v := range obj {
-		var arr []json.RawMessage
-		if json.Unmarshal(v, &arr) != nil || arr == nil {
+	out := make(map[string][]json.RawMessage, len(members))
+	for _, m := range members {
+		if m.array == nil {
 			return nil
 		}
-		out[k] = arr
+		out[m.key] = m.array
 	}
 	return out
 }

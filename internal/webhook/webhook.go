@@ -255,15 +255,16 @@ func checkNotification(it Notification) error {
 	if !utf8.Valid(it.Payload) {
 		return fmt.Errorf("webhook: %s payload is not UTF-8", it.Kind)
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(it.Payload, &obj); err != nil || obj == nil {
+	members, ok := topLevelMembers(it.Payload)
+	if !ok {
 		return fmt.Errorf("webhook: %s payload is not a JSON object", it.Kind)
 	}
-	var arr []json.RawMessage
-	if err := json.Unmarshal(obj[it.Kind], &arr); err != nil || arr == nil {
-		return fmt.Errorf("webhook: %s payload has no %q array", it.Kind, it.Kind)
+	for _, m := range members {
+		if m.key == it.Kind && m.array != nil {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("webhook: %s payload has no %q array", it.Kind, it.Kind)
 }
 
 // Full reports whether Enqueue would refuse a new item.

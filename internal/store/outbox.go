@@ -119,8 +119,9 @@ func (s *Store) RescheduleOutbox(ctx context.Context, id string, attempts int, n
 }
 
 // MarkOutboxSent records that the network accepted a queued message and the
-// conversation it belongs to. It returns false if the message had already
-// moved on (another process sent it, or it failed).
+// conversation it belongs to; status is "sent", or "delivered" when the
+// network's answer already reported the delivery. It returns false if the
+// message had already moved on (another process sent it, or it failed).
 func (s *Store) MarkOutboxSent(ctx context.Context, m OutboxMessage, status string, now time.Time) (bool, error) {
 	if status != OutboxSent && status != OutboxDelivered {
 		return false, errors.New("store: a message leaves the queue as sent or delivered, not " + status)

@@ -81,7 +81,7 @@ func (s *Sandbox) send(ctx context.Context, msg network.Outgoing, reportDelivery
 			return false, &network.Error{Code: 470, Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number"}
 		}
 	}
-	// Offline messages wait for the user (SetUser schedules them when the
+	// Offline messages wait for the user (UpdateUser schedules them when the
 	// user comes back); a reachable user's phone reports at once or later.
 	received := store.SandboxMessage{ID: msg.ID, WaID: u.WaID, Body: body, Status: "sent", At: now}
 	var events []store.SandboxEvent

@@ -99,7 +99,7 @@ func checkContacts(errs *apierr.List, path string, raw json.RawMessage) []Contac
 	}
 	cards := make([]ContactCard, 0, len(items))
 	for i, item := range items {
-		if card, ok := checkCard(errs, at(path, i), item); ok {
+		if card, ok := checkCard(errs, At(path, i), item); ok {
 			cards = append(cards, card)
 		}
 	}
@@ -117,15 +117,15 @@ func checkCard(errs *apierr.List, path string, raw json.RawMessage) (ContactCard
 	before := errs.Len()
 	var card cardJSON
 	text := func(f map[string]json.RawMessage, key, p string) string {
-		s, _ := optionalText(errs, f, key, join(p, key), MaxContactFieldChars)
+		s, _ := OptionalText(errs, f, key, Join(p, key), MaxContactFieldChars)
 		return s
 	}
 
-	if nameRaw, ok := given(fields, "name"); !ok {
-		errs.Merge(apierr.MissingParam(join(path, "name")))
-	} else if nf := objectAt(errs, nameRaw, join(path, "name")); nf != nil {
-		p := join(path, "name")
-		card.Name.FormattedName, _ = requiredText(errs, nf, "formatted_name", join(p, "formatted_name"), MaxContactFieldChars)
+	if nameRaw, ok := Given(fields, "name"); !ok {
+		errs.Merge(apierr.MissingParam(Join(path, "name")))
+	} else if nf := objectAt(errs, nameRaw, Join(path, "name")); nf != nil {
+		p := Join(path, "name")
+		card.Name.FormattedName, _ = RequiredText(errs, nf, "formatted_name", Join(p, "formatted_name"), MaxContactFieldChars)
 		card.Name.FirstName = text(nf, "first_name", p)
 		card.Name.LastName = text(nf, "last_name", p)
 		card.Name.MiddleName = text(nf, "middle_name", p)
@@ -134,27 +134,27 @@ func checkCard(errs *apierr.List, path string, raw json.RawMessage) (ContactCard
 	}
 
 	eachItem(errs, fields, "phones", path, func(p string, f map[string]json.RawMessage, _ json.RawMessage) {
-		phone, _ := requiredText(errs, f, "phone", join(p, "phone"), MaxContactFieldChars)
+		phone, _ := RequiredText(errs, f, "phone", Join(p, "phone"), MaxContactFieldChars)
 		entry := phoneJSON{Phone: phone, Type: entryType(errs, f, p, phoneTypes)}
 		if waID := text(f, "wa_id", p); waID != "" {
 			if normal, ok := NormalizeNumber(waID); ok && normal == waID {
 				entry.WaID = waID
 			} else {
-				errs.Merge(apierr.InvalidValue(join(p, "wa_id"), waID))
+				errs.Merge(apierr.InvalidValue(Join(p, "wa_id"), waID))
 			}
 		}
 		card.Phones = append(card.Phones, entry)
 	})
 	eachItem(errs, fields, "emails", path, func(p string, f map[string]json.RawMessage, _ json.RawMessage) {
-		email, ok := requiredText(errs, f, "email", join(p, "email"), MaxContactFieldChars)
+		email, ok := RequiredText(errs, f, "email", Join(p, "email"), MaxContactFieldChars)
 		if ok && !isEmail(email) {
-			errs.Merge(apierr.InvalidValue(join(p, "email"), email))
+			errs.Merge(apierr.InvalidValue(Join(p, "email"), email))
 		}
 		card.Emails = append(card.Emails, emailJSON{Email: email, Type: entryType(errs, f, p, placeTypes)})
 	})
-	if orgRaw, ok := given(fields, "org"); ok {
-		if of := objectAt(errs, orgRaw, join(path, "org")); of != nil {
-			p := join(path, "org")
+	if orgRaw, ok := Given(fields, "org"); ok {
+		if of := objectAt(errs, orgRaw, Join(path, "org")); of != nil {
+			p := Join(path, "org")
 			org := orgJSON{Company: text(of, "company", p), Department: text(of, "department", p), Title: text(of, "title", p)}
 			if org != (orgJSON{}) {
 				card.Org = &org
@@ -168,13 +168,13 @@ func checkCard(errs *apierr.List, path string, raw json.RawMessage) (ContactCard
 			Country: text(f, "country", p), CountryCode: text(f, "country_code", p),
 		}
 		if a == (addressJSON{}) && errs.Len() == fieldErrs {
-			errs.Merge(apierr.InvalidValue(p, display(item))) // nothing but a type
+			errs.Merge(apierr.InvalidValue(p, Display(item))) // nothing but a type
 		}
 		a.Type = entryType(errs, f, p, placeTypes)
 		card.Addresses = append(card.Addresses, a)
 	})
 	eachItem(errs, fields, "urls", path, func(p string, f map[string]json.RawMessage, _ json.RawMessage) {
-		u, _ := requiredText(errs, f, "url", join(p, "url"), MaxLinkChars)
+		u, _ := RequiredText(errs, f, "url", Join(p, "url"), MaxLinkChars)
 		card.URLs = append(card.URLs, urlJSON{URL: u, Type: entryType(errs, f, p, placeTypes)})
 	})
 	eachItem(errs, fields, "ims", path, func(p string, f map[string]json.RawMessage, item json.RawMessage) {
@@ -188,13 +188,13 @@ func checkCard(errs *apierr.List, path string, raw json.RawMessage) (ContactCard
 			}
 		}
 		if len(im) == 0 && errs.Len() == fieldErrs {
-			errs.Merge(apierr.InvalidValue(p, display(item)))
+			errs.Merge(apierr.InvalidValue(p, Display(item)))
 		}
 		card.IMs = append(card.IMs, marshal(im))
 	})
 	if b := text(fields, "birthday", path); b != "" {
 		if !isDate(b) {
-			errs.Merge(apierr.InvalidValue(join(path, "birthday"), b))
+			errs.Merge(apierr.InvalidValue(Join(path, "birthday"), b))
 		}
 		card.Birthday = b
 	}
@@ -208,11 +208,11 @@ func checkCard(errs *apierr.List, path string, raw json.RawMessage) (ContactCard
 // eachItem runs check on every object of the optional list at key.
 func eachItem(errs *apierr.List, fields map[string]json.RawMessage, key, path string,
 	check func(path string, fields map[string]json.RawMessage, raw json.RawMessage)) {
-	raw, ok := given(fields, key)
+	raw, ok := Given(fields, key)
 	if !ok {
 		return
 	}
-	p := join(path, key)
+	p := Join(path, key)
 	items, ok := arrayAt(errs, raw, p)
 	if !ok {
 		return
@@ -222,22 +222,22 @@ func eachItem(errs *apierr.List, fields map[string]json.RawMessage, key, path st
 		return
 	}
 	for i, item := range items {
-		if f := objectAt(errs, item, at(p, i)); f != nil {
-			check(at(p, i), f, item)
+		if f := objectAt(errs, item, At(p, i)); f != nil {
+			check(At(p, i), f, item)
 		}
 	}
 }
 
 // entryType reads an optional `type` among allowed, in any case.
 func entryType(errs *apierr.List, fields map[string]json.RawMessage, path string, allowed []string) string {
-	s, ok := optionalText(errs, fields, "type", join(path, "type"), 0)
+	s, ok := OptionalText(errs, fields, "type", Join(path, "type"), 0)
 	if !ok || s == "" {
 		return ""
 	}
 	if upper := strings.ToUpper(s); slices.Contains(allowed, upper) {
 		return upper
 	}
-	errs.Merge(apierr.InvalidValue(join(path, "type"), s))
+	errs.Merge(apierr.InvalidValue(Join(path, "type"), s))
 	return ""
 }
 

@@ -12,9 +12,12 @@ import (
 	"github.com/wabiz/wabiz/internal/apierr"
 )
 
-// Helpers of the value checks (the second pass of Decode, and DecodeInbound).
-// They name a nested parameter by its path from the top of the request,
-// dotted, with list indices in brackets: "interactive.action.sections[1].title".
+// Readers of raw JSON values, used by the value checks (the second pass of
+// Decode, and DecodeInbound) and, for the exported ones, by package
+// template, which validates template definitions and parameters with the
+// same rules. They name a nested parameter by its path from the top of the
+// request, dotted, with list indices in brackets:
+// "interactive.action.sections[1].title" (see Join and At).
 //
 // Conventions shared by every type:
 //   - A key whose value is null is the same as a missing key.
@@ -22,18 +25,26 @@ import (
 //     (or "... is mandatory for <dependent> '<value>'" when another value
 //     makes it required); a value of the wrong JSON type, or a required text
 //     that is empty or only whitespace, is 1009 "Parameter '<path>' has
-//     invalid value '<v>'".
+//     invalid value '<v>'", with <v> written by Display.
 //   - An optional text that is "" is the same as a missing one.
 //   - Lengths are counted in characters (Unicode code points), as for the
 //     text body; too long is 1009 "Parameter '<path>' is longer than <n>
-//     characters".
+//     characters" (LengthError).
+//
+// The readers that report add to an *apierr.List and go on, so that one
+// answer lists every fault of a request.
 
-func join(path, key string) string { return path + "." + key }
+// Join names the member key of the object at path: Join("interactive",
+// "body") is "interactive.body".
+func Join(path, key string) string { return path + "." + key }
 
-func at(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+// At names item i (from 0) of the list at path: At("contacts", 1) is
+// "contacts[1]".
+func At(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
-// given returns the value of key unless it is missing or null.
-func given(fields map[string]json.RawMessage, key string) (json.RawMessage, bool) {
+// Given returns the value of key unless it is missing or null; false means
+// the key was not given, which is not an error by itself.
+func Given(fields map[string]json.RawMessage, key string) (json.RawMessage, bool) {
 	raw, ok := fields[key]
 	if !ok || isNull(raw) {
 		return nil, false
@@ -43,25 +54,25 @@ func given(fields map[string]json.RawMessage, key string) (json.RawMessage, bool
 
 // objectAt decodes raw as an object, or reports it as an invalid value.
 func objectAt(errs *apierr.List, raw json.RawMessage, path string) map[string]json.RawMessage {
-	fields := objectFields(raw)
+	fields := ObjectFields(raw)
 	if fields == nil {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, Display(raw)))
 	}
 	return fields
 }
 
 // arrayAt decodes raw as a list, or reports it as an invalid value.
 func arrayAt(errs *apierr.List, raw json.RawMessage, path string) ([]json.RawMessage, bool) {
-	v := bytes.TrimSpace(raw)
-	var items []json.RawMessage
-	if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &items) != nil {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
-		return nil, false
+	items, ok := List(raw)
+	if !ok {
+		errs.Merge(apierr.InvalidValue(path, Display(raw)))
 	}
-	return items, true
+	return items, ok
 }
 
-func lengthError(path string, limit int) *apierr.Error {
+// LengthError is the 1009 error of a text at path that has more than limit
+// characters.
+func LengthError(path string, limit int) *apierr.Error {
 	return apierr.Newf(1009, "Parameter '%s' is longer than %d characters", path, limit)
 }
 
@@ -72,10 +83,12 @@ func countError(code int, path string, low, high, n int, what string) *apierr.Er
 	return apierr.Newf(code, "Parameter '%s' must have %d to %d %s; it has %d", path, low, high, what, n)
 }
 
-// requiredText reads a text that must be there and say something. limit 0
-// means no length limit.
-func requiredText(errs *apierr.List, fields map[string]json.RawMessage, key, path string, limit int) (string, bool) {
-	raw, ok := given(fields, key)
+// RequiredText reads the text at key, named path in errors, that must be
+// there and say something. Missing (or null) is 1008; not a JSON string, or
+// only whitespace, is 1009; more than limit characters is 1009 too (limit 0
+// means no limit). On any of these it reports to errs and returns false.
+func RequiredText(errs *apierr.List, fields map[string]json.RawMessage, key, path string, limit int) (string, bool) {
+	raw, ok := Given(fields, key)
 	if !ok {
 		errs.Merge(apierr.MissingParam(path))
 		return "", false
@@ -83,33 +96,36 @@ func requiredText(errs *apierr.List, fields map[string]json.RawMessage, key, pat
 	return textValue(errs, raw, path, limit)
 }
 
-// textValue is requiredText once the value is known to be given.
+// textValue is RequiredText once the value is known to be given.
 func textValue(errs *apierr.List, raw json.RawMessage, path string, limit int) (string, bool) {
-	s, isString := jsonString(raw)
+	s, isString := JSONString(raw)
 	if !isString || strings.TrimSpace(s) == "" {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, Display(raw)))
 		return "", false
 	}
 	if limit > 0 && utf8.RuneCountInString(s) > limit {
-		errs.Merge(lengthError(path, limit))
+		errs.Merge(LengthError(path, limit))
 		return "", false
 	}
 	return s, true
 }
 
-// optionalText reads a text that may be left out; "" stands for absent.
-func optionalText(errs *apierr.List, fields map[string]json.RawMessage, key, path string, limit int) (string, bool) {
-	raw, ok := given(fields, key)
+// OptionalText reads the text at key, named path in errors, that may be
+// left out: missing or null returns "" and true, as does "". Not a JSON
+// string, or more than limit characters (limit 0 means no limit), is 1009,
+// reported to errs, and returns false.
+func OptionalText(errs *apierr.List, fields map[string]json.RawMessage, key, path string, limit int) (string, bool) {
+	raw, ok := Given(fields, key)
 	if !ok {
 		return "", true
 	}
-	s, isString := jsonString(raw)
+	s, isString := JSONString(raw)
 	if !isString {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, Display(raw)))
 		return "", false
 	}
 	if limit > 0 && utf8.RuneCountInString(s) > limit {
-		errs.Merge(lengthError(path, limit))
+		errs.Merge(LengthError(path, limit))
 		return "", false
 	}
 	return s, true
@@ -117,7 +133,7 @@ func optionalText(errs *apierr.List, fields map[string]json.RawMessage, key, pat
 
 // optionalFlag reads a flag that may be left out; only JSON booleans count.
 func optionalFlag(errs *apierr.List, fields map[string]json.RawMessage, key, path string) bool {
-	raw, ok := given(fields, key)
+	raw, ok := Given(fields, key)
 	if !ok {
 		return false
 	}
@@ -127,14 +143,14 @@ func optionalFlag(errs *apierr.List, fields map[string]json.RawMessage, key, pat
 	case "false":
 		return false
 	}
-	errs.Merge(apierr.InvalidValue(path, display(raw)))
+	errs.Merge(apierr.InvalidValue(path, Display(raw)))
 	return false
 }
 
 // identifier reads a required id that clients write as a string or, being
 // numeric (catalog ids), as a JSON integer; the result is always a string.
 func identifier(errs *apierr.List, fields map[string]json.RawMessage, key, path string) (string, bool) {
-	raw, ok := given(fields, key)
+	raw, ok := Given(fields, key)
 	if !ok {
 		errs.Merge(apierr.MissingParam(path))
 		return "", false
@@ -179,7 +195,7 @@ func unpadded(errs *apierr.List, path, s string) bool {
 func number(raw json.RawMessage) (float64, bool) {
 	v := bytes.TrimSpace(raw)
 	text := string(v)
-	if s, isString := jsonString(v); isString {
+	if s, isString := JSONString(v); isString {
 		if !isDecimal(s) {
 			return 0, false
 		}

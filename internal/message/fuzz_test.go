@@ -106,7 +106,7 @@ func checkModel(t *testing.T, msg *Outbound) {
 	}
 	switch {
 	case msg.Type == TypeTemplate || msg.Type == TypeHSM:
-		if fields := objectFields(msg.Template); fields == nil || !isPHPTruthy(fields["namespace"]) {
+		if fields := ObjectFields(msg.Template); fields == nil || !IsPHPTruthy(fields["namespace"]) {
 			t.Fatalf("template object %s", msg.Template)
 		}
 	case msg.Type == TypeText:
@@ -191,7 +191,7 @@ func FuzzDecodeInbound(f *testing.F) {
 		if in == nil || !slices.Contains(inboundTypes, in.Type) || !json.Valid(in.Content) {
 			t.Fatalf("accepted %+v", in)
 		}
-		content := objectFields(in.Content)
+		content := ObjectFields(in.Content)
 		if content == nil {
 			t.Fatalf("content %s", in.Content)
 		}

@@ -75,17 +75,17 @@ type InboundMedia struct {
 func DecodeInbound(params map[string]json.RawMessage) (*Inbound, *apierr.Error) {
 	var errs apierr.List
 	typ := TypeText
-	if raw, ok := given(params, "type"); ok {
-		s, isString := jsonString(raw)
+	if raw, ok := Given(params, "type"); ok {
+		s, isString := JSONString(raw)
 		if !isString || !slices.Contains(inboundTypes, s) {
-			errs.Merge(apierr.InvalidValue("type", display(raw)))
+			errs.Merge(apierr.InvalidValue("type", Display(raw)))
 			return nil, errs.Err()
 		}
 		typ = s
 	}
 	in := &Inbound{Type: typ}
 
-	object, hasObject := given(params, typ)
+	object, hasObject := Given(params, typ)
 	switch {
 	case typ == TypeUnknown && hasObject:
 		errs.Merge(apierr.NotRequired(typ, "type", typ))
@@ -93,7 +93,7 @@ func DecodeInbound(params map[string]json.RawMessage) (*Inbound, *apierr.Error) 
 		errs.Merge(apierr.MandatoryFor(typ, "type", typ))
 	}
 	for _, other := range inboundTypes {
-		if _, ok := given(params, other); ok && other != typ {
+		if _, ok := Given(params, other); ok && other != typ {
 			errs.Merge(apierr.NotRequired(other, "type", typ))
 		}
 	}
@@ -104,7 +104,7 @@ func DecodeInbound(params map[string]json.RawMessage) (*Inbound, *apierr.Error) 
 	}
 	context := checkInboundContext(&errs, in, params)
 	var referral []byte
-	if raw, ok := given(params, "referral"); ok {
+	if raw, ok := Given(params, "referral"); ok {
 		if slices.Contains(referralTypes, typ) {
 			referral = checkReferral(&errs, raw)
 		} else {
@@ -177,7 +177,7 @@ func checkInboundObject(errs *apierr.List, in *Inbound, raw json.RawMessage) []b
 // inboundTextBody applies the text body rules of a send: required, at most
 // MaxTextBodyChars (1001 beyond, with Decode's text).
 func inboundTextBody(errs *apierr.List, fields map[string]json.RawMessage) (string, bool) {
-	body, ok := requiredText(errs, fields, "body", "text.body", 0)
+	body, ok := RequiredText(errs, fields, "body", "text.body", 0)
 	if ok && utf8.RuneCountInString(body) > MaxTextBodyChars {
 		errs.Addf(1001, "Text body is longer than %d characters", MaxTextBodyChars)
 		return "", false
@@ -205,29 +205,29 @@ func checkInboundMedia(errs *apierr.List, kind string, raw json.RawMessage) (*In
 	}
 	before := errs.Len()
 	m := &InboundMedia{MimeType: DefaultMIME(kind)}
-	if id, ok := given(fields, "id"); ok {
-		if s, isString := jsonString(id); isString && IsMediaID(s) {
+	if id, ok := Given(fields, "id"); ok {
+		if s, isString := JSONString(id); isString && IsMediaID(s) {
 			m.MediaID = strings.ToLower(s)
 		} else {
-			errs.Merge(apierr.InvalidValue(join(kind, "id"), display(id)))
+			errs.Merge(apierr.InvalidValue(Join(kind, "id"), Display(id)))
 		}
 	}
-	if mimeRaw, ok := given(fields, "mime_type"); ok {
-		if s, isString := jsonString(mimeRaw); isString && AllowedMIME(kind, s) {
+	if mimeRaw, ok := Given(fields, "mime_type"); ok {
+		if s, isString := JSONString(mimeRaw); isString && AllowedMIME(kind, s) {
 			m.MimeType = canonicalMIME(s)
 		} else {
-			errs.Merge(apierr.InvalidValue(join(kind, "mime_type"), display(mimeRaw)))
+			errs.Merge(apierr.InvalidValue(Join(kind, "mime_type"), Display(mimeRaw)))
 		}
 	}
 	if kind == TypeImage || kind == TypeVideo || kind == TypeDocument {
-		m.Caption, _ = optionalText(errs, fields, "caption", join(kind, "caption"), MaxCaptionChars)
-	} else if _, ok := given(fields, "caption"); ok {
-		errs.Merge(apierr.NotRequired(join(kind, "caption"), "type", kind))
+		m.Caption, _ = OptionalText(errs, fields, "caption", Join(kind, "caption"), MaxCaptionChars)
+	} else if _, ok := Given(fields, "caption"); ok {
+		errs.Merge(apierr.NotRequired(Join(kind, "caption"), "type", kind))
 	}
 	if kind == TypeDocument {
-		m.Filename, _ = optionalText(errs, fields, "filename", join(kind, "filename"), MaxFilenameChars)
-	} else if _, ok := given(fields, "filename"); ok {
-		errs.Merge(apierr.NotRequired(join(kind, "filename"), "type", kind))
+		m.Filename, _ = OptionalText(errs, fields, "filename", Join(kind, "filename"), MaxFilenameChars)
+	} else if _, ok := Given(fields, "filename"); ok {
+		errs.Merge(apierr.NotRequired(Join(kind, "filename"), "type", kind))
 	}
 	if errs.Len() > before {
 		return nil, inboundMediaJSON{}
@@ -242,7 +242,7 @@ func checkInboundMedia(errs *apierr.List, kind string, raw json.RawMessage) (*In
 // id.
 func checkInboundContext(errs *apierr.List, in *Inbound, params map[string]json.RawMessage) []byte {
 	needsID := in.Type == TypeButton || in.Type == TypeInteractive
-	raw, ok := given(params, "context")
+	raw, ok := Given(params, "context")
 	if !ok {
 		if needsID {
 			errs.Merge(apierr.MandatoryFor("context", "type", in.Type))
@@ -259,17 +259,17 @@ func checkInboundContext(errs *apierr.List, in *Inbound, params map[string]json.
 		Forwarded           bool   `json:"forwarded,omitempty"`
 		FrequentlyForwarded bool   `json:"frequently_forwarded,omitempty"`
 	}
-	if id, ok := given(fields, "id"); ok {
-		if s, isString := jsonString(id); isString && (IsOutboundID(s) || IsInboundID(s)) {
+	if id, ok := Given(fields, "id"); ok {
+		if s, isString := JSONString(id); isString && (IsOutboundID(s) || IsInboundID(s)) {
 			out.ID = s
 		} else {
-			errs.Merge(apierr.InvalidValue("context.id", display(id)))
+			errs.Merge(apierr.InvalidValue("context.id", Display(id)))
 		}
 	}
 	out.Forwarded = optionalFlag(errs, fields, "forwarded", "context.forwarded")
 	out.FrequentlyForwarded = optionalFlag(errs, fields, "frequently_forwarded", "context.frequently_forwarded")
 	out.Forwarded = out.Forwarded || out.FrequentlyForwarded // frequently forwarded is forwarded
-	if _, hasID := given(fields, "id"); !hasID {
+	if _, hasID := Given(fields, "id"); !hasID {
 		switch {
 		case needsID:
 			errs.Merge(apierr.MandatoryFor("context.id", "type", in.Type))
@@ -301,21 +301,21 @@ func checkReferral(errs *apierr.List, raw json.RawMessage) []byte {
 		SourceID   string `json:"source_id"`
 		SourceURL  string `json:"source_url"`
 	}
-	out.Headline, _ = optionalText(errs, fields, "headline", join(path, "headline"), MaxCaptionChars)
-	out.Body, _ = optionalText(errs, fields, "body", join(path, "body"), MaxCaptionChars)
-	if s, ok := requiredText(errs, fields, "source_type", join(path, "source_type"), 0); ok {
+	out.Headline, _ = OptionalText(errs, fields, "headline", Join(path, "headline"), MaxCaptionChars)
+	out.Body, _ = OptionalText(errs, fields, "body", Join(path, "body"), MaxCaptionChars)
+	if s, ok := RequiredText(errs, fields, "source_type", Join(path, "source_type"), 0); ok {
 		if s == "ad" || s == "post" {
 			out.SourceType = s
 		} else {
-			errs.Merge(apierr.InvalidValue(join(path, "source_type"), s))
+			errs.Merge(apierr.InvalidValue(Join(path, "source_type"), s))
 		}
 	}
-	out.SourceID, _ = identifier(errs, fields, "source_id", join(path, "source_id"))
-	if s, ok := requiredText(errs, fields, "source_url", join(path, "source_url"), MaxLinkChars); ok {
+	out.SourceID, _ = identifier(errs, fields, "source_id", Join(path, "source_id"))
+	if s, ok := RequiredText(errs, fields, "source_url", Join(path, "source_url"), MaxLinkChars); ok {
 		if IsMediaLink(s) {
 			out.SourceURL = s
 		} else {
-			errs.Merge(apierr.InvalidValue(join(path, "source_url"), s))
+			errs.Merge(apierr.InvalidValue(Join(path, "source_url"), s))
 		}
 	}
 	if errs.Len() > before {

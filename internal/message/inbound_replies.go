@@ -24,7 +24,7 @@ func checkButtonTap(errs *apierr.List, raw json.RawMessage) []byte {
 	if fields == nil {
 		return nil
 	}
-	payload, _ := optionalText(errs, fields, "payload", "button.payload", 0)
+	payload, _ := OptionalText(errs, fields, "payload", "button.payload", 0)
 	text := label(errs, fields, "text", "button.text", maxButtonTextChars)
 	if payload == "" {
 		payload = text
@@ -45,38 +45,38 @@ func checkInteractiveReply(errs *apierr.List, raw json.RawMessage) []byte {
 	if fields == nil {
 		return nil
 	}
-	kindRaw, ok := given(fields, "type")
+	kindRaw, ok := Given(fields, "type")
 	if !ok {
-		errs.Merge(apierr.MissingParam(join(path, "type")))
+		errs.Merge(apierr.MissingParam(Join(path, "type")))
 		return nil
 	}
-	kind, _ := jsonString(kindRaw)
+	kind, _ := JSONString(kindRaw)
 	if kind != "list_reply" && kind != "button_reply" {
-		errs.Merge(apierr.InvalidValue(join(path, "type"), display(kindRaw)))
+		errs.Merge(apierr.InvalidValue(Join(path, "type"), Display(kindRaw)))
 		return nil
 	}
 	other := map[string]string{"list_reply": "button_reply", "button_reply": "list_reply"}[kind]
-	if _, ok := given(fields, other); ok {
-		errs.Merge(apierr.NotRequired(join(path, other), "interactive.type", kind))
+	if _, ok := Given(fields, other); ok {
+		errs.Merge(apierr.NotRequired(Join(path, other), "interactive.type", kind))
 	}
-	replyRaw, ok := given(fields, kind)
+	replyRaw, ok := Given(fields, kind)
 	if !ok {
-		errs.Merge(apierr.MandatoryFor(join(path, kind), "interactive.type", kind))
+		errs.Merge(apierr.MandatoryFor(Join(path, kind), "interactive.type", kind))
 		return nil
 	}
-	p := join(path, kind)
+	p := Join(path, kind)
 	rf := objectAt(errs, replyRaw, p)
 	if rf == nil {
 		return nil
 	}
 	var reply rowJSON
 	if kind == "list_reply" {
-		reply.ID, _ = requiredText(errs, rf, "id", join(p, "id"), maxRowIDChars)
-		reply.Title = label(errs, rf, "title", join(p, "title"), maxRowTitleChars)
-		reply.Description, _ = optionalText(errs, rf, "description", join(p, "description"), maxRowDescriptionChars)
+		reply.ID, _ = RequiredText(errs, rf, "id", Join(p, "id"), maxRowIDChars)
+		reply.Title = label(errs, rf, "title", Join(p, "title"), maxRowTitleChars)
+		reply.Description, _ = OptionalText(errs, rf, "description", Join(p, "description"), maxRowDescriptionChars)
 	} else {
-		reply.ID, _ = requiredText(errs, rf, "id", join(p, "id"), maxReplyIDChars)
-		reply.Title = label(errs, rf, "title", join(p, "title"), maxReplyTitleChars)
+		reply.ID, _ = RequiredText(errs, rf, "id", Join(p, "id"), maxReplyIDChars)
+		reply.Title = label(errs, rf, "title", Join(p, "title"), maxReplyTitleChars)
 	}
 	var buf bytes.Buffer
 	buf.WriteString(`{"type":`)
@@ -118,11 +118,11 @@ func checkOrder(errs *apierr.List, raw json.RawMessage) []byte {
 		Text         string          `json:"text,omitempty"`
 		ProductItems []orderItemJSON `json:"product_items"`
 	}
-	out.CatalogID, _ = identifier(errs, fields, "catalog_id", join(path, "catalog_id"))
-	out.Text, _ = optionalText(errs, fields, "text", join(path, "text"), MaxCaptionChars)
+	out.CatalogID, _ = identifier(errs, fields, "catalog_id", Join(path, "catalog_id"))
+	out.Text, _ = OptionalText(errs, fields, "text", Join(path, "text"), MaxCaptionChars)
 
-	itemsPath := join(path, "product_items")
-	itemsRaw, ok := given(fields, "product_items")
+	itemsPath := Join(path, "product_items")
+	itemsRaw, ok := Given(fields, "product_items")
 	if !ok {
 		errs.Merge(apierr.MissingParam(itemsPath))
 		return nil
@@ -135,26 +135,26 @@ func checkOrder(errs *apierr.List, raw json.RawMessage) []byte {
 		errs.Merge(countError(1009, itemsPath, 1, maxOrderItems, len(items), "items"))
 	}
 	for i, item := range items {
-		p := at(itemsPath, i)
+		p := At(itemsPath, i)
 		f := objectAt(errs, item, p)
 		if f == nil {
 			continue
 		}
 		var line orderItemJSON
-		line.ProductRetailerID, _ = identifier(errs, f, "product_retailer_id", join(p, "product_retailer_id"))
-		line.Quantity = quantity(errs, f, join(p, "quantity"))
-		if priceRaw, ok := given(f, "item_price"); !ok {
-			errs.Merge(apierr.MissingParam(join(p, "item_price")))
+		line.ProductRetailerID, _ = identifier(errs, f, "product_retailer_id", Join(p, "product_retailer_id"))
+		line.Quantity = quantity(errs, f, Join(p, "quantity"))
+		if priceRaw, ok := Given(f, "item_price"); !ok {
+			errs.Merge(apierr.MissingParam(Join(p, "item_price")))
 		} else if price, ok := number(priceRaw); ok && price >= 0 {
 			line.ItemPrice = price
 		} else {
-			errs.Merge(apierr.InvalidValue(join(p, "item_price"), display(priceRaw)))
+			errs.Merge(apierr.InvalidValue(Join(p, "item_price"), Display(priceRaw)))
 		}
-		if currency, ok := requiredText(errs, f, "currency", join(p, "currency"), 0); ok {
+		if currency, ok := RequiredText(errs, f, "currency", Join(p, "currency"), 0); ok {
 			if isCurrency(currency) {
 				line.Currency = strings.ToUpper(currency)
 			} else {
-				errs.Merge(apierr.InvalidValue(join(p, "currency"), currency))
+				errs.Merge(apierr.InvalidValue(Join(p, "currency"), currency))
 			}
 		}
 		out.ProductItems = append(out.ProductItems, line)
@@ -165,18 +165,18 @@ func checkOrder(errs *apierr.List, raw json.RawMessage) []byte {
 // quantity reads a whole number in [1, maxOrderQuantity], as a JSON number
 // without fraction or exponent, or a string of digits.
 func quantity(errs *apierr.List, fields map[string]json.RawMessage, path string) int64 {
-	raw, ok := given(fields, "quantity")
+	raw, ok := Given(fields, "quantity")
 	if !ok {
 		errs.Merge(apierr.MissingParam(path))
 		return 0
 	}
 	v := string(bytes.TrimSpace(raw))
-	if s, isString := jsonString(raw); isString {
+	if s, isString := JSONString(raw); isString {
 		v = s
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if !allDigits(v) || err != nil || n < 1 || n > maxOrderQuantity {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, Display(raw)))
 		return 0
 	}
 	return n

@@ -135,41 +135,41 @@ func (d *decoder) checkInteractive(errs *apierr.List) {
 	if fields == nil {
 		return
 	}
-	kindRaw, ok := given(fields, "type")
+	kindRaw, ok := Given(fields, "type")
 	if !ok {
-		errs.Merge(apierr.MissingParam(join(path, "type")))
+		errs.Merge(apierr.MissingParam(Join(path, "type")))
 		return
 	}
-	kind, isString := jsonString(kindRaw)
+	kind, isString := JSONString(kindRaw)
 	if !isString || !slices.Contains(interactiveKinds, kind) {
-		errs.Merge(apierr.InvalidValue(join(path, "type"), display(kindRaw)))
+		errs.Merge(apierr.InvalidValue(Join(path, "type"), Display(kindRaw)))
 		return
 	}
 	before := errs.Len()
 	in := &Interactive{Kind: kind, doc: interactiveJSON{Type: kind}}
 
-	header, hasHeader := given(fields, "header")
+	header, hasHeader := Given(fields, "header")
 	switch {
 	case kind == InteractiveProduct && hasHeader:
-		errs.Merge(apierr.NotRequired(join(path, "header"), "interactive.type", kind))
+		errs.Merge(apierr.NotRequired(Join(path, "header"), "interactive.type", kind))
 	case kind == InteractiveProductList && !hasHeader:
-		errs.Merge(apierr.MandatoryFor(join(path, "header"), "interactive.type", kind))
+		errs.Merge(apierr.MandatoryFor(Join(path, "header"), "interactive.type", kind))
 	case hasHeader:
 		in.doc.Header, in.HeaderMedia = checkHeader(errs, kind, header)
 	}
 
-	if body, ok := given(fields, "body"); ok {
-		in.doc.Body = checkTextObject(errs, join(path, "body"), body, maxInteractiveBody)
+	if body, ok := Given(fields, "body"); ok {
+		in.doc.Body = checkTextObject(errs, Join(path, "body"), body, maxInteractiveBody)
 	} else if kind != InteractiveProduct {
-		errs.Merge(apierr.MandatoryFor(join(path, "body"), "interactive.type", kind))
+		errs.Merge(apierr.MandatoryFor(Join(path, "body"), "interactive.type", kind))
 	}
-	if footer, ok := given(fields, "footer"); ok {
-		in.doc.Footer = checkTextObject(errs, join(path, "footer"), footer, maxFooterChars)
+	if footer, ok := Given(fields, "footer"); ok {
+		in.doc.Footer = checkTextObject(errs, Join(path, "footer"), footer, maxFooterChars)
 	}
 
-	if action, ok := given(fields, "action"); !ok {
-		errs.Merge(apierr.MissingParam(join(path, "action")))
-	} else if af := objectAt(errs, action, join(path, "action")); af != nil {
+	if action, ok := Given(fields, "action"); !ok {
+		errs.Merge(apierr.MissingParam(Join(path, "action")))
+	} else if af := objectAt(errs, action, Join(path, "action")); af != nil {
 		switch kind {
 		case InteractiveList:
 			checkListAction(errs, af, &in.doc.Action)
@@ -195,31 +195,31 @@ func checkHeader(errs *apierr.List, kind string, raw json.RawMessage) (*headerJS
 	if fields == nil {
 		return nil, nil
 	}
-	typeRaw, ok := given(fields, "type")
+	typeRaw, ok := Given(fields, "type")
 	if !ok {
-		errs.Merge(apierr.MissingParam(join(path, "type")))
+		errs.Merge(apierr.MissingParam(Join(path, "type")))
 		return nil, nil
 	}
-	headerType, _ := jsonString(typeRaw)
+	headerType, _ := JSONString(typeRaw)
 	isMedia := headerType == TypeImage || headerType == TypeVideo || headerType == TypeDocument
 	if headerType != TypeText && !(isMedia && kind == InteractiveButton) {
-		errs.Merge(apierr.InvalidValue(join(path, "type"), display(typeRaw)))
+		errs.Merge(apierr.InvalidValue(Join(path, "type"), Display(typeRaw)))
 		return nil, nil
 	}
 	header := &headerJSON{Type: headerType}
 	if headerType == TypeText {
-		text, ok := requiredText(errs, fields, "text", join(path, "text"), maxHeaderTextChars)
-		if ok && singleLine(errs, join(path, "text"), text) {
+		text, ok := RequiredText(errs, fields, "text", Join(path, "text"), maxHeaderTextChars)
+		if ok && singleLine(errs, Join(path, "text"), text) {
 			header.Text = text
 		}
 		return header, nil
 	}
-	mediaRaw, ok := given(fields, headerType)
+	mediaRaw, ok := Given(fields, headerType)
 	if !ok {
-		errs.Merge(apierr.MandatoryFor(join(path, headerType), "interactive.header.type", headerType))
+		errs.Merge(apierr.MandatoryFor(Join(path, headerType), "interactive.header.type", headerType))
 		return nil, nil
 	}
-	return header, checkMedia(errs, headerType, join(path, headerType), mediaRaw, true)
+	return header, checkMedia(errs, headerType, Join(path, headerType), mediaRaw, true)
 }
 
 // checkTextObject reads {"text": "..."} (body, footer: several lines are
@@ -229,7 +229,7 @@ func checkTextObject(errs *apierr.List, path string, raw json.RawMessage, limit 
 	if fields == nil {
 		return nil
 	}
-	text, ok := requiredText(errs, fields, "text", join(path, "text"), limit)
+	text, ok := RequiredText(errs, fields, "text", Join(path, "text"), limit)
 	if !ok {
 		return nil
 	}
@@ -238,7 +238,7 @@ func checkTextObject(errs *apierr.List, path string, raw json.RawMessage, limit 
 
 // label reads a required one-line text (button labels, titles).
 func label(errs *apierr.List, fields map[string]json.RawMessage, key, path string, limit int) string {
-	s, ok := requiredText(errs, fields, key, path, limit)
+	s, ok := RequiredText(errs, fields, key, path, limit)
 	if ok && singleLine(errs, path, s) {
 		return s
 	}
@@ -250,7 +250,7 @@ func label(errs *apierr.List, fields map[string]json.RawMessage, key, path strin
 // applied: a title is required when there is more than one section.
 func sections(errs *apierr.List, fields map[string]json.RawMessage, each func(string, map[string]json.RawMessage, *sectionJSON)) []sectionJSON {
 	const path = "interactive.action.sections"
-	raw, ok := given(fields, "sections")
+	raw, ok := Given(fields, "sections")
 	if !ok {
 		errs.Merge(apierr.MissingParam(path))
 		return nil
@@ -264,14 +264,14 @@ func sections(errs *apierr.List, fields map[string]json.RawMessage, each func(st
 	}
 	out := make([]sectionJSON, 0, len(items))
 	for i, item := range items {
-		p := at(path, i)
+		p := At(path, i)
 		sf := objectAt(errs, item, p)
 		if sf == nil {
 			continue
 		}
 		var section sectionJSON
-		titlePath := join(p, "title")
-		if _, hasTitle := given(sf, "title"); !hasTitle && len(items) > 1 {
+		titlePath := Join(p, "title")
+		if _, hasTitle := Given(sf, "title"); !hasTitle && len(items) > 1 {
 			errs.Addf(1008, "Parameter '%s' is mandatory when there is more than one section", titlePath)
 		} else if hasTitle {
 			section.Title = label(errs, sf, "title", titlePath, maxSectionTitleChars)
@@ -289,8 +289,8 @@ func checkListAction(errs *apierr.List, fields map[string]json.RawMessage, actio
 	rows := 0
 	ids := duplicates{}
 	action.Sections = sections(errs, fields, func(p string, sf map[string]json.RawMessage, section *sectionJSON) {
-		rowsPath := join(p, "rows")
-		raw, ok := given(sf, "rows")
+		rowsPath := Join(p, "rows")
+		raw, ok := Given(sf, "rows")
 		if !ok {
 			errs.Merge(apierr.MissingParam(rowsPath))
 			return
@@ -304,18 +304,18 @@ func checkListAction(errs *apierr.List, fields map[string]json.RawMessage, actio
 		}
 		rows += len(items)
 		for j, item := range items {
-			rp := at(rowsPath, j)
+			rp := At(rowsPath, j)
 			rf := objectAt(errs, item, rp)
 			if rf == nil {
 				continue
 			}
 			var row rowJSON
-			if id, ok := requiredText(errs, rf, "id", join(rp, "id"), maxRowIDChars); ok && !ids.seen(errs, join(rp, "id"), id) {
+			if id, ok := RequiredText(errs, rf, "id", Join(rp, "id"), maxRowIDChars); ok && !ids.seen(errs, Join(rp, "id"), id) {
 				row.ID = id
 			}
-			row.Title = label(errs, rf, "title", join(rp, "title"), maxRowTitleChars)
-			if desc, ok := optionalText(errs, rf, "description", join(rp, "description"), maxRowDescriptionChars); ok &&
-				singleLine(errs, join(rp, "description"), desc) {
+			row.Title = label(errs, rf, "title", Join(rp, "title"), maxRowTitleChars)
+			if desc, ok := OptionalText(errs, rf, "description", Join(rp, "description"), maxRowDescriptionChars); ok &&
+				singleLine(errs, Join(rp, "description"), desc) {
 				row.Description = desc
 			}
 			section.Rows = append(section.Rows, row)
@@ -329,7 +329,7 @@ func checkListAction(errs *apierr.List, fields map[string]json.RawMessage, actio
 // checkButtonAction: 1–3 reply buttons with unique ids and titles.
 func checkButtonAction(errs *apierr.List, fields map[string]json.RawMessage, action *actionJSON) {
 	const path = "interactive.action.buttons"
-	raw, ok := given(fields, "buttons")
+	raw, ok := Given(fields, "buttons")
 	if !ok {
 		errs.Merge(apierr.MissingParam(path))
 		return
@@ -343,31 +343,31 @@ func checkButtonAction(errs *apierr.List, fields map[string]json.RawMessage, act
 	}
 	ids, titles := duplicates{}, duplicates{}
 	for i, item := range items {
-		p := at(path, i)
+		p := At(path, i)
 		bf := objectAt(errs, item, p)
 		if bf == nil {
 			continue
 		}
-		if t, ok := requiredText(errs, bf, "type", join(p, "type"), 0); ok && t != "reply" {
-			errs.Merge(apierr.InvalidValue(join(p, "type"), t))
+		if t, ok := RequiredText(errs, bf, "type", Join(p, "type"), 0); ok && t != "reply" {
+			errs.Merge(apierr.InvalidValue(Join(p, "type"), t))
 		}
-		replyRaw, ok := given(bf, "reply")
+		replyRaw, ok := Given(bf, "reply")
 		if !ok {
-			errs.Merge(apierr.MissingParam(join(p, "reply")))
+			errs.Merge(apierr.MissingParam(Join(p, "reply")))
 			continue
 		}
-		rp := join(p, "reply")
+		rp := Join(p, "reply")
 		rf := objectAt(errs, replyRaw, rp)
 		if rf == nil {
 			continue
 		}
 		button := buttonJSON{Type: "reply"}
-		if id, ok := requiredText(errs, rf, "id", join(rp, "id"), maxReplyIDChars); ok &&
-			unpadded(errs, join(rp, "id"), id) && !ids.seen(errs, join(rp, "id"), id) {
+		if id, ok := RequiredText(errs, rf, "id", Join(rp, "id"), maxReplyIDChars); ok &&
+			unpadded(errs, Join(rp, "id"), id) && !ids.seen(errs, Join(rp, "id"), id) {
 			button.Reply.ID = id
 		}
-		if title := label(errs, rf, "title", join(rp, "title"), maxReplyTitleChars); title != "" &&
-			!titles.seen(errs, join(rp, "title"), title) {
+		if title := label(errs, rf, "title", Join(rp, "title"), maxReplyTitleChars); title != "" &&
+			!titles.seen(errs, Join(rp, "title"), title) {
 			button.Reply.Title = title
 		}
 		action.Buttons = append(action.Buttons, button)
@@ -391,8 +391,8 @@ func checkProductListAction(errs *apierr.List, fields map[string]json.RawMessage
 	in.doc.Action.CatalogID = in.CatalogID
 	products := 0
 	in.doc.Action.Sections = sections(errs, fields, func(p string, sf map[string]json.RawMessage, section *sectionJSON) {
-		itemsPath := join(p, "product_items")
-		raw, ok := given(sf, "product_items")
+		itemsPath := Join(p, "product_items")
+		raw, ok := Given(sf, "product_items")
 		if !ok {
 			errs.Merge(apierr.MissingParam(itemsPath))
 			return
@@ -406,9 +406,9 @@ func checkProductListAction(errs *apierr.List, fields map[string]json.RawMessage
 		}
 		products += len(items)
 		for j, item := range items {
-			ip := at(itemsPath, j)
+			ip := At(itemsPath, j)
 			if pf := objectAt(errs, item, ip); pf != nil {
-				id, _ := identifier(errs, pf, "product_retailer_id", join(ip, "product_retailer_id"))
+				id, _ := identifier(errs, pf, "product_retailer_id", Join(ip, "product_retailer_id"))
 				section.ProductItems = append(section.ProductItems, productJSON{ProductRetailerID: id})
 				in.ProductRetailerIDs = append(in.ProductRetailerIDs, id)
 			}

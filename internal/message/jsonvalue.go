@@ -16,11 +16,12 @@ func isNull(raw json.RawMessage) bool {
 	return string(bytes.TrimSpace(raw)) == "null"
 }
 
-// isPHPTruthy is the test Util::getConditionalParam applied to decide
+// IsPHPTruthy is the test Util::getConditionalParam applied to decide
 // whether a type object or a nested field is there: a string counts when it
 // is non-empty (even "0"), anything else by PHP truthiness — so false, 0,
-// 0.0, [], {} and null count as absent.
-func isPHPTruthy(raw json.RawMessage) bool {
+// 0.0, [], {} and null count as absent, as does a key that is not there
+// (nil raw).
+func IsPHPTruthy(raw json.RawMessage) bool {
 	v := bytes.TrimSpace(raw)
 	if len(v) == 0 {
 		return false
@@ -40,12 +41,12 @@ func isPHPTruthy(raw json.RawMessage) bool {
 }
 
 // isPHPEmpty is PHP's empty() on a decoded value: what the Webapp checked
-// `ttl` with. Unlike isPHPTruthy, the string "0" is empty here.
+// `ttl` with. Unlike IsPHPTruthy, the string "0" is empty here.
 func isPHPEmpty(raw json.RawMessage) bool {
-	if s, ok := jsonString(raw); ok {
+	if s, ok := JSONString(raw); ok {
 		return s == "" || s == "0"
 	}
-	return !isPHPTruthy(raw)
+	return !IsPHPTruthy(raw)
 }
 
 // isEmptyContainer reports whether v is [] or {} (with any inner spacing).
@@ -57,8 +58,9 @@ func isEmptyContainer(v []byte) bool {
 	return len(inner) == 0
 }
 
-// jsonString returns the value of raw when it is a JSON string.
-func jsonString(raw json.RawMessage) (string, bool) {
+// JSONString returns the value of raw when it is a JSON string; false for
+// any other JSON type.
+func JSONString(raw json.RawMessage) (string, bool) {
 	v := bytes.TrimSpace(raw)
 	if len(v) == 0 || v[0] != '"' {
 		return "", false
@@ -70,20 +72,20 @@ func jsonString(raw json.RawMessage) (string, bool) {
 	return s, true
 }
 
-// display renders a value inside "has invalid value '<v>'": a string as its
+// Display renders a value inside "has invalid value '<v>'": a string as its
 // text, anything else as its JSON (the project's choice over PHP's "Array"
 // and "1" coercions, see docs/decisions.md).
-func display(raw json.RawMessage) string {
-	if s, ok := jsonString(raw); ok {
+func Display(raw json.RawMessage) string {
+	if s, ok := JSONString(raw); ok {
 		return s
 	}
 	return string(bytes.TrimSpace(raw))
 }
 
-// objectFields decodes raw when it is a JSON object. Anything else — a
-// string, a list (as for `contacts`), null — has no fields, which is how
-// PHP's array_key_exists saw it.
-func objectFields(raw json.RawMessage) map[string]json.RawMessage {
+// ObjectFields decodes raw when it is a JSON object. Anything else — a
+// string, a list (as for `contacts`), null — has no fields (nil), which is
+// how PHP's array_key_exists saw it.
+func ObjectFields(raw json.RawMessage) map[string]json.RawMessage {
 	v := bytes.TrimSpace(raw)
 	if len(v) == 0 || v[0] != '{' {
 		return nil
@@ -93,4 +95,15 @@ func objectFields(raw json.RawMessage) map[string]json.RawMessage {
 		return nil
 	}
 	return fields
+}
+
+// List decodes raw when it is a JSON list; false for anything else,
+// including null.
+func List(raw json.RawMessage) ([]json.RawMessage, bool) {
+	v := bytes.TrimSpace(raw)
+	var items []json.RawMessage
+	if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &items) != nil {
+		return nil, false
+	}
+	return items, true
 }

@@ -32,16 +32,16 @@ func checkLocation(errs *apierr.List, path string, raw json.RawMessage, withURL 
 	}
 	before := errs.Len()
 	loc := &Location{}
-	loc.Latitude = coordinate(errs, fields, "latitude", join(path, "latitude"), 90)
-	loc.Longitude = coordinate(errs, fields, "longitude", join(path, "longitude"), 180)
-	loc.Name, _ = optionalText(errs, fields, "name", join(path, "name"), MaxLocationTextChars)
-	loc.Address, _ = optionalText(errs, fields, "address", join(path, "address"), MaxLocationTextChars)
+	loc.Latitude = Coordinate(errs, fields, "latitude", Join(path, "latitude"), 90)
+	loc.Longitude = Coordinate(errs, fields, "longitude", Join(path, "longitude"), 180)
+	loc.Name, _ = OptionalText(errs, fields, "name", Join(path, "name"), MaxLocationTextChars)
+	loc.Address, _ = OptionalText(errs, fields, "address", Join(path, "address"), MaxLocationTextChars)
 	if withURL {
-		if u, ok := optionalText(errs, fields, "url", join(path, "url"), MaxLinkChars); ok && u != "" {
+		if u, ok := OptionalText(errs, fields, "url", Join(path, "url"), MaxLinkChars); ok && u != "" {
 			if IsMediaLink(u) {
 				loc.URL = u
 			} else {
-				errs.Merge(apierr.InvalidValue(join(path, "url"), u))
+				errs.Merge(apierr.InvalidValue(Join(path, "url"), u))
 			}
 		}
 	}
@@ -51,15 +51,21 @@ func checkLocation(errs *apierr.List, path string, raw json.RawMessage, withURL 
 	return loc
 }
 
-func coordinate(errs *apierr.List, fields map[string]json.RawMessage, key, path string, limit float64) float64 {
-	raw, ok := given(fields, key)
+// Coordinate reads the required latitude or longitude at key, named path in
+// errors: a JSON number or a string of decimal digits with an optional
+// minus sign and fraction ("51.5072"), within [-limit, limit]. Missing (or
+// null) is 1008; anything else that is not such a number is 1009. On an
+// error it reports to errs and returns 0, so callers tell a fault by errs
+// growing, not by the value.
+func Coordinate(errs *apierr.List, fields map[string]json.RawMessage, key, path string, limit float64) float64 {
+	raw, ok := Given(fields, key)
 	if !ok {
 		errs.Merge(apierr.MissingParam(path))
 		return 0
 	}
 	f, ok := number(raw)
 	if !ok || f < -limit || f > limit {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, Display(raw)))
 		return 0
 	}
 	return f

@@ -225,35 +225,35 @@ func checkMedia(errs *apierr.List, kind, path string, raw json.RawMessage, inHea
 	before := errs.Len()
 	m := &Media{Kind: kind}
 
-	id, hasID := given(fields, "id")
-	link, hasLink := given(fields, "link")
+	id, hasID := Given(fields, "id")
+	link, hasLink := Given(fields, "link")
 	switch {
 	case hasID && hasLink:
 		errs.Add(1010, "Exactly one of the following parameters must be present: 'id', 'link'")
 	case !hasID && !hasLink:
 		errs.Add(1008, "Atleast one of the following parameters must be present: 'id', 'link'")
 	case hasID:
-		if s, isString := jsonString(id); isString && IsMediaID(s) {
+		if s, isString := JSONString(id); isString && IsMediaID(s) {
 			m.ID = strings.ToLower(s)
 		} else {
-			errs.Merge(apierr.InvalidValue(join(path, "id"), display(id)))
+			errs.Merge(apierr.InvalidValue(Join(path, "id"), Display(id)))
 		}
 	default:
-		if s, isString := jsonString(link); isString && IsMediaLink(s) {
+		if s, isString := JSONString(link); isString && IsMediaLink(s) {
 			m.Link = s
 		} else {
-			errs.Merge(apierr.InvalidValue(join(path, "link"), display(link)))
+			errs.Merge(apierr.InvalidValue(Join(path, "link"), Display(link)))
 		}
 	}
 
-	if provider, ok := given(fields, "provider"); ok {
+	if provider, ok := Given(fields, "provider"); ok {
 		switch {
 		case hasLink:
-			if pf := objectAt(errs, provider, join(path, "provider")); pf != nil {
-				m.ProviderName, _ = requiredText(errs, pf, "name", join(path, "provider.name"), 0)
+			if pf := objectAt(errs, provider, Join(path, "provider")); pf != nil {
+				m.ProviderName, _ = RequiredText(errs, pf, "name", Join(path, "provider.name"), 0)
 			}
 		case hasID:
-			errs.Addf(1010, "Parameter '%s' is only allowed with '%s'", join(path, "provider"), join(path, "link"))
+			errs.Addf(1010, "Parameter '%s' is only allowed with '%s'", Join(path, "provider"), Join(path, "link"))
 		}
 	}
 
@@ -262,14 +262,14 @@ func checkMedia(errs *apierr.List, kind, path string, raw json.RawMessage, inHea
 		takesCaption = false
 	}
 	if takesCaption {
-		m.Caption, _ = optionalText(errs, fields, "caption", join(path, "caption"), MaxCaptionChars)
-	} else if inHeader && isPHPTruthy(fields["caption"]) {
-		errs.Merge(apierr.NotRequired(join(path, "caption"), "interactive.header.type", kind))
+		m.Caption, _ = OptionalText(errs, fields, "caption", Join(path, "caption"), MaxCaptionChars)
+	} else if inHeader && IsPHPTruthy(fields["caption"]) {
+		errs.Merge(apierr.NotRequired(Join(path, "caption"), "interactive.header.type", kind))
 	}
 	if kind == TypeDocument {
-		m.Filename, _ = optionalText(errs, fields, "filename", join(path, "filename"), MaxFilenameChars)
-	} else if inHeader && isPHPTruthy(fields["filename"]) {
-		errs.Merge(apierr.NotRequired(join(path, "filename"), "interactive.header.type", kind))
+		m.Filename, _ = OptionalText(errs, fields, "filename", Join(path, "filename"), MaxFilenameChars)
+	} else if inHeader && IsPHPTruthy(fields["filename"]) {
+		errs.Merge(apierr.NotRequired(Join(path, "filename"), "interactive.header.type", kind))
 	}
 
 	if errs.Len() > before {

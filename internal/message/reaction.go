@@ -21,12 +21,12 @@ func (d *decoder) checkReaction(errs *apierr.List) {
 		return
 	}
 	before := errs.Len()
-	id, _ := requiredText(errs, fields, "message_id", join(path, "message_id"), 0)
-	emoji, ok := given(fields, "emoji")
+	id, _ := RequiredText(errs, fields, "message_id", Join(path, "message_id"), 0)
+	emoji, ok := Given(fields, "emoji")
 	if !ok {
-		errs.Merge(apierr.MissingParam(join(path, "emoji")))
-	} else if s, isString := jsonString(emoji); !isString || s != "" && !IsSingleEmoji(s) {
-		errs.Merge(apierr.InvalidValue(join(path, "emoji"), display(emoji)))
+		errs.Merge(apierr.MissingParam(Join(path, "emoji")))
+	} else if s, isString := JSONString(emoji); !isString || s != "" && !IsSingleEmoji(s) {
+		errs.Merge(apierr.InvalidValue(Join(path, "emoji"), Display(emoji)))
 	} else if errs.Len() == before {
 		d.out.Reaction = &Reaction{MessageID: id, Emoji: s}
 	}

@@ -48,7 +48,7 @@ func ParseTTL(raw json.RawMessage) (time.Duration, *apierr.Error) {
 	if isPHPEmpty(trimmed) {
 		return 0, apierr.New(1009, emptyTTLDetails)
 	}
-	invalid := apierr.InvalidValue("ttl", display(trimmed))
+	invalid := apierr.InvalidValue("ttl", Display(trimmed))
 
 	var seconds int64
 	var ok bool

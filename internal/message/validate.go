@@ -63,8 +63,8 @@ func DecodeMarkRead(params map[string]json.RawMessage) *apierr.Error {
 	if !ok {
 		return apierr.MissingParam("status")
 	}
-	if s, isString := jsonString(raw); !isString || s != "read" {
-		return apierr.InvalidValue("status", display(raw))
+	if s, isString := JSONString(raw); !isString || s != "read" {
+		return apierr.InvalidValue("status", Display(raw))
 	}
 	return nil
 }
@@ -83,21 +83,21 @@ func (d *decoder) checkShape() *apierr.Error {
 
 	typeKnown := true
 	if raw, ok := d.params["type"]; ok {
-		s, isString := jsonString(raw)
+		s, isString := JSONString(raw)
 		typeKnown = isString && IsKnownType(s)
 		if typeKnown {
 			d.out.Type = s
 		} else {
-			errs.Merge(apierr.InvalidValue("type", display(raw)))
+			errs.Merge(apierr.InvalidValue("type", Display(raw)))
 		}
 	}
 
 	if raw, ok := d.params["recipient_type"]; ok {
-		s, isString := jsonString(raw)
+		s, isString := JSONString(raw)
 		if isString && (s == RecipientIndividual || s == RecipientGroup) {
 			d.out.RecipientType = s
 		} else {
-			errs.Merge(apierr.InvalidValue("recipient_type", display(raw)))
+			errs.Merge(apierr.InvalidValue("recipient_type", Display(raw)))
 		}
 	}
 
@@ -132,7 +132,7 @@ func (d *decoder) optionalBool(errs *apierr.List, name string) bool {
 	case "false":
 		return false
 	}
-	errs.Merge(apierr.InvalidValue(name, display(raw)))
+	errs.Merge(apierr.InvalidValue(name, Display(raw)))
 	return false
 }
 
@@ -141,11 +141,11 @@ func (d *decoder) optionalBool(errs *apierr.List, name string) bool {
 // 0 and null count as absent, for both rules.
 func (d *decoder) checkTypeObjects(errs *apierr.List) {
 	typ := d.out.Type
-	if !isPHPTruthy(d.params[typ]) {
+	if !IsPHPTruthy(d.params[typ]) {
 		errs.Merge(apierr.MandatoryFor(typ, "type", typ))
 	}
 	for _, other := range knownTypes {
-		if other != typ && isPHPTruthy(d.params[other]) {
+		if other != typ && IsPHPTruthy(d.params[other]) {
 			errs.Merge(apierr.NotRequired(other, "type", typ))
 		}
 	}
@@ -188,9 +188,9 @@ var typeObjectRules = []fieldRule{
 // object was missing or not an object (it then has no fields), so a text
 // message without `text` also reports the missing body.
 func checkTypeObjectFields(errs *apierr.List, typ string, object json.RawMessage) {
-	fields := objectFields(object)
+	fields := ObjectFields(object)
 	for _, rule := range typeObjectRules {
-		present := isPHPTruthy(fields[rule.field])
+		present := IsPHPTruthy(fields[rule.field])
 		switch {
 		case present && slices.Contains(rule.refusedFor, typ):
 			errs.Merge(apierr.NotRequired(rule.field, "type", typ))
@@ -218,15 +218,15 @@ func checkLanguage(errs *apierr.List, fields map[string]json.RawMessage) {
 			errs.Addf(1010, "Exactly one of the following parameters must be present: 'language', '%s'", legacy)
 		}
 	}
-	inner := objectFields(language)
+	inner := ObjectFields(language)
 	if _, ok := inner["code"]; !ok {
 		errs.Merge(apierr.MissingParam("code"))
 	}
 	policy, ok := inner["policy"]
 	if !ok {
 		errs.Merge(apierr.MissingParam("policy"))
-	} else if s, isString := jsonString(policy); !isString || !slices.Contains(languagePolicies, s) {
-		errs.Merge(apierr.InvalidValue("policy", display(policy)))
+	} else if s, isString := JSONString(policy); !isString || !slices.Contains(languagePolicies, s) {
+		errs.Merge(apierr.InvalidValue("policy", Display(policy)))
 	}
 }
 
@@ -279,11 +279,11 @@ func (d *decoder) checkValues() *apierr.Error {
 // the digits are unambiguous.
 func (d *decoder) checkRecipient(errs *apierr.List) {
 	raw := d.params["to"]
-	to, isString := jsonString(raw)
+	to, isString := JSONString(raw)
 	if !isString {
 		v := string(bytes.TrimSpace(raw))
 		if v == "" || !allDigits(v) {
-			errs.Merge(apierr.InvalidValue("to", display(raw)))
+			errs.Merge(apierr.InvalidValue("to", Display(raw)))
 			return
 		}
 		to = v
@@ -299,9 +299,9 @@ func (d *decoder) checkRecipient(errs *apierr.List) {
 // checkContext reads the reply context {"message_id": "..."}. The nested
 // name is written dotted, as wabiz does for nested settings.
 func (d *decoder) checkContext(errs *apierr.List, raw json.RawMessage) {
-	fields := objectFields(raw)
+	fields := ObjectFields(raw)
 	if fields == nil {
-		errs.Merge(apierr.InvalidValue("context", display(raw)))
+		errs.Merge(apierr.InvalidValue("context", Display(raw)))
 		return
 	}
 	id, ok := fields["message_id"]
@@ -309,9 +309,9 @@ func (d *decoder) checkContext(errs *apierr.List, raw json.RawMessage) {
 		errs.Merge(apierr.MissingParam("context.message_id"))
 		return
 	}
-	s, isString := jsonString(id)
+	s, isString := JSONString(id)
 	if !isString || strings.TrimSpace(s) == "" {
-		errs.Merge(apierr.InvalidValue("context.message_id", display(id)))
+		errs.Merge(apierr.InvalidValue("context.message_id", Display(id)))
 		return
 	}
 	d.out.Context = &Context{MessageID: s}
@@ -325,10 +325,10 @@ func (d *decoder) checkContext(errs *apierr.List, raw json.RawMessage) {
 // a client mistake, not a message. The length is counted in Unicode code
 // points; Meta never said which unit its 4096 counts.
 func (d *decoder) checkText(errs *apierr.List) {
-	body := objectFields(d.params[TypeText])["body"]
-	s, isString := jsonString(body)
+	body := ObjectFields(d.params[TypeText])["body"]
+	s, isString := JSONString(body)
 	if !isString {
-		errs.Merge(apierr.InvalidValue("body", display(body)))
+		errs.Merge(apierr.InvalidValue("body", Display(body)))
 		return
 	}
 	if strings.TrimSpace(s) == "" {

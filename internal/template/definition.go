@@ -147,26 +147,26 @@ type buttonJSON struct {
 // types) are accepted in any case; a missing status means approved. Errors
 // follow message's conventions (1008, 1009, 1010) and are all reported.
 func ParseDefinition(raw json.RawMessage, namespace string) (Definition, *apierr.Error) {
-	fields := objectFields(raw)
+	fields := message.ObjectFields(raw)
 	if fields == nil {
-		return Definition{}, apierr.InvalidValue("definition", display(raw))
+		return Definition{}, apierr.InvalidValue("definition", message.Display(raw))
 	}
 	var errs apierr.List
 	def := Definition{Namespace: namespace}
 	if namespace == "" {
-		def.Namespace, _ = requiredText(&errs, fields, "namespace", "namespace", maxNamespaceChars)
+		def.Namespace, _ = message.RequiredText(&errs, fields, "namespace", "namespace", maxNamespaceChars)
 	}
 	if def.Namespace != "" && (chars(def.Namespace) > maxNamespaceChars || !namespacePattern.MatchString(def.Namespace)) {
 		errs.Merge(apierr.InvalidValue("namespace", def.Namespace))
 	}
-	if name, ok := requiredText(&errs, fields, "name", "name", 0); ok {
+	if name, ok := message.RequiredText(&errs, fields, "name", "name", 0); ok {
 		if namePattern.MatchString(name) {
 			def.Name = name
 		} else {
 			errs.Merge(apierr.InvalidValue("name", name))
 		}
 	}
-	if lang, ok := requiredText(&errs, fields, "language", "language", 0); ok {
+	if lang, ok := message.RequiredText(&errs, fields, "language", "language", 0); ok {
 		if languagePattern.MatchString(lang) {
 			def.Language = lang
 		} else {
@@ -189,41 +189,41 @@ func ParseDefinition(raw json.RawMessage, namespace string) (Definition, *apierr
 // enumValue reads a case-insensitive enumerated text and returns it in
 // lower case.
 func enumValue(errs *apierr.List, fields map[string]json.RawMessage, key, path string, allowed []string, required bool) (string, bool) {
-	raw, ok := given(fields, key)
+	raw, ok := message.Given(fields, key)
 	if !ok {
 		if required {
 			errs.Merge(apierr.MissingParam(path))
 		}
 		return "", !required
 	}
-	s, isString := jsonString(raw)
+	s, isString := message.JSONString(raw)
 	if lower := strings.ToLower(s); isString && slices.Contains(allowed, lower) {
 		return lower, true
 	}
-	errs.Merge(apierr.InvalidValue(path, display(raw)))
+	errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 	return "", false
 }
 
 func parseComponents(errs *apierr.List, fields map[string]json.RawMessage, def *Definition) {
-	raw, ok := given(fields, "components")
+	raw, ok := message.Given(fields, "components")
 	if !ok {
 		errs.Merge(apierr.MissingParam("components"))
 		return
 	}
-	items, isList := list(raw)
+	items, isList := message.List(raw)
 	if !isList {
-		errs.Merge(apierr.InvalidValue("components", display(raw)))
+		errs.Merge(apierr.InvalidValue("components", message.Display(raw)))
 		return
 	}
 	count := map[string]int{}
 	for i, item := range items {
-		path := at("components", i)
-		cf := objectFields(item)
+		path := message.At("components", i)
+		cf := message.ObjectFields(item)
 		if cf == nil {
-			errs.Merge(apierr.InvalidValue(path, display(item)))
+			errs.Merge(apierr.InvalidValue(path, message.Display(item)))
 			continue
 		}
-		kind, ok := enumValue(errs, cf, "type", join(path, "type"), []string{"header", "body", "footer", "buttons"}, true)
+		kind, ok := enumValue(errs, cf, "type", message.Join(path, "type"), []string{"header", "body", "footer", "buttons"}, true)
 		if !ok {
 			continue
 		}
@@ -235,14 +235,14 @@ func parseComponents(errs *apierr.List, fields map[string]json.RawMessage, def *
 		case "header":
 			def.Header = parseHeader(errs, cf, path)
 		case "body":
-			if text, ok := requiredText(errs, cf, "text", join(path, "text"), MaxBodyChars); ok {
-				if checkPlaceholders(errs, join(path, "text"), text, maxPlaceholder) {
+			if text, ok := message.RequiredText(errs, cf, "text", message.Join(path, "text"), MaxBodyChars); ok {
+				if checkPlaceholders(errs, message.Join(path, "text"), text, maxPlaceholder) {
 					def.Body = text
 				}
 			}
 		case "footer":
-			if text, ok := requiredText(errs, cf, "text", join(path, "text"), MaxFooterChars); ok &&
-				checkPlaceholders(errs, join(path, "text"), text, 0) {
+			if text, ok := message.RequiredText(errs, cf, "text", message.Join(path, "text"), MaxFooterChars); ok &&
+				checkPlaceholders(errs, message.Join(path, "text"), text, 0) {
 				def.Footer = text
 			}
 		case "buttons":
@@ -275,20 +275,20 @@ func checkPlaceholders(errs *apierr.List, path, text string, limit int) bool {
 }
 
 func parseHeader(errs *apierr.List, fields map[string]json.RawMessage, path string) *Header {
-	format, ok := enumValue(errs, fields, "format", join(path, "format"), formats, true)
+	format, ok := enumValue(errs, fields, "format", message.Join(path, "format"), formats, true)
 	if !ok {
 		return nil
 	}
 	h := &Header{Format: format}
 	if format != FormatText {
-		if isTruthy(fields["text"]) {
-			errs.Merge(apierr.NotRequired(join(path, "text"), "format", strings.ToUpper(format)))
+		if message.IsPHPTruthy(fields["text"]) {
+			errs.Merge(apierr.NotRequired(message.Join(path, "text"), "format", strings.ToUpper(format)))
 			return nil
 		}
 		return h
 	}
-	text, ok := requiredText(errs, fields, "text", join(path, "text"), MaxHeaderTextChars)
-	if !ok || !checkPlaceholders(errs, join(path, "text"), text, 1) {
+	text, ok := message.RequiredText(errs, fields, "text", message.Join(path, "text"), MaxHeaderTextChars)
+	if !ok || !checkPlaceholders(errs, message.Join(path, "text"), text, 1) {
 		return nil
 	}
 	h.Text = text
@@ -296,15 +296,15 @@ func parseHeader(errs *apierr.List, fields map[string]json.RawMessage, path stri
 }
 
 func parseButtons(errs *apierr.List, fields map[string]json.RawMessage, path string) []Button {
-	listPath := join(path, "buttons")
-	raw, ok := given(fields, "buttons")
+	listPath := message.Join(path, "buttons")
+	raw, ok := message.Given(fields, "buttons")
 	if !ok {
 		errs.Merge(apierr.MissingParam(listPath))
 		return nil
 	}
-	items, isList := list(raw)
+	items, isList := message.List(raw)
 	if !isList {
-		errs.Merge(apierr.InvalidValue(listPath, display(raw)))
+		errs.Merge(apierr.InvalidValue(listPath, message.Display(raw)))
 		return nil
 	}
 	if len(items) < 1 || len(items) > MaxButtons {
@@ -314,7 +314,7 @@ func parseButtons(errs *apierr.List, fields map[string]json.RawMessage, path str
 	before := errs.Len()
 	buttons := make([]Button, 0, len(items))
 	for i, item := range items {
-		if b, ok := parseButton(errs, item, at(listPath, i)); ok {
+		if b, ok := parseButton(errs, item, message.At(listPath, i)); ok {
 			buttons = append(buttons, b)
 		}
 	}
@@ -352,39 +352,39 @@ func quickRepliesGrouped(buttons []Button) bool {
 }
 
 func parseButton(errs *apierr.List, raw json.RawMessage, path string) (Button, bool) {
-	fields := objectFields(raw)
+	fields := message.ObjectFields(raw)
 	if fields == nil {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 		return Button{}, false
 	}
-	kind, ok := enumValue(errs, fields, "type", join(path, "type"), buttonKind, true)
+	kind, ok := enumValue(errs, fields, "type", message.Join(path, "type"), buttonKind, true)
 	if !ok {
 		return Button{}, false
 	}
 	before := errs.Len()
 	b := Button{Type: kind}
 	if kind == ButtonCopyCode {
-		b.Text, _ = optionalText(errs, fields, "text", join(path, "text"), MaxButtonTextChars)
-		b.Example = copyCodeExample(errs, fields, join(path, "example"))
-	} else if text, ok := requiredText(errs, fields, "text", join(path, "text"), MaxButtonTextChars); ok {
+		b.Text, _ = message.OptionalText(errs, fields, "text", message.Join(path, "text"), MaxButtonTextChars)
+		b.Example = copyCodeExample(errs, fields, message.Join(path, "example"))
+	} else if text, ok := message.RequiredText(errs, fields, "text", message.Join(path, "text"), MaxButtonTextChars); ok {
 		b.Text = text
 	}
 	if b.Text != "" {
-		checkPlaceholders(errs, join(path, "text"), b.Text, 0)
+		checkPlaceholders(errs, message.Join(path, "text"), b.Text, 0)
 	}
 	switch kind {
 	case ButtonURL:
-		if u, ok := requiredText(errs, fields, "url", join(path, "url"), MaxURLChars); ok {
-			if checkButtonURL(errs, join(path, "url"), u) {
+		if u, ok := message.RequiredText(errs, fields, "url", message.Join(path, "url"), MaxURLChars); ok {
+			if checkButtonURL(errs, message.Join(path, "url"), u) {
 				b.URL = u
 			}
 		}
 	case ButtonPhoneNumber:
-		if p, ok := requiredText(errs, fields, "phone_number", join(path, "phone_number"), 0); ok {
+		if p, ok := message.RequiredText(errs, fields, "phone_number", message.Join(path, "phone_number"), 0); ok {
 			if e164Pattern.MatchString(p) {
 				b.PhoneNumber = p
 			} else {
-				errs.Merge(apierr.InvalidValue(join(path, "phone_number"), p))
+				errs.Merge(apierr.InvalidValue(message.Join(path, "phone_number"), p))
 			}
 		}
 	}
@@ -394,19 +394,19 @@ func parseButton(errs *apierr.List, raw json.RawMessage, path string) (Button, b
 // copyCodeExample reads the sample code, written as a string or (as the
 // Graph API returns it) a list of one string.
 func copyCodeExample(errs *apierr.List, fields map[string]json.RawMessage, path string) string {
-	raw, ok := given(fields, "example")
+	raw, ok := message.Given(fields, "example")
 	if !ok {
 		return ""
 	}
-	if items, isList := list(raw); isList && len(items) == 1 {
+	if items, isList := message.List(raw); isList && len(items) == 1 {
 		raw = items[0]
 	}
-	s, isString := jsonString(raw)
+	s, isString := message.JSONString(raw)
 	switch {
 	case !isString || strings.TrimSpace(s) == "":
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 	case chars(s) > MaxCouponChars:
-		errs.Merge(lengthError(path, MaxCouponChars))
+		errs.Merge(message.LengthError(path, MaxCouponChars))
 	default:
 		return s
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/message"
 )
 
 // The legacy `hsm` type (deprecated in v2.39): `namespace`, `element_name`
@@ -18,11 +19,11 @@ func (e *entry) matchHSM(errs *apierr.List, fields map[string]json.RawMessage) s
 	v := supplied{bodySeen: true, buttons: map[int][]value{}}
 	const path = "hsm.localizable_params"
 	var items []json.RawMessage
-	raw, present := given(fields, "localizable_params")
+	raw, present := message.Given(fields, "localizable_params")
 	if present {
 		var isList bool
-		if items, isList = list(raw); !isList {
-			errs.Merge(apierr.InvalidValue(path, display(raw)))
+		if items, isList = message.List(raw); !isList {
+			errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 			e.checkLeftOut(errs, &v, true)
 			return v
 		}
@@ -32,7 +33,7 @@ func (e *entry) matchHSM(errs *apierr.List, fields map[string]json.RawMessage) s
 	} else {
 		v.body = make([]value, len(items))
 		for i, item := range items {
-			v.body[i] = localizableParam(errs, item, at(path, i))
+			v.body[i] = localizableParam(errs, item, message.At(path, i))
 		}
 	}
 	e.checkLeftOut(errs, &v, true)
@@ -41,28 +42,28 @@ func (e *entry) matchHSM(errs *apierr.List, fields map[string]json.RawMessage) s
 
 // localizableParam reads {default, currency? | date_time?}.
 func localizableParam(errs *apierr.List, raw json.RawMessage, path string) value {
-	fields := objectFields(raw)
+	fields := message.ObjectFields(raw)
 	if fields == nil {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 		return value{}
 	}
-	text := textParam(errs, fields, "default", join(path, "default"), bodySlot)
-	currency, hasCurrency := given(fields, "currency")
-	dateTime, hasDateTime := given(fields, "date_time")
+	text := textParam(errs, fields, "default", message.Join(path, "default"), bodySlot)
+	currency, hasCurrency := message.Given(fields, "currency")
+	dateTime, hasDateTime := message.Given(fields, "date_time")
 	if hasCurrency && hasDateTime {
 		errs.Addf(1010, "Only one of the following parameters may be present: '%s', '%s'",
-			join(path, "currency"), join(path, "date_time"))
+			message.Join(path, "currency"), message.Join(path, "date_time"))
 		return value{}
 	}
 	if hasCurrency {
-		if cf := objectFields(currency); cf == nil {
-			errs.Merge(apierr.InvalidValue(join(path, "currency"), display(currency)))
+		if cf := message.ObjectFields(currency); cf == nil {
+			errs.Merge(apierr.InvalidValue(message.Join(path, "currency"), message.Display(currency)))
 		} else {
-			checkCurrency(errs, cf, "currency_code", "amount_1000", join(path, "currency"))
+			checkCurrency(errs, cf, "currency_code", "amount_1000", message.Join(path, "currency"))
 		}
 	}
 	if hasDateTime {
-		checkHSMDateTime(errs, dateTime, join(path, "date_time"))
+		checkHSMDateTime(errs, dateTime, message.Join(path, "date_time"))
 	}
 	return value{text: text}
 }
@@ -70,32 +71,32 @@ func localizableParam(errs *apierr.List, raw json.RawMessage, path string) value
 // checkHSMDateTime: exactly one of `component` (the date fields) and
 // `unix_epoch` {timestamp}.
 func checkHSMDateTime(errs *apierr.List, raw json.RawMessage, path string) {
-	df := objectFields(raw)
+	df := message.ObjectFields(raw)
 	if df == nil {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 		return
 	}
-	component, hasComponent := given(df, "component")
-	epoch, hasEpoch := given(df, "unix_epoch")
+	component, hasComponent := message.Given(df, "component")
+	epoch, hasEpoch := message.Given(df, "unix_epoch")
 	switch {
 	case hasComponent && hasEpoch:
 		errs.Add(1010, "Exactly one of the following parameters must be present: 'component', 'unix_epoch'")
 	case !hasComponent && !hasEpoch:
 		errs.Add(1008, "Atleast one of the following parameters must be present: 'component', 'unix_epoch'")
 	case hasComponent:
-		if cf := objectFields(component); cf == nil {
-			errs.Merge(apierr.InvalidValue(join(path, "component"), display(component)))
+		if cf := message.ObjectFields(component); cf == nil {
+			errs.Merge(apierr.InvalidValue(message.Join(path, "component"), message.Display(component)))
 		} else {
-			checkDateComponents(errs, cf, join(path, "component"))
+			checkDateComponents(errs, cf, message.Join(path, "component"))
 		}
 	default:
-		ef := objectFields(epoch)
+		ef := message.ObjectFields(epoch)
 		if ef == nil {
-			errs.Merge(apierr.InvalidValue(join(path, "unix_epoch"), display(epoch)))
-		} else if ts, ok := given(ef, "timestamp"); !ok {
-			errs.Merge(apierr.MissingParam(join(path, "unix_epoch.timestamp")))
+			errs.Merge(apierr.InvalidValue(message.Join(path, "unix_epoch"), message.Display(epoch)))
+		} else if ts, ok := message.Given(ef, "timestamp"); !ok {
+			errs.Merge(apierr.MissingParam(message.Join(path, "unix_epoch.timestamp")))
 		} else {
-			checkTimestamp(errs, ts, join(path, "unix_epoch.timestamp"))
+			checkTimestamp(errs, ts, message.Join(path, "unix_epoch.timestamp"))
 		}
 	}
 }

@@ -74,9 +74,9 @@ func (c *Catalogue) Hydrate(msgType string, obj json.RawMessage) (*Rendered, *ap
 	if msgType != message.TypeTemplate && msgType != message.TypeHSM {
 		return nil, apierr.InvalidValue("type", msgType)
 	}
-	fields := objectFields(obj)
+	fields := message.ObjectFields(obj)
 	if fields == nil {
-		return nil, apierr.InvalidValue(msgType, display(obj))
+		return nil, apierr.InvalidValue(msgType, message.Display(obj))
 	}
 	var errs apierr.List
 	req := readRequest(&errs, msgType, fields)
@@ -106,16 +106,16 @@ func (c *Catalogue) Hydrate(msgType string, obj json.RawMessage) (*Rendered, *ap
 // readRequest reads namespace, name and language.
 func readRequest(errs *apierr.List, msgType string, fields map[string]json.RawMessage) request {
 	req := request{msgType: msgType, policy: PolicyDeterministic}
-	nsPath := join(msgType, "namespace")
+	nsPath := message.Join(msgType, "namespace")
 	raw := fields["namespace"]
-	s, isString := jsonString(raw)
+	s, isString := message.JSONString(raw)
 	switch {
-	case !isTruthy(raw) && msgType == message.TypeHSM:
+	case !message.IsPHPTruthy(raw) && msgType == message.TypeHSM:
 		errs.Merge(apierr.MandatoryFor("namespace", "type", msgType))
-	case !isTruthy(raw) || isString && strings.TrimSpace(s) == "":
+	case !message.IsPHPTruthy(raw) || isString && strings.TrimSpace(s) == "":
 		errs.Addf(2014, "Parameter '%s' is missing or empty", nsPath)
 	case !isString:
-		errs.Merge(apierr.InvalidValue(nsPath, display(raw)))
+		errs.Merge(apierr.InvalidValue(nsPath, message.Display(raw)))
 	default:
 		req.namespace = s
 	}
@@ -124,16 +124,16 @@ func readRequest(errs *apierr.List, msgType string, fields map[string]json.RawMe
 	if msgType == message.TypeHSM {
 		nameKey = "element_name"
 	}
-	namePath := join(msgType, nameKey)
-	raw, ok := given(fields, nameKey)
-	s, isString = jsonString(raw)
+	namePath := message.Join(msgType, nameKey)
+	raw, ok := message.Given(fields, nameKey)
+	s, isString = message.JSONString(raw)
 	switch {
-	case msgType == message.TypeHSM && !isTruthy(raw):
+	case msgType == message.TypeHSM && !message.IsPHPTruthy(raw):
 		errs.Merge(apierr.MandatoryFor(nameKey, "type", msgType))
 	case !ok:
 		errs.Merge(apierr.MissingParam(namePath))
 	case !isString || strings.TrimSpace(s) == "":
-		errs.Merge(apierr.InvalidValue(namePath, display(raw)))
+		errs.Merge(apierr.InvalidValue(namePath, message.Display(raw)))
 	default:
 		req.name = s
 	}
@@ -146,49 +146,49 @@ func readRequest(errs *apierr.List, msgType string, fields map[string]json.RawMe
 // deterministic. An hsm may instead use the legacy `fallback_lg` (and
 // `fallback_lc`), which are read as the fallback policy.
 func readLanguage(errs *apierr.List, fields map[string]json.RawMessage, req *request) {
-	path := join(req.msgType, "language")
-	raw, ok := given(fields, "language")
+	path := message.Join(req.msgType, "language")
+	raw, ok := message.Given(fields, "language")
 	if !ok {
-		if lg, legacy := given(fields, "fallback_lg"); legacy && req.msgType == message.TypeHSM {
+		if lg, legacy := message.Given(fields, "fallback_lg"); legacy && req.msgType == message.TypeHSM {
 			readLegacyLanguage(errs, fields, lg, req)
 		} else {
 			errs.Merge(apierr.MissingParam(path))
 		}
 		return
 	}
-	lf := objectFields(raw)
+	lf := message.ObjectFields(raw)
 	if lf == nil {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 		return
 	}
-	if code, ok := given(lf, "code"); !ok {
-		errs.Merge(apierr.MissingParam(join(path, "code")))
-	} else if s, _ := jsonString(code); languagePattern.MatchString(s) {
+	if code, ok := message.Given(lf, "code"); !ok {
+		errs.Merge(apierr.MissingParam(message.Join(path, "code")))
+	} else if s, _ := message.JSONString(code); languagePattern.MatchString(s) {
 		req.code = s
 	} else {
-		errs.Merge(apierr.InvalidValue(join(path, "code"), display(code)))
+		errs.Merge(apierr.InvalidValue(message.Join(path, "code"), message.Display(code)))
 	}
-	if policy, ok := given(lf, "policy"); ok {
-		if s, _ := jsonString(policy); s == PolicyDeterministic || s == PolicyFallback {
+	if policy, ok := message.Given(lf, "policy"); ok {
+		if s, _ := message.JSONString(policy); s == PolicyDeterministic || s == PolicyFallback {
 			req.policy = s
 		} else {
-			errs.Merge(apierr.InvalidValue(join(path, "policy"), display(policy)))
+			errs.Merge(apierr.InvalidValue(message.Join(path, "policy"), message.Display(policy)))
 		}
 	}
 }
 
 func readLegacyLanguage(errs *apierr.List, fields map[string]json.RawMessage, lg json.RawMessage, req *request) {
 	req.policy = PolicyFallback
-	lang, _ := jsonString(lg)
+	lang, _ := message.JSONString(lg)
 	if !languagePattern.MatchString(lang) || strings.Contains(lang, "_") {
-		errs.Merge(apierr.InvalidValue("hsm.fallback_lg", display(lg)))
+		errs.Merge(apierr.InvalidValue("hsm.fallback_lg", message.Display(lg)))
 		return
 	}
 	req.code = lang
-	if lc, ok := given(fields, "fallback_lc"); ok {
-		locale, _ := jsonString(lc)
+	if lc, ok := message.Given(fields, "fallback_lc"); ok {
+		locale, _ := message.JSONString(lc)
 		if !languagePattern.MatchString(lang + "_" + locale) {
-			errs.Merge(apierr.InvalidValue("hsm.fallback_lc", display(lc)))
+			errs.Merge(apierr.InvalidValue("hsm.fallback_lc", message.Display(lc)))
 			return
 		}
 		req.code = lang + "_" + locale
@@ -207,38 +207,38 @@ func (e *entry) matchComponents(errs *apierr.List, fields map[string]json.RawMes
 	v := supplied{buttons: map[int][]value{}}
 	const path = "template.components"
 	var items []json.RawMessage
-	if raw, ok := given(fields, "components"); ok {
-		if items, ok = list(raw); !ok {
-			errs.Merge(apierr.InvalidValue(path, display(raw)))
+	if raw, ok := message.Given(fields, "components"); ok {
+		if items, ok = message.List(raw); !ok {
+			errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 			return v
 		}
 	}
 	seen := map[string]bool{}
 	for i, item := range items {
-		cpath := at(path, i)
-		cf := objectFields(item)
+		cpath := message.At(path, i)
+		cf := message.ObjectFields(item)
 		if cf == nil {
-			errs.Merge(apierr.InvalidValue(cpath, display(item)))
+			errs.Merge(apierr.InvalidValue(cpath, message.Display(item)))
 			continue
 		}
-		kindRaw, ok := given(cf, "type")
-		kind, _ := jsonString(kindRaw)
+		kindRaw, ok := message.Given(cf, "type")
+		kind, _ := message.JSONString(kindRaw)
 		switch {
 		case !ok:
-			errs.Merge(apierr.MissingParam(join(cpath, "type")))
+			errs.Merge(apierr.MissingParam(message.Join(cpath, "type")))
 			continue
 		case !slices.Contains(componentKinds, kind):
-			errs.Merge(apierr.InvalidValue(join(cpath, "type"), display(kindRaw)))
+			errs.Merge(apierr.InvalidValue(message.Join(cpath, "type"), message.Display(kindRaw)))
 			continue
 		case kind != "button" && seen[kind]:
-			errs.Addf(1009, "Parameter '%s' has duplicate value '%s'", join(cpath, "type"), kind)
+			errs.Addf(1009, "Parameter '%s' has duplicate value '%s'", message.Join(cpath, "type"), kind)
 			continue
 		}
 		seen[kind] = true
 		var params []json.RawMessage
-		if raw, ok := given(cf, "parameters"); ok {
-			if params, ok = list(raw); !ok {
-				errs.Merge(apierr.InvalidValue(join(cpath, "parameters"), display(raw)))
+		if raw, ok := message.Given(cf, "parameters"); ok {
+			if params, ok = message.List(raw); !ok {
+				errs.Merge(apierr.InvalidValue(message.Join(cpath, "parameters"), message.Display(raw)))
 				continue
 			}
 		}
@@ -271,7 +271,7 @@ func matchSlot(errs *apierr.List, s slot, expected int, params []json.RawMessage
 	}
 	values := make([]value, len(params))
 	for j, p := range params {
-		values[j], _ = readParam(errs, p, at(join(cpath, "parameters"), j), s)
+		values[j], _ = readParam(errs, p, message.At(message.Join(cpath, "parameters"), j), s)
 	}
 	return values
 }
@@ -316,19 +316,19 @@ func (e *entry) buttonRequired(i int) bool {
 // matchButton reads a button component: sub_type and index (0–9, a string
 // or a number) must name a button of the template of that type (1009).
 func (e *entry) matchButton(errs *apierr.List, cf map[string]json.RawMessage, params []json.RawMessage, cpath string, v *supplied) {
-	subPath, indexPath := join(cpath, "sub_type"), join(cpath, "index")
+	subPath, indexPath := message.Join(cpath, "sub_type"), message.Join(cpath, "index")
 	sub := ""
-	if raw, ok := given(cf, "sub_type"); !ok {
+	if raw, ok := message.Given(cf, "sub_type"); !ok {
 		errs.Merge(apierr.MissingParam(subPath))
-	} else if s, _ := jsonString(raw); slices.Contains(sendableButtons, s) {
+	} else if s, _ := message.JSONString(raw); slices.Contains(sendableButtons, s) {
 		sub = s
 	} else {
-		errs.Merge(apierr.InvalidValue(subPath, display(raw)))
+		errs.Merge(apierr.InvalidValue(subPath, message.Display(raw)))
 	}
 	index := -1
-	if raw, ok := given(cf, "index"); !ok {
+	if raw, ok := message.Given(cf, "index"); !ok {
 		errs.Merge(apierr.MissingParam(indexPath))
-	} else if d := display(raw); len(d) == 1 && allDigits(d) {
+	} else if d := message.Display(raw); len(d) == 1 && allDigits(d) {
 		index = int(d[0] - '0')
 	} else {
 		errs.Merge(apierr.InvalidValue(indexPath, d))

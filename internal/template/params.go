@@ -99,24 +99,24 @@ func texts(values []value) []string {
 // missing or unknown, 2008 for audio and stickers, 2012 when s does not
 // take it), then its object.
 func readParam(errs *apierr.List, raw json.RawMessage, path string, s slot) (value, bool) {
-	fields := objectFields(raw)
+	fields := message.ObjectFields(raw)
 	if fields == nil {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 		return value{}, false
 	}
-	typePath := join(path, "type")
-	typeRaw, ok := given(fields, "type")
+	typePath := message.Join(path, "type")
+	typeRaw, ok := message.Given(fields, "type")
 	if !ok {
 		errs.Merge(apierr.MissingParam(typePath))
 		return value{}, false
 	}
-	typ, _ := jsonString(typeRaw)
+	typ, _ := message.JSONString(typeRaw)
 	switch {
 	case slices.Contains(unsupportedMedia, typ):
 		errs.Addf(2008, "Parameter '%s' is '%s': templates carry only image, video and document media", typePath, typ)
 		return value{}, false
 	case !slices.Contains(paramTypes, typ):
-		errs.Merge(apierr.InvalidValue(typePath, display(typeRaw)))
+		errs.Merge(apierr.InvalidValue(typePath, message.Display(typeRaw)))
 		return value{}, false
 	case !slices.Contains(s.accepts, typ):
 		errs.Addf(2012, "Parameter '%s' is '%s': %s takes %s", typePath, typ, s.what, orList(s.accepts))
@@ -127,15 +127,15 @@ func readParam(errs *apierr.List, raw json.RawMessage, path string, s slot) (val
 	var v value
 	switch typ {
 	case paramText, paramPayload, paramCouponCode:
-		v.text = textParam(errs, fields, typ, join(path, typ), s)
+		v.text = textParam(errs, fields, typ, message.Join(path, typ), s)
 	case paramCurrency:
-		v.text = currencyParam(errs, fields, join(path, typ), s)
+		v.text = currencyParam(errs, fields, message.Join(path, typ), s)
 	case paramDateTime:
-		v.text = dateTimeParam(errs, fields, join(path, typ), s)
+		v.text = dateTimeParam(errs, fields, message.Join(path, typ), s)
 	case paramImage, paramVideo, paramDocument:
-		v.media = mediaParam(errs, fields, typ, join(path, typ))
+		v.media = mediaParam(errs, fields, typ, message.Join(path, typ))
 	case paramLocation:
-		v.location = locationParam(errs, fields, join(path, typ))
+		v.location = locationParam(errs, fields, message.Join(path, typ))
 	}
 	return v, errs.Len() == before
 }
@@ -150,7 +150,7 @@ func orList(items []string) string {
 // textParam reads a parameter's text: present and not blank (1008/1009),
 // at most s.limit characters (2004), then the policies of s.
 func textParam(errs *apierr.List, fields map[string]json.RawMessage, key, path string, s slot) string {
-	text, ok := requiredText(errs, fields, key, path, 0)
+	text, ok := message.RequiredText(errs, fields, key, path, 0)
 	if !ok {
 		return ""
 	}
@@ -209,14 +209,14 @@ func isDirectionControl(r rune) bool {
 
 // object reads a required nested object (1008 missing, 1009 not an object).
 func object(errs *apierr.List, fields map[string]json.RawMessage, key, path string) map[string]json.RawMessage {
-	raw, ok := given(fields, key)
+	raw, ok := message.Given(fields, key)
 	if !ok {
 		errs.Merge(apierr.MissingParam(path))
 		return nil
 	}
-	inner := objectFields(raw)
+	inner := message.ObjectFields(raw)
 	if inner == nil {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 	}
 	return inner
 }
@@ -228,7 +228,7 @@ func currencyParam(errs *apierr.List, fields map[string]json.RawMessage, path st
 	if cf == nil {
 		return ""
 	}
-	fallbackValue := textParam(errs, cf, "fallback_value", join(path, "fallback_value"), s)
+	fallbackValue := textParam(errs, cf, "fallback_value", message.Join(path, "fallback_value"), s)
 	checkCurrency(errs, cf, "code", "amount_1000", path)
 	return fallbackValue
 }
@@ -236,13 +236,13 @@ func currencyParam(errs *apierr.List, fields map[string]json.RawMessage, path st
 // checkCurrency checks a currency code and an amount in thousandths; the
 // hsm spelling names the code "currency_code".
 func checkCurrency(errs *apierr.List, fields map[string]json.RawMessage, codeKey, amountKey, path string) {
-	if code, ok := requiredText(errs, fields, codeKey, join(path, codeKey), 0); ok && !currencyPattern.MatchString(code) {
-		errs.Merge(apierr.InvalidValue(join(path, codeKey), code))
+	if code, ok := message.RequiredText(errs, fields, codeKey, message.Join(path, codeKey), 0); ok && !currencyPattern.MatchString(code) {
+		errs.Merge(apierr.InvalidValue(message.Join(path, codeKey), code))
 	}
-	if amount, ok := given(fields, amountKey); !ok {
-		errs.Merge(apierr.MissingParam(join(path, amountKey)))
+	if amount, ok := message.Given(fields, amountKey); !ok {
+		errs.Merge(apierr.MissingParam(message.Join(path, amountKey)))
 	} else if _, isInt := integer(amount); !isInt {
-		errs.Merge(apierr.InvalidValue(join(path, amountKey), display(amount)))
+		errs.Merge(apierr.InvalidValue(message.Join(path, amountKey), message.Display(amount)))
 	}
 }
 
@@ -254,12 +254,12 @@ func dateTimeParam(errs *apierr.List, fields map[string]json.RawMessage, path st
 	if df == nil {
 		return ""
 	}
-	fallbackValue := textParam(errs, df, "fallback_value", join(path, "fallback_value"), s)
+	fallbackValue := textParam(errs, df, "fallback_value", message.Join(path, "fallback_value"), s)
 	first := checkDateComponents(errs, df, path)
-	if raw, ok := given(df, "timestamp"); ok {
-		checkTimestamp(errs, raw, join(path, "timestamp"))
+	if raw, ok := message.Given(df, "timestamp"); ok {
+		checkTimestamp(errs, raw, message.Join(path, "timestamp"))
 		if first != "" {
-			errs.Addf(1010, "Only one of the following parameters may be present: '%s', '%s'", join(path, "timestamp"), first)
+			errs.Addf(1010, "Only one of the following parameters may be present: '%s', '%s'", message.Join(path, "timestamp"), first)
 		}
 	}
 	return fallbackValue
@@ -283,19 +283,19 @@ func checkDateComponents(errs *apierr.List, fields map[string]json.RawMessage, p
 		}
 	}
 	for _, f := range dateFields {
-		raw, ok := given(fields, f.key)
+		raw, ok := message.Given(fields, f.key)
 		if !ok {
 			continue
 		}
-		note(join(path, f.key))
+		note(message.Join(path, f.key))
 		if n, isInt := integer(raw); !isInt || n < f.low || n > f.top {
-			errs.Merge(apierr.InvalidValue(join(path, f.key), display(raw)))
+			errs.Merge(apierr.InvalidValue(message.Join(path, f.key), message.Display(raw)))
 		}
 	}
-	if raw, ok := given(fields, "calendar"); ok {
-		note(join(path, "calendar"))
-		if s, _ := jsonString(raw); s != "GREGORIAN" && s != "SOLAR_HIJRI" {
-			errs.Merge(apierr.InvalidValue(join(path, "calendar"), display(raw)))
+	if raw, ok := message.Given(fields, "calendar"); ok {
+		note(message.Join(path, "calendar"))
+		if s, _ := message.JSONString(raw); s != "GREGORIAN" && s != "SOLAR_HIJRI" {
+			errs.Merge(apierr.InvalidValue(message.Join(path, "calendar"), message.Display(raw)))
 		}
 	}
 	return first
@@ -303,15 +303,15 @@ func checkDateComponents(errs *apierr.List, fields map[string]json.RawMessage, p
 
 func checkTimestamp(errs *apierr.List, raw json.RawMessage, path string) {
 	if n, isInt := integer(raw); !isInt || n < 0 || n > maxTimestamp {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
+		errs.Merge(apierr.InvalidValue(path, message.Display(raw)))
 	}
 }
 
 // headerObject reads the object of a media or location header parameter;
 // without one the header has no structure to send (2036).
 func headerObject(errs *apierr.List, fields map[string]json.RawMessage, kind, path string) map[string]json.RawMessage {
-	raw, _ := given(fields, kind)
-	inner := objectFields(raw)
+	raw, _ := message.Given(fields, kind)
+	inner := message.ObjectFields(raw)
 	if inner == nil {
 		errs.Addf(2036, "Parameter '%s' must be the %s object of the header", path, kind)
 	}
@@ -328,45 +328,45 @@ func mediaParam(errs *apierr.List, fields map[string]json.RawMessage, kind, path
 	}
 	before := errs.Len()
 	m := &message.Media{Kind: kind}
-	id, hasID := given(mf, "id")
-	link, hasLink := given(mf, "link")
+	id, hasID := message.Given(mf, "id")
+	link, hasLink := message.Given(mf, "link")
 	switch {
 	case hasID && hasLink:
 		errs.Add(1010, "Exactly one of the following parameters must be present: 'id', 'link'")
 	case !hasID && !hasLink:
 		errs.Add(1008, "Atleast one of the following parameters must be present: 'id', 'link'")
 	case hasID:
-		if s, isString := jsonString(id); isString && message.IsMediaID(s) {
+		if s, isString := message.JSONString(id); isString && message.IsMediaID(s) {
 			m.ID = strings.ToLower(s)
 		} else {
-			errs.Merge(apierr.InvalidValue(join(path, "id"), display(id)))
+			errs.Merge(apierr.InvalidValue(message.Join(path, "id"), message.Display(id)))
 		}
 	default:
-		if s, isString := jsonString(link); isString && message.IsMediaLink(s) {
+		if s, isString := message.JSONString(link); isString && message.IsMediaLink(s) {
 			m.Link = s
 		} else {
-			errs.Merge(apierr.InvalidValue(join(path, "link"), display(link)))
+			errs.Merge(apierr.InvalidValue(message.Join(path, "link"), message.Display(link)))
 		}
 	}
-	if provider, ok := given(mf, "provider"); ok {
+	if provider, ok := message.Given(mf, "provider"); ok {
 		switch {
 		case hasLink:
-			if pf := objectFields(provider); pf == nil {
-				errs.Merge(apierr.InvalidValue(join(path, "provider"), display(provider)))
+			if pf := message.ObjectFields(provider); pf == nil {
+				errs.Merge(apierr.InvalidValue(message.Join(path, "provider"), message.Display(provider)))
 			} else {
-				m.ProviderName, _ = requiredText(errs, pf, "name", join(path, "provider.name"), 0)
+				m.ProviderName, _ = message.RequiredText(errs, pf, "name", message.Join(path, "provider.name"), 0)
 			}
 		case hasID:
-			errs.Addf(1010, "Parameter '%s' is only allowed with '%s'", join(path, "provider"), join(path, "link"))
+			errs.Addf(1010, "Parameter '%s' is only allowed with '%s'", message.Join(path, "provider"), message.Join(path, "link"))
 		}
 	}
-	if isTruthy(mf["caption"]) {
-		errs.Merge(apierr.NotRequired(join(path, "caption"), "template header", kind))
+	if message.IsPHPTruthy(mf["caption"]) {
+		errs.Merge(apierr.NotRequired(message.Join(path, "caption"), "template header", kind))
 	}
 	if kind == paramDocument {
-		m.Filename, _ = optionalText(errs, mf, "filename", join(path, "filename"), message.MaxFilenameChars)
-	} else if isTruthy(mf["filename"]) {
-		errs.Merge(apierr.NotRequired(join(path, "filename"), "template header", kind))
+		m.Filename, _ = message.OptionalText(errs, mf, "filename", message.Join(path, "filename"), message.MaxFilenameChars)
+	} else if message.IsPHPTruthy(mf["filename"]) {
+		errs.Merge(apierr.NotRequired(message.Join(path, "filename"), "template header", kind))
 	}
 	if errs.Len() > before {
 		return nil
@@ -383,27 +383,13 @@ func locationParam(errs *apierr.List, fields map[string]json.RawMessage, path st
 	}
 	before := errs.Len()
 	loc := &message.Location{
-		Latitude:  coordinate(errs, lf, "latitude", join(path, "latitude"), 90),
-		Longitude: coordinate(errs, lf, "longitude", join(path, "longitude"), 180),
+		Latitude:  message.Coordinate(errs, lf, "latitude", message.Join(path, "latitude"), 90),
+		Longitude: message.Coordinate(errs, lf, "longitude", message.Join(path, "longitude"), 180),
 	}
-	loc.Name, _ = optionalText(errs, lf, "name", join(path, "name"), message.MaxLocationTextChars)
-	loc.Address, _ = optionalText(errs, lf, "address", join(path, "address"), message.MaxLocationTextChars)
+	loc.Name, _ = message.OptionalText(errs, lf, "name", message.Join(path, "name"), message.MaxLocationTextChars)
+	loc.Address, _ = message.OptionalText(errs, lf, "address", message.Join(path, "address"), message.MaxLocationTextChars)
 	if errs.Len() > before {
 		return nil
 	}
 	return loc
-}
-
-func coordinate(errs *apierr.List, fields map[string]json.RawMessage, key, path string, limit float64) float64 {
-	raw, ok := given(fields, key)
-	if !ok {
-		errs.Merge(apierr.MissingParam(path))
-		return 0
-	}
-	f, ok := number(raw)
-	if !ok || f < -limit || f > limit {
-		errs.Merge(apierr.InvalidValue(path, display(raw)))
-		return 0
-	}
-	return f
 }

@@ -300,16 +300,18 @@ func (c *Core) handleNumberChange(ctx context.Context, e network.Event) error {
 	if !c.settings.Current().NotifyUserChangeNumber {
 		return nil
 	}
-	msg, err := json.Marshal(systemMessage{
+	return c.enqueueSystemMessage(ctx, systemMessage{
 		From: ch.OldWaID, ID: ch.ID, Timestamp: strconv.FormatInt(e.Time.Unix(), 10), Type: "system",
 		System: systemBody{Body: "User " + ch.OldWaID + " changed from " + ch.OldWaID + " to " + ch.NewWaID, NewWaID: ch.NewWaID, Type: "user_changed_number"},
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// enqueueSystemMessage queues a messages callback holding one system message
+// (a number or identity change), which names no contact.
+func (c *Core) enqueueSystemMessage(ctx context.Context, msg any) error {
 	payload, err := json.Marshal(struct {
-		Messages []json.RawMessage `json:"messages"`
-	}{[]json.RawMessage{msg}})
+		Messages []any `json:"messages"`
+	}{[]any{msg}})
 	if err != nil {
 		return err
 	}
@@ -335,20 +337,10 @@ func (c *Core) handleIdentity(ctx context.Context, e network.Event) error {
 	if !c.settings.Current().ShowSecurityNotifications {
 		return nil
 	}
-	msg, err := json.Marshal(identitySystemMessage{
+	return c.enqueueSystemMessage(ctx, identitySystemMessage{
 		From: ch.WaID, ID: ch.ID, Timestamp: strconv.FormatInt(e.Time.Unix(), 10), Type: "system",
 		System: identitySystemBody{Body: "User " + ch.WaID + "'s security code changed", Identity: ch.Hash, Customer: ch.WaID, Type: "user_identity_changed"},
 	})
-	if err != nil {
-		return err
-	}
-	payload, err := json.Marshal(struct {
-		Messages []json.RawMessage `json:"messages"`
-	}{[]json.RawMessage{msg}})
-	if err != nil {
-		return err
-	}
-	return c.enqueue(ctx, "messages", payload)
 }
 
 type identitySystemMessage struct {

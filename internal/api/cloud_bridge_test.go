@@ -23,7 +23,13 @@ type cloudSetup struct {
 
 func newCloudSetup(t *testing.T, opts ...harnessOption) cloudSetup {
 	t.Helper()
-	graph := graphtest.New(t)
+	return newCloudSetupOn(t, graphtest.New(t), opts...)
+}
+
+// newCloudSetupOn is newCloudSetup against a Graph double the caller has
+// prepared (templates in the WABA's catalogue are loaded at registration).
+func newCloudSetupOn(t *testing.T, graph *graphtest.Server, opts ...harnessOption) cloudSetup {
+	t.Helper()
 	h := sqliteHarness(t, append([]harnessOption{withCloud(graph)}, opts...)...)
 	admin := h.adminToken()
 	hook := newReceiver(t)

@@ -115,15 +115,8 @@ func TestCloudBridgeMediaAndTemplates(t *testing.T) {
 	graph := graphtest.New(t)
 	graph.AddTemplate(map[string]any{"name": "appointment_reminder", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
 		"components": []any{map[string]any{"type": "BODY", "text": "Reminder: your appointment with {{1}} is on {{2}}."}}})
-	h := sqliteHarness(t, withCloud(graph))
-	admin := h.adminToken()
-	hook := newReceiver(t)
-	h.do(request{method: "POST", path: "/v1/account", header: bearer(admin), body: `{"cc":"1","phone_number":"5550100000","method":"sms","cert":"Y2VydA==","pin":"123456"}`})
-	if res := h.do(request{method: "POST", path: "/v1/account/verify", header: bearer(admin), body: `{"code":"123456"}`}); res.Status != 201 {
-		t.Fatalf("verify: %d %s", res.Status, res.Raw)
-	}
-	waitReady(t, h)
-	h.setWebhook(admin, hook.srv.URL)
+	s := newCloudSetupOn(t, graph)
+	h, admin, hook := s.harness, s.admin, s.hook
 
 	// A customer writes with an image; it is downloaded (auto_download names images).
 	png, _ := media.Sample("image")

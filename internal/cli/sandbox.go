@@ -68,7 +68,9 @@ change when the server next loads templates):
 The world (the rules users follow unless set otherwise):
   world [--non-whatsapp-pattern RE] [--non-whatsapp LIST] [--delivery-delay-ms N]
         [--read-delay-ms N] [--auto-read=BOOL] [--code-ttl-seconds N]
+        [--connection-down=BOOL]
                     show the rules, or change only the ones given
+                    (--connection-down=true cuts the server's connection)
 
 Boolean flags take their value with '=': --online=false.
 The password never has to be on the command line, where other users of the
@@ -135,7 +137,7 @@ func sandboxCommands() []sandboxCommand {
 		{"change-number", "WA_ID NEW_WA_ID", 2, 2, noFlags(runChangeNumber)},
 		{"identity", "WA_ID", 1, 1, noFlags(runChangeIdentity)},
 		{"templates", "[add FILE | status NAME LANGUAGE STATUS | delete NAME LANGUAGE]", 0, 4, noFlags(runTemplates)},
-		{"world", "[--non-whatsapp-pattern RE] [--non-whatsapp LIST] [--delivery-delay-ms N] [--read-delay-ms N] [--auto-read=BOOL] [--code-ttl-seconds N]", 0, 0, setupWorld},
+		{"world", "[--non-whatsapp-pattern RE] [--non-whatsapp LIST] [--delivery-delay-ms N] [--read-delay-ms N] [--auto-read=BOOL] [--code-ttl-seconds N] [--connection-down=BOOL]", 0, 0, setupWorld},
 	}
 }
 
@@ -595,10 +597,12 @@ func setupWorld(fs *flag.FlagSet) sandboxRun {
 	fs.Int64("read-delay-ms", 0, "how long after delivery users read, when auto-read is on")
 	fs.Bool("auto-read", false, "whether users read business messages on their own")
 	fs.Int64("code-ttl-seconds", 0, "how long a registration code stays valid")
+	fs.Bool("connection-down", false, "cut the server's connection to the simulated WhatsApp: sends are retried, nothing arrives, health says disconnected after the bound")
 	return func(ctx context.Context, s *sandboxSession, _ []string) error {
 		patch, err := givenFlags(fs, map[string]string{
 			"non-whatsapp-pattern": "non_whatsapp_pattern", "non-whatsapp": "non_whatsapp", "delivery-delay-ms": "delivery_delay_ms",
 			"read-delay-ms": "read_delay_ms", "auto-read": "auto_read", "code-ttl-seconds": "code_ttl_seconds",
+			"connection-down": "connection_down",
 		})
 		if err != nil {
 			return err
@@ -619,8 +623,8 @@ func setupWorld(fs *flag.FlagSet) sandboxRun {
 			return v
 		}
 		tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "non_whatsapp_pattern:\t%s\nnon_whatsapp:\t%s\ndelivery_delay_ms:\t%d\nread_delay_ms:\t%d\nauto_read:\t%t\ncode_ttl_seconds:\t%d\n",
-			none(w.NonWhatsAppPattern), none(strings.Join(w.NonWhatsApp, ",")), w.DeliveryDelayMs, w.ReadDelayMs, w.AutoRead, w.CodeTTLSeconds)
+		fmt.Fprintf(tw, "non_whatsapp_pattern:\t%s\nnon_whatsapp:\t%s\ndelivery_delay_ms:\t%d\nread_delay_ms:\t%d\nauto_read:\t%t\ncode_ttl_seconds:\t%d\nconnection_down:\t%t\n",
+			none(w.NonWhatsAppPattern), none(strings.Join(w.NonWhatsApp, ",")), w.DeliveryDelayMs, w.ReadDelayMs, w.AutoRead, w.CodeTTLSeconds, w.ConnectionDown)
 		return tw.Flush()
 	}
 }

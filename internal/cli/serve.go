@@ -129,7 +129,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	engine := core.New(core.Options{
 		Store: s, Network: waNet, Hooks: hooks, Settings: settingsSvc, Media: mediaSvc, Log: log, NodeID: node,
-		OfflineDrainLimit: c.StartupOfflineLimit, DBTimeout: c.DBTimeout,
+		OfflineDrainLimit: c.StartupOfflineLimit, DBTimeout: c.DBTimeout, ConnectionLostAfter: c.ConnectionLostAfter,
 	})
 
 	// Before the API: the certificate service needs the listener's store,

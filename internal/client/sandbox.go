@@ -67,6 +67,7 @@ type SandboxWorld struct {
 	ReadDelayMs        int64    `json:"read_delay_ms"`
 	AutoRead           bool     `json:"auto_read"`
 	CodeTTLSeconds     int64    `json:"code_ttl_seconds"`
+	ConnectionDown     bool     `json:"connection_down"`
 }
 
 func userPath(waID string) string { return "/sandbox/v1/users/" + url.PathEscape(waID) }

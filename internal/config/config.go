@@ -45,6 +45,7 @@ type Config struct {
 	SandboxTemplates    string        // WABIZ_SANDBOX_TEMPLATES: template file seeded at start, "" = none
 	NodeID              string        // WABIZ_NODE_ID: "" = host name
 	StartupOfflineLimit time.Duration // WABIZ_STARTUP_OFFLINE_LIMIT
+	ConnectionLostAfter time.Duration // WABIZ_CONNECTION_LOST_AFTER
 	WebhookRetryHorizon time.Duration // WABIZ_WEBHOOK_RETRY_HORIZON
 	WebhookBatchMax     int           // WABIZ_WEBHOOK_BATCH_MAX
 	WebhookQueueLimit   int           // WABIZ_WEBHOOK_QUEUE_LIMIT

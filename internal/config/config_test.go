@@ -64,6 +64,7 @@ func TestDefaults(t *testing.T) {
 		Network:             "sandbox",
 		Cloud:               CloudConfig{GraphURL: "https://graph.facebook.com/v21.0", Rate: 80},
 		StartupOfflineLimit: 6 * time.Minute,
+		ConnectionLostAfter: time.Minute,
 		WebhookRetryHorizon: 24 * time.Hour,
 		WebhookBatchMax:     20,
 		WebhookQueueLimit:   100000,

@@ -168,6 +168,11 @@ func Options() []Option {
 			set:  durationIn(time.Second, time.Hour, func(c *Config) *time.Duration { return &c.StartupOfflineLimit }),
 		},
 		{
+			Env: "WABIZ_CONNECTION_LOST_AFTER", Flag: "connection-lost-after", Default: "1m",
+			Help: "a connection to WhatsApp lost for longer than this is reported: one errors callback, /v1/health disconnected",
+			set:  durationIn(10*time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.ConnectionLostAfter }),
+		},
+		{
 			Env: "WABIZ_WEBHOOK_RETRY_HORIZON", Flag: "webhook-retry-horizon", Default: "24h",
 			Help: "a callback not delivered within this time is dropped (and counted)",
 			set:  durationIn(time.Minute, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.WebhookRetryHorizon }),

@@ -170,9 +170,20 @@ func (c *Core) statusNotification(m store.OutboxMessage, status string, at time.
 	return webhook.Notification{Kind: "statuses", Payload: payload}, nil
 }
 
-// enqueueErrors queues an errors callback (runtime §1.6): problems the
-// network reported that concern no single message.
+// enqueueErrors queues an errors callback (runtime §1.6): problems that
+// concern no single outbound message (the network's reports, a lost
+// connection).
 func (c *Core) enqueueErrors(ctx context.Context, errs ...asyncError) error {
+	note, err := errorsNotification(errs...)
+	if err != nil {
+		return err
+	}
+	return c.hooks.Enqueue(ctx, note)
+}
+
+// errorsNotification is the callback enqueueErrors queues, for callers that
+// queue it together with others.
+func errorsNotification(errs ...asyncError) (webhook.Notification, error) {
 	for i := range errs {
 		errs[i].Title = titleOf(errs[i].Code)
 	}
@@ -180,9 +191,9 @@ func (c *Core) enqueueErrors(ctx context.Context, errs ...asyncError) error {
 		Errors []asyncError `json:"errors"`
 	}{errs})
 	if err != nil {
-		return err
+		return webhook.Notification{}, err
 	}
-	return c.enqueue(ctx, "errors", payload)
+	return webhook.Notification{Kind: webhook.KindErrors, Payload: payload}, nil
 }
 
 // billable: service conversations (replies inside the customer-service

@@ -27,6 +27,9 @@ const (
 	StateUnregistered = "unregistered"
 	StateConnecting   = "connecting"
 	StateConnected    = "connected"
+	// StateDisconnected: the connection to WhatsApp has been lost for
+	// longer than Options.ConnectionLostAfter (connection.go).
+	StateDisconnected = "disconnected"
 )
 
 // Store is the storage the core needs.
@@ -84,6 +87,9 @@ type Options struct {
 	// default): past it a send answers 500/1023 instead of waiting for a
 	// database that is down or stuck.
 	DBTimeout time.Duration
+	// ConnectionLostAfter is how long the connection to WhatsApp may be
+	// lost before the outage is reported (DefaultConnectionLostAfter).
+	ConnectionLostAfter time.Duration
 }
 
 // Core is the engine of one business number.
@@ -99,6 +105,9 @@ type Core struct {
 	drainFor time.Duration
 	batch    int
 	dbWait   time.Duration
+
+	conn      connectionWatch
+	lostAfter time.Duration
 
 	state   atomic.Value // string
 	ready   atomic.Bool
@@ -137,8 +146,11 @@ func New(o Options) *Core {
 	if o.DBTimeout <= 0 {
 		o.DBTimeout = 10 * time.Second
 	}
+	if o.ConnectionLostAfter <= 0 {
+		o.ConnectionLostAfter = DefaultConnectionLostAfter
+	}
 	c := &Core{store: o.Store, net: o.Network, hooks: o.Hooks, settings: o.Settings, media: o.Media, log: o.Log, now: o.Now,
-		node: o.NodeID, drainFor: o.OfflineDrainLimit, batch: o.BatchSize, dbWait: o.DBTimeout,
+		node: o.NodeID, drainFor: o.OfflineDrainLimit, batch: o.BatchSize, dbWait: o.DBTimeout, lostAfter: o.ConnectionLostAfter,
 		outboxWake: make(chan struct{}, 1), eventWake: make(chan struct{}, 1), runCtx: context.Background(),
 		readyCh: make(chan struct{})}
 	c.state.Store(StateUnregistered)
@@ -146,14 +158,20 @@ func New(o Options) *Core {
 }
 
 // GatewayStatus implements /v1/health: unregistered until a number is
-// registered, connecting during start-up, connected when messages flow.
+// registered, connecting during start-up, connected when messages flow,
+// disconnected while the connection to WhatsApp has been lost for longer
+// than the bound.
 func (c *Core) GatewayStatus(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if err := c.store.Ping(ctx); err != nil {
 		return "", fmt.Errorf("database unreachable: %w", err)
 	}
-	return c.state.Load().(string), nil
+	state := c.state.Load().(string)
+	if state != StateUnregistered && c.connectionDeclaredLost() {
+		return StateDisconnected, nil
+	}
+	return state, nil
 }
 
 // Account returns the registered number, if any.
@@ -245,7 +263,11 @@ func (c *Core) Startup(ctx context.Context, acct network.Account) error {
 	c.setReady(false)
 	c.state.Store(StateConnecting)
 	c.log.Warn("Service not ready: start-up in progress (connecting, loading templates, receiving offline messages)", "wa_id", acct.WaID)
-	if err := c.retry(ctx, "connect", func() error { return c.net.Connect(ctx, acct) }); err != nil {
+	if err := c.retry(ctx, "connect", func() error {
+		err := c.net.Connect(ctx, acct)
+		c.observeConnection(err)
+		return err
+	}); err != nil {
 		return err
 	}
 	var loaded int

@@ -11,6 +11,7 @@ import (
 	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/webhook"
 )
 
 // ProcessEvents takes what the network has for the business and handles it:
@@ -208,14 +209,16 @@ func (c *Core) handleStatus(ctx context.Context, e network.Event) (bool, error) 
 
 func (c *Core) handleInbound(ctx context.Context, e network.Event) error {
 	in := e.Message
+	downloadFailed := false
 	if in.Media != nil && c.media != nil {
-		content, err := c.inboundMedia(ctx, in)
+		content, failed, err := c.inboundMedia(ctx, in)
 		if err != nil {
 			return err
 		}
 		copied := *in
 		copied.Content = content
 		in = &copied
+		downloadFailed = failed
 	}
 	if in.Type == "unknown" {
 		// Content WhatsApp cannot show the business arrives with error 501.
@@ -262,7 +265,19 @@ func (c *Core) handleInbound(ctx context.Context, e network.Event) error {
 	if err != nil {
 		return err
 	}
-	return c.enqueue(ctx, "messages", payload)
+	notes := []webhook.Notification{{Kind: webhook.KindMessages, Payload: payload}}
+	if downloadFailed {
+		// Queued in the same transaction as the message's callback, before
+		// the event is acknowledged: a crash loses neither. A repeated event
+		// repeats both when the download fails again, as it repeats the
+		// message (at least once).
+		note, err := errorsNotification(mediaDownloadFailure)
+		if err != nil {
+			return err
+		}
+		notes = append(notes, note)
+	}
+	return c.hooks.Enqueue(ctx, notes...)
 }
 
 // inboundObject builds the webhook message object: from, id, timestamp (a

@@ -155,25 +155,34 @@ func (c *Core) resolveMedia(ctx context.Context, ref *message.Media) (*network.O
 
 // inboundMedia registers a file a user sent (once per network id, so a
 // repeated event reuses it), downloads it when media.auto_download names its
-// kind, and puts our media id into the message's media object.
-func (c *Core) inboundMedia(ctx context.Context, in *network.InboundMessage) (json.RawMessage, error) {
+// kind, and puts our media id into the message's media object. It reports
+// whether that automatic download failed.
+func (c *Core) inboundMedia(ctx context.Context, in *network.InboundMessage) (json.RawMessage, bool, error) {
 	ref := in.Media
 	rec, err := c.store.GetMediaByNetworkID(ctx, ref.NetworkID)
 	if errors.Is(err, store.ErrNotFound) {
 		rec, err = c.media.CreatePending(ctx, ref.Kind, ref.MimeType, ref.NetworkID, ref.Filename)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	failed := false
 	if rec.Status != store.MediaStatusStored && slices.Contains(c.settings.Current().Media.AutoDownload, ref.Kind) {
 		if rec, err = c.download(ctx, rec); err != nil {
-			// The message still reaches the webhook; the file can be fetched
-			// later with GET /v1/media/{id}/download.
-			c.log.Warn("inbound media download failed", "media_id", rec.ID, "err", err)
+			// The message still reaches the webhook, with an errors
+			// callback beside it; the file can be fetched later with
+			// GET /v1/media/{id}/download.
+			c.log.Warn("inbound media download failed; an errors callback is queued with the message", "media_id", rec.ID, "message_id", in.ID, "err", err)
+			failed = true
 		}
 	}
-	return withMediaID(in.Content, in.Type, rec.ID, ref)
+	content, err := withMediaID(in.Content, in.Type, rec.ID, ref)
+	return content, failed, err
 }
+
+// mediaDownloadFailure is the errors callback of a failed automatic
+// download: the reference's own sample (runtime §1.6).
+var mediaDownloadFailure = asyncError{Code: 1014, Details: "Could not download media"}
 
 // download fetches a pending inbound file from the network onto the volume.
 func (c *Core) download(ctx context.Context, rec store.Media) (store.Media, error) {

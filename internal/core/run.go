@@ -9,8 +9,9 @@ import (
 // process may have queued work, or a delayed event may have fallen due.
 const pollInterval = 250 * time.Millisecond
 
-// Run drives the core until ctx ends: the outbox worker, the event receiver
-// and the expiry sweep, each an explicit goroutine.
+// Run drives the core until ctx ends: the outbox worker, the event receiver,
+// the expiry sweep, the template refresh and the connection watch, each an
+// explicit goroutine.
 func (c *Core) Run(ctx context.Context) {
 	done := make(chan struct{}, 3)
 	go func() { c.runOutbox(ctx); done <- struct{}{} }()
@@ -26,6 +27,7 @@ func (c *Core) Run(ctx context.Context) {
 	}()
 	go func() { c.loop(ctx, "expiry", nil, c.ExpireMessages); done <- struct{}{} }()
 	go c.refreshTemplates(ctx)
+	go c.watchConnection(ctx)
 	if p := c.net.Pending(); p != nil {
 		go func() {
 			for {

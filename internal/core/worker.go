@@ -213,6 +213,7 @@ func (c *Core) deliver(ctx context.Context, m store.OutboxMessage) error {
 	} else {
 		err = c.net.Send(ctx, out)
 	}
+	c.observeConnection(err)
 	var ne *network.Error
 	switch {
 	case err == nil:

@@ -7,6 +7,7 @@ package network
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -58,6 +59,29 @@ type Network interface {
 type DeliveryReporter interface {
 	SendReportingDelivery(ctx context.Context, msg Outgoing) (delivered bool, err error)
 }
+
+// ConnectionProber is implemented by a network that can check, without
+// sending anything, that WhatsApp's servers answer. The core probes while
+// it doubts the connection (a send or an earlier probe found it down) and
+// when nothing has shown it working for a while; a probe that fails with a
+// connection-level error (IsConnectionLoss) counts as the connection lost,
+// any other answer as the connection working.
+type ConnectionProber interface {
+	ProbeConnection(ctx context.Context) error
+}
+
+// IsConnectionLoss reports whether err says WhatsApp's servers could not be
+// reached: a temporary 1014 "Internal error", which a network answers when
+// it gets no answer (or a server failure) from them. The message is retried
+// as for any temporary error; the core also counts it towards a lost
+// connection.
+func IsConnectionLoss(err error) bool {
+	var ne *Error
+	return errors.As(err, &ne) && ne.Temporary && ne.Code == ConnectionLossCode
+}
+
+// ConnectionLossCode is the code of a connection-level failure.
+const ConnectionLossCode = 1014
 
 // CodeRequest is POST /v1/account.
 type CodeRequest struct {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/network/cloud"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 )
@@ -94,5 +95,25 @@ func TestDeliveryNotStoredIsNotAcknowledged(t *testing.T) {
 	var pe *cloud.PayloadError
 	if err == nil || errors.As(err, &se) || errors.As(err, &pe) {
 		t.Fatalf("a delivery the store refused: %v", err)
+	}
+}
+
+// TestProbeConnection: the probe is one GET of the phone number; only an
+// answer that is not the Graph's (a proxy's 5xx page, no answer) counts as
+// the connection lost: a refusal in the Graph's words shows it answering.
+func TestProbeConnection(t *testing.T) {
+	f := setup(t)
+	probe := "GET " + graphtest.Version + "/" + f.graph.PhoneNumberID
+	if err := f.net.ProbeConnection(f.ctx); err != nil || f.graph.Requests()[0] != probe || len(f.graph.Requests()) != 1 {
+		t.Fatalf("probe: %v, requests %v", err, f.graph.Requests())
+	}
+	f.graph.FailNext(1, graphtest.Failure{HTTPStatus: 503, Raw: "<html>upstream unavailable</html>"})
+	if err := f.net.ProbeConnection(f.ctx); !network.IsConnectionLoss(err) {
+		t.Fatalf("a load balancer's 503 page: %v", err)
+	}
+	f.graph.FailNext(1, graphtest.Failure{HTTPStatus: 401, Code: 190, Message: "Session has expired"})
+	err := f.net.ProbeConnection(f.ctx)
+	if wantNetErr(t, err, 1005, false); network.IsConnectionLoss(err) {
+		t.Fatalf("a refused token counted as a lost connection: %v", err)
 	}
 }

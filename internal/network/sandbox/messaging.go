@@ -54,6 +54,9 @@ func (s *Sandbox) send(ctx context.Context, msg network.Outgoing, reportDelivery
 	if err != nil {
 		return false, err
 	}
+	if w.ConnectionDown {
+		return false, connectionDown()
+	}
 	if !u.WhatsApp {
 		return false, &network.Error{Code: 1013, Details: "Recipient is not a valid WhatsApp user"}
 	}
@@ -401,6 +404,9 @@ func (s *Sandbox) receiveMedia(ctx context.Context, m *network.OutgoingMedia, no
 
 // DownloadMedia implements network.Network: the file a user sent.
 func (s *Sandbox) DownloadMedia(ctx context.Context, networkID string) (io.ReadCloser, string, error) {
+	if err := s.reachable(ctx); err != nil {
+		return nil, "", err
+	}
 	mime, _, data, err := s.store.GetSandboxMedia(ctx, networkID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, "", &network.Error{Code: 1006, Details: "The network has no media " + networkID}

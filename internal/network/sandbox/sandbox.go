@@ -63,6 +63,12 @@ type World struct {
 	AutoRead    bool  `json:"auto_read"`
 	// CodeTTLSeconds is how long a registration code stays valid.
 	CodeTTLSeconds int64 `json:"code_ttl_seconds"`
+	// ConnectionDown cuts the business's connection to the simulated
+	// WhatsApp (failure injection): sends, connecting, probes and media
+	// downloads fail with a temporary 1014, and nothing reaches the
+	// business (users' messages and their phones' reports wait, and arrive
+	// when the connection is back). The control API keeps working.
+	ConnectionDown bool `json:"connection_down"`
 }
 
 // DefaultWorld is what a new sandbox starts with: everyone is on WhatsApp,
@@ -225,8 +231,33 @@ func defaultName(waID string) string {
 	return "Sandbox User " + tail
 }
 
-// Connect implements network.Network: the sandbox is always reachable.
-func (s *Sandbox) Connect(context.Context, network.Account) error { return nil }
+// connectionDown is every answer of a cut connection (World.ConnectionDown).
+func connectionDown() error {
+	return &network.Error{Code: network.ConnectionLossCode, Temporary: true,
+		Details: "The sandbox's connection to WhatsApp is down (world connection_down)"}
+}
+
+// reachable answers connectionDown while the world cuts the connection.
+func (s *Sandbox) reachable(ctx context.Context) error {
+	w, err := s.World(ctx)
+	if err != nil {
+		return err
+	}
+	if w.ConnectionDown {
+		return connectionDown()
+	}
+	return nil
+}
+
+// Connect implements network.Network: the sandbox is reachable unless the
+// world cuts the connection.
+func (s *Sandbox) Connect(ctx context.Context, _ network.Account) error { return s.reachable(ctx) }
+
+// ProbeConnection implements network.ConnectionProber (one read of the
+// world).
+func (s *Sandbox) ProbeConnection(ctx context.Context) error { return s.reachable(ctx) }
+
+var _ network.ConnectionProber = (*Sandbox)(nil)
 
 // Templates implements network.Network. The sandbox's catalogue is managed
 // through its control API; until templates are added it is empty.
@@ -274,6 +305,11 @@ func (s *Sandbox) signalDue(events []store.SandboxEvent) {
 // acknowledged (the core deferred it, or crashed) must still apply when it
 // is handed out again.
 func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) {
+	if w, err := s.World(ctx); err != nil {
+		return nil, err
+	} else if w.ConnectionDown {
+		return nil, nil // the events wait for the connection
+	}
 	rows, err := s.store.DueSandboxEvents(ctx, s.now(), max)
 	if err != nil {
 		return nil, err

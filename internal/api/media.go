@@ -34,8 +34,11 @@ func errUploadTooLarge() *apierr.Error {
 }
 
 // uploadMedia is POST /v1/media: the raw body is the file, its Content-Type
-// the media type. Any type but a program is accepted here; whether it suits
-// a message kind is checked when it is sent.
+// the media type. Any type but a program is accepted here, as long as the
+// bytes do not contradict it (media.CheckUpload: the send's own rule);
+// whether the type suits a message kind is checked when it is sent. The
+// file is stored, and handed to the network, with the type as the bytes
+// read it (Ogg/Opus declared audio/ogg is audio/ogg; codecs=opus).
 func (s *Server) uploadMedia(w http.ResponseWriter, r *http.Request) error {
 	contentType := strings.TrimSpace(r.Header.Get("Content-Type"))
 	if contentType == "" {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -118,7 +119,15 @@ func TestStickerpackErrors(t *testing.T) {
 		png, _ := media.Sample(media.KindImage)
 		img := h.upload(tok, "image/webp", webp, nil)
 		pngID := h.upload(tok, "image/png", png, nil)
-		pngAsWebp := h.upload(tok, "image/webp", png, nil)
+		// POST /v1/media refuses a PNG declared WebP; one stored before
+		// uploads were checked is still refused by the pack.
+		expectError(t, asResponse(t, h.raw("POST", "/v1/media", "image/webp", bytes.NewReader(png), auth)), 400,
+			e(1009, "Parameter value is not valid", "The media content does not match its type 'image/webp'"))
+		stored, err := h.srv.media.Save(context.Background(), bytes.NewReader(png), "image/webp", "", store.MediaOriginUpload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pngAsWebp := stored.ID
 		big := append(bytes.Clone(webp), make([]byte, 100<<10)...)
 		bigID := h.upload(tok, "image/webp", big, nil)
 		const unknownMedia = "00000000-0000-4000-8000-000000000000"

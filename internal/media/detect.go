@@ -62,10 +62,7 @@ func Detect(head []byte) string {
 	case len(h) >= 12 && string(h[4:8]) == "ftyp":
 		return detectISOBMFF(h)
 	case bytes.HasPrefix(h, []byte("OggS")):
-		if bytes.Contains(h, []byte("OpusHead")) {
-			return mimeOggOpus
-		}
-		return "audio/ogg"
+		return detectOgg(h)
 	case bytes.HasPrefix(h, []byte("#!AMR-WB\n")):
 		return "audio/amr-wb"
 	case bytes.HasPrefix(h, []byte("#!AMR\n")):
@@ -94,10 +91,36 @@ func Detect(head []byte) string {
 		return mimePE
 	case bytes.HasPrefix(h, []byte("#!")):
 		return mimeShellScript
+	case bytes.Contains(h[:min(len(h), pdfHeaderWindow)], []byte("%PDF-")):
+		return "application/pdf"
 	case isText(h):
 		return "text/plain"
 	}
 	return ""
+}
+
+// pdfHeaderWindow is how far into a file PDF readers look for the
+// "%PDF-" header: a few generators put a byte order mark, white space or
+// a line of their own before it, and readers open those files.
+const pdfHeaderWindow = 1024
+
+// detectOgg names an Ogg stream by its first packet, which begins right
+// after the first page's header (RFC 3533: 27 bytes, then one lacing value
+// per segment) on a page marked beginning-of-stream. Only an Opus stream
+// starts with "OpusHead" there (RFC 7845 §5.1); Vorbis, FLAC, Speex and
+// Theora streams, and a file that merely holds the word further on (in a
+// comment, say), are plain Ogg.
+func detectOgg(h []byte) string {
+	const pageHeaderLen = 27
+	const beginningOfStream = 0x02
+	if len(h) <= pageHeaderLen || h[5]&beginningOfStream == 0 {
+		return "audio/ogg"
+	}
+	first := pageHeaderLen + int(h[26])
+	if len(h) >= first+8 && string(h[first:first+8]) == "OpusHead" {
+		return mimeOggOpus
+	}
+	return "audio/ogg"
 }
 
 // detectISOBMFF reads the major brand of an MP4/3GP/QuickTime file.

@@ -19,6 +19,7 @@ var (
 	headMP4   = []byte("\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41")
 	head3GP   = []byte("\x00\x00\x00\x14ftyp3gp5\x00\x00\x00\x00")
 	headM4A   = []byte("\x00\x00\x00\x1cftypM4A \x00\x00\x00\x00M4A mp42isom")
+	headMOV   = []byte("\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  ")
 	headOgg   = []byte("OggS\x00\x02" + strings.Repeat("\x00", 20) + "\x01\x13OpusHead\x01\x01")
 	headVorb  = []byte("OggS\x00\x02" + strings.Repeat("\x00", 20) + "\x01\x1e\x01vorbis")
 	headID3   = []byte("ID3\x04\x00\x00\x00\x00\x00\x00")
@@ -107,7 +108,8 @@ func TestCheckKind(t *testing.T) {
 		{"video", "video/mp4", headMP4, 16 * mib, ok},
 		{"video", "video/3gpp", head3GP, 1000, ok},
 		{"video", "video/mp4", head3GP, 1000, ok},
-		{"video", "video/quicktime", headMP4, 1000, "Media type 'video/quicktime' is not supported for video: use 'video/mp4', 'video/3gpp'"},
+		{"video", "video/quicktime", headMOV, 1000, "Media type 'video/quicktime' is not supported for video: use 'video/mp4', 'video/3gpp'"},
+		{"video", "video/quicktime", headMP4, 1000, ok}, // an MP4 the server misnamed: the bytes decide
 		{"video", "video/mp4", headMP4, 16*mib + 1, "Video is 16777217 bytes; videos may be at most 16777216"},
 		{"video", "video/mp4", headJPEG, 1000, "The media content does not match its type 'video/mp4'"},
 		{"video", "video/mp4", headShell, 1000, "The media content is an executable program; executables are not accepted as media"},
@@ -120,7 +122,8 @@ func TestCheckKind(t *testing.T) {
 		{"audio", "audio/ogg; codecs=opus", headOgg, 1000, ok},
 		{"audio", "audio/ogg;codecs=OPUS", headOgg, 1000, ok},
 		{"audio", "audio/aac", headMP3, 1000, ok}, // same family
-		{"audio", "audio/ogg", headOgg, 1000, "Media type 'audio/ogg' is not supported for audio: use 'audio/ogg; codecs=opus'"},
+		{"audio", "audio/ogg", headOgg, 1000, ok}, // Opus inside: the bytes say what the type left out
+		{"audio", "audio/ogg", headVorb, 1000, "Media type 'audio/ogg' is not supported for audio: use 'audio/ogg; codecs=opus'"},
 		{"audio", "audio/wav", []byte("RIFF\x00\x00\x00\x00WAVEfmt "), 1000,
 			"Media type 'audio/wav' is not supported for audio: use 'audio/aac', 'audio/mp4', 'audio/amr', 'audio/mpeg', 'audio/ogg; codecs=opus'"},
 		{"audio", "audio/ogg; codecs=opus", headVorb, 1000, "The media content does not match its type 'audio/ogg; codecs=opus'"},
@@ -130,7 +133,8 @@ func TestCheckKind(t *testing.T) {
 		// Voice notes: Ogg/Opus only.
 		{"voice", "audio/ogg; codecs=opus", headOgg, 1000, ok},
 		{"voice", "audio/mpeg", headID3, 1000, "Media type 'audio/mpeg' is not supported for voice: use 'audio/ogg; codecs=opus'"},
-		{"voice", "audio/ogg", headOgg, 1000, "Media type 'audio/ogg' is not supported for voice: use 'audio/ogg; codecs=opus'"},
+		{"voice", "audio/ogg", headOgg, 1000, ok},
+		{"voice", "audio/ogg", headVorb, 1000, "Media type 'audio/ogg' is not supported for voice: use 'audio/ogg; codecs=opus'"},
 		// Stickers: WebP only, 100 KiB (animated ones were never sendable on
 		// On-Premises, so they get no larger limit).
 		{"sticker", "image/webp", headWebP, 100 << 10, ok},
@@ -145,7 +149,8 @@ func TestCheckKind(t *testing.T) {
 		{"document", "application/msword", headOLE2, 1000, ok},
 		{"document", "text/plain", headText, 1000, ok},
 		{"document", "application/x-custom", []byte{0, 1, 2}, 1000, ok},
-		{"document", "application/pdf", headJPEG, 1000, ok}, // documents are not matched
+		{"document", "application/pdf", headJPEG, 1000, "The media content does not match its type 'application/pdf'"},
+		{"document", "application/vnd.ms-excel", headJPEG, 1000, ok}, // other documents are not matched
 		{"document", "application/pdf", headELF, 1000, "The media content is an executable program; executables are not accepted as media"},
 		{"document", "application/pdf", headPE, 1000, "The media content is an executable program; executables are not accepted as media"},
 		{"document", "application/x-msdownload", headText, 1000, "The media content is an executable program; executables are not accepted as media"},
@@ -220,5 +225,53 @@ func TestSamplesPassTheirKind(t *testing.T) {
 	}
 	if data, m := Sample("hologram"); data != nil || m != "" {
 		t.Error("unknown kind has a sample")
+	}
+}
+
+// oggVorbisHead is the start of an Ogg/Vorbis file: the identification
+// header on the first page, then a comment header that happens to hold the
+// word "OpusHead" (a tag), which must not make it Opus.
+func oggVorbisHead() []byte {
+	ident := append([]byte("\x01vorbis"), 0, 0, 0, 0, 1, 0x44, 0xAC, 0, 0)
+	comment := []byte("\x03vorbis\x05\x00\x00\x00wabiz\x01\x00\x00\x00\x16\x00\x00\x00COMMENT=not OpusHead\x01")
+	return append(oggPage(0x02, 0, 7, 0, [][]byte{ident}), oggPage(0x00, 0, 7, 1, [][]byte{comment})...)
+}
+
+func TestDetectTellsOpusFromOtherOgg(t *testing.T) {
+	opus, _ := Sample(KindVoice)
+	notAtStart := append(oggPage(0x00, 0, 9, 3, [][]byte{[]byte("OpusHead\x01\x01")}), opus[28:]...)
+	for _, tc := range []struct {
+		name string
+		head []byte
+		want string
+	}{
+		{"the Ogg/Opus sample", opus, mimeOggOpus},
+		{"Vorbis with OpusHead in a comment", oggVorbisHead(), "audio/ogg"},
+		{"OpusHead on a page that does not begin a stream", notAtStart, "audio/ogg"},
+		{"a page header cut short", opus[:27], "audio/ogg"},
+		{"lacing values past the end", opus[:30], "audio/ogg"},
+		{"Ogg FLAC", oggPage(0x02, 0, 1, 0, [][]byte{[]byte("\x7fFLAC\x01\x00")}), "audio/ogg"},
+	} {
+		if got := Detect(tc.head); got != tc.want {
+			t.Errorf("%s: Detect = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestDetectFindsAPDFHeaderAfterLeadingBytes(t *testing.T) {
+	pdf, _ := Sample(KindDocument)
+	for _, tc := range []struct {
+		name string
+		head []byte
+		want string
+	}{
+		{"byte order mark first", append([]byte("\xef\xbb\xbf"), pdf...), "application/pdf"},
+		{"a line before the header", append([]byte("generated by billing v2\r\n"), pdf...), "application/pdf"},
+		{"header past the first KiB", append(bytes.Repeat([]byte(" "), 1024), pdf...), "text/plain"},
+		{"a program that mentions %PDF-", append([]byte("\x7fELF\x02\x01\x01\x00%PDF-1.7"), 0), mimeELF},
+	} {
+		if got := Detect(tc.head); got != tc.want {
+			t.Errorf("%s: Detect = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -108,7 +108,7 @@ func (e *FetchError) Unwrap() error { return e.Err }
 // fails with a *FetchError (FetchTooLarge) past the size limit.
 type Fetched struct {
 	Body     io.ReadCloser
-	MimeType string // from Content-Type; "" when absent or generic
+	MimeType string // from Content-Type, normalised; "" when absent or unparsable (Save reads it with the bytes)
 	Filename string // from Content-Disposition, else the URL path's last element
 	Length   int64  // Content-Length, -1 when unknown
 }
@@ -232,7 +232,7 @@ func (f *fetcher) get(ctx context.Context, rawURL string, auth *ProviderAuth) (*
 		Body:   &cappedBody{rc: resp.Body, left: f.o.MaxBytes, url: shown},
 		Length: resp.ContentLength,
 	}
-	if mt, err := NormalizeMIME(resp.Header.Get("Content-Type")); err == nil && mt != "application/octet-stream" && mt != "binary/octet-stream" {
+	if mt, err := NormalizeMIME(resp.Header.Get("Content-Type")); err == nil {
 		out.MimeType = mt
 	}
 	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err == nil && params["filename"] != "" {

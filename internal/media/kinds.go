@@ -73,15 +73,22 @@ func baseType(m string) string {
 }
 
 // CheckUpload is what POST /v1/media enforces on top of the size cap: the
-// declared type must parse and the bytes must not be a program. Whether the
-// type suits a message kind is checked when the media is sent.
+// declared type must parse, the bytes must not be a program, and they must
+// not contradict the type (contentMatches, the rule of the send: a file
+// declared video/mp4 that is no MP4 is refused where it was given, not
+// when it is sent). Whether the type suits a message kind, and the kind's
+// size limit, are checked when the media is sent.
 func CheckUpload(declaredMIME string, head []byte) *apierr.Error {
 	norm, err := NormalizeMIME(declaredMIME)
 	if err != nil {
 		return apierr.Newf(1009, "Content-Type '%s' is not a valid media type", declaredMIME)
 	}
-	if detected := Detect(head); IsExecutable(detected) || IsExecutable(norm) {
+	detected := Detect(head)
+	if IsExecutable(detected) || IsExecutable(norm) {
 		return executableError()
+	}
+	if resolved := resolveMIME(norm, detected); !contentMatches(resolved, detected) {
+		return contentMismatch(resolved)
 	}
 	return nil
 }
@@ -90,39 +97,51 @@ func executableError() *apierr.Error {
 	return apierr.New(1009, "The media content is an executable program; executables are not accepted as media")
 }
 
+func contentMismatch(mimeType string) *apierr.Error {
+	return apierr.Newf(1009, "The media content does not match its type '%s'", mimeType)
+}
+
 // CheckKind applies the spec's §7.4 to a media about to be sent (or received)
-// as kind: the declared type must be one the kind allows, the size within
-// the kind's cap, and the bytes (head: at least the first SniffLen, or all of
-// a smaller file) of the declared family. A PNG declared image/jpeg passes —
-// WhatsApp re-encodes images — but an executable never does, whatever it
-// claims to be. Documents may be of any type except programs. size < 0 means
-// unknown (not checked).
+// as kind: the type must be one the kind allows, the size within the kind's
+// cap, and the bytes (head: at least the first SniffLen, or all of a
+// smaller file) must fit the type (contentMatches). The type is the declared
+// one as resolveMIME reads it with the bytes: Ogg/Opus declared plain
+// audio/ogg is Ogg/Opus. A PNG declared image/jpeg passes — WhatsApp
+// re-encodes images — but an executable never does, whatever it claims to
+// be. size < 0 means unknown (not checked).
 func CheckKind(kind, declaredMIME string, head []byte, size int64) *apierr.Error {
+	_, err := checkKind(kind, declaredMIME, head, size)
+	return err
+}
+
+// checkKind is CheckKind that also returns the type the media is sent with.
+func checkKind(kind, declaredMIME string, head []byte, size int64) (string, *apierr.Error) {
 	text, ok := kindTexts[kind]
 	if !ok {
-		return apierr.Newf(1009, "Media kind '%s' is not supported", kind)
+		return "", apierr.Newf(1009, "Media kind '%s' is not supported", kind)
 	}
 	norm, err := NormalizeMIME(declaredMIME)
 	if err != nil {
-		return apierr.Newf(1009, "Media type '%s' is not a valid MIME type", declaredMIME)
+		return "", apierr.Newf(1009, "Media type '%s' is not a valid MIME type", declaredMIME)
 	}
 	detected := Detect(head)
 	if IsExecutable(detected) || IsExecutable(norm) {
-		return executableError()
+		return "", executableError()
 	}
-	if !message.AllowedMIME(kind, norm) {
-		return unsupportedType(kind, norm, text)
+	resolved := resolveMIME(norm, detected)
+	if !message.AllowedMIME(kind, resolved) {
+		return "", unsupportedType(kind, resolved, text)
 	}
 	if size == 0 || len(head) == 0 {
-		return apierr.New(1009, "The media file is empty")
+		return "", apierr.New(1009, "The media file is empty")
 	}
 	if limit := message.MaxSize(kind); size > limit {
-		return apierr.Newf(1009, "%s is %d bytes; %s may be at most %d", text.noun, size, text.plural, limit)
+		return "", apierr.Newf(1009, "%s is %d bytes; %s may be at most %d", text.noun, size, text.plural, limit)
 	}
-	if !contentMatches(kind, norm, detected) {
-		return apierr.Newf(1009, "The media content does not match its type '%s'", norm)
+	if !contentMatches(resolved, detected) {
+		return "", contentMismatch(resolved)
 	}
-	return nil
+	return resolved, nil
 }
 
 func unsupportedType(kind, norm string, text kindText) *apierr.Error {
@@ -134,32 +153,6 @@ func unsupportedType(kind, norm string, text kindText) *apierr.Error {
 		quoted[i] = "'" + t + "'"
 	}
 	return apierr.Newf(1009, "Media type '%s' is not supported for %s: use %s", norm, kind, strings.Join(quoted, ", "))
-}
-
-// contentMatches checks the bytes against the declared family. Families are
-// what WhatsApp can transcode within: any image for an image, any MP4/3GP
-// container for a video, any audio format (or an MP4 audio container) for
-// audio. Stickers must really be WebP, and a stream declared Ogg/Opus must
-// carry Opus.
-func contentMatches(kind, declared, detected string) bool {
-	top, _, _ := strings.Cut(detected, "/")
-	isoContainer := detected == "video/mp4" || detected == "video/3gpp" || detected == "video/3gpp2" || detected == "audio/mp4"
-	switch kind {
-	case KindDocument:
-		return true
-	case KindSticker:
-		return detected == "image/webp"
-	case KindImage:
-		return top == "image"
-	case KindVideo:
-		return isoContainer
-	case KindAudio, KindVoice:
-		if declared == mimeOggOpus {
-			return detected == mimeOggOpus
-		}
-		return top == "audio" || isoContainer
-	}
-	return false
 }
 
 // Extension is the usual file extension (with the dot) for a type, used

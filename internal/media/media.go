@@ -104,8 +104,7 @@ func (s *Service) MaxBytes() int64 { return s.max }
 // Save stores the bytes of r as a new media: streamed to a temporary file in
 // the volume while its size and SHA-256 are computed, refused past MaxBytes
 // (ErrTooLarge), synced, renamed into place, then recorded. On any failure
-// nothing is left: no file, no row. An empty declaredMIME is replaced by what
-// the bytes look like.
+// nothing is left: no file, no row. The stored type is chooseMIME's.
 func (s *Service) Save(ctx context.Context, r io.Reader, declaredMIME, filename, origin string) (store.Media, error) {
 	sp, err := s.spool(ctx, r)
 	if err != nil {
@@ -231,8 +230,11 @@ func (s *Service) Open(ctx context.Context, id string) (store.Media, io.ReadSeek
 }
 
 // CheckStored applies CheckKind to a stored media about to be sent as kind,
-// reading its first bytes from the volume. The *apierr.Error is the refusal
-// to report; the error is ErrNotFound, ErrPending or a storage failure.
+// reading its first bytes from the volume. The media comes back with the
+// type it is sent with (resolveMIME's: a row stored before that rule, with
+// plain audio/ogg over Opus bytes, goes out as Ogg/Opus). The
+// *apierr.Error is the refusal to report; the error is ErrNotFound,
+// ErrPending or a storage failure.
 func (s *Service) CheckStored(ctx context.Context, kind, id string) (store.Media, *apierr.Error, error) {
 	m, err := s.get(ctx, id)
 	if err != nil {
@@ -254,7 +256,12 @@ func (s *Service) CheckStored(ctx context.Context, kind, id string) (store.Media
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return store.Media{}, nil, err
 	}
-	return m, CheckKind(kind, m.MimeType, head[:n], m.Size), nil
+	resolved, kindErr := checkKind(kind, m.MimeType, head[:n], m.Size)
+	if kindErr != nil {
+		return m, kindErr, nil
+	}
+	m.MimeType = resolved
+	return m, nil, nil
 }
 
 // Touch records a use of the media (a send).
@@ -392,18 +399,15 @@ func volumeError(err error) error {
 	return err
 }
 
-// chooseMIME keeps the declared type (normalised) and falls back to the
-// sniffed one, then to application/octet-stream.
+// chooseMIME is the type a file is stored with: the declared one as the
+// bytes read it (resolveMIME), so a generic or missing type becomes the
+// sniffed one and Ogg/Opus declared plain audio/ogg is stored as Ogg/Opus.
 func chooseMIME(declared string, head []byte) string {
-	if declared != "" {
-		if norm, err := NormalizeMIME(declared); err == nil {
-			return norm
-		}
+	norm, err := NormalizeMIME(declared)
+	if err != nil {
+		norm = ""
 	}
-	if d := Detect(head); d != "" {
-		return d
-	}
-	return "application/octet-stream"
+	return resolveMIME(norm, Detect(head))
 }
 
 // maxFilenameBytes keeps names within the column (512) with room to spare.

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -22,11 +23,12 @@ import (
 
 // newAccountServices wires the profile and backup services as serve.go does,
 // with a cheap KDF so backups do not slow the suite down.
-func newAccountServices(st *store.Store, net network.ProfilePublisher, setPIN func(context.Context, string) error, set *settings.Service, engine *core.Core, now func() time.Time) (ProfileService, AccountSecurity) {
-	p := profile.New(profile.Options{Store: st, Publisher: net, SetPIN: setPIN, Now: now})
-	b := backup.New(backup.Options{Store: st, TwoStep: p, Now: now,
+func newAccountServices(st *store.Store, net network.ProfilePublisher, compliance network.CompliancePublisher, setPIN func(context.Context, string) error,
+	set *settings.Service, engine *core.Core, log *slog.Logger, now func() time.Time) (ProfileService, AccountSecurity) {
+	p := profile.New(profile.Options{Store: st, Publisher: net, Compliance: compliance, SetPIN: setPIN, Log: log, Now: now})
+	b := backup.New(backup.Options{Store: st, TwoStep: p, Now: now, Log: log,
 		KDF: backup.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}, SettingsRules: settings.PatchRules{AllowHTTPWebhook: true},
-		AfterRestore: []func(context.Context) error{set.Refresh, engine.ReloadRegistration, p.Publish}})
+		AfterRestore: []func(context.Context) error{set.Refresh, engine.ReloadRegistration, p.Publish, p.PublishComplianceInfo}})
 	return p, b
 }
 

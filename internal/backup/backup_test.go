@@ -113,8 +113,9 @@ func TestOversizedKDFIsRefusedBeforeDerivation(t *testing.T) {
 }
 
 // goodCompliance is a compliance information part a request could have
-// written.
-const goodCompliance = `{"entity_name":"Acme","entity_type":"Private Company","entity_type_custom":"",` +
+// written; its entity name holds a control character, which requests now
+// refuse but earlier versions stored.
+const goodCompliance = `{"entity_name":"Acme\u0007","entity_type":"Private Company","entity_type_custom":"",` +
 	`"customer_care_details":{"email":"care@example.org","mobile_number":"+91 22 1234 5678"},` +
 	`"grievance_officer_details":{"name":"Asha Rao","email":"grievance@example.org"}}`
 
@@ -136,7 +137,7 @@ func TestRestoreRefusesUnusableParts(t *testing.T) {
 	}
 	good := `"settings.application":{"webhooks":{"url":"https://hooks.example.org/x","max_concurrent_requests":12}},` +
 		`"registration":{"wa_id":"15550100000"},"profile.about":{"text":"Open 9-5"},` +
-		`"profile.business":{"email":"a@example.org","websites":["https://example.org"],"address":"1 Main St"},` +
+		`"profile.business":{"email":"a@example.org","websites":["https://example.org"],"address":"1 Main St\u0000"},` +
 		`"profile.compliance_info":` + goodCompliance + `,` +
 		`"settings.media_providers":[{"name":"p","type":"www","config":{"bearer":"t"}}],` +
 		`"account.two_step":{"enabled":false},"certificates.webhooks_ca":{"pem":""}`

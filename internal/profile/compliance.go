@@ -220,6 +220,10 @@ func decodeCompliance(body map[string]json.RawMessage) (complianceChange, *apier
 		if v == nil {
 			continue
 		}
+		if err := checkText(f.name(), *v, false); err != nil {
+			errs.Merge(err)
+			continue
+		}
 		if err := f.check(*v); err != nil {
 			errs.Merge(err)
 			continue
@@ -282,8 +286,8 @@ func (d complianceDoc) checkComplete() *apierr.Error {
 	return errs.Err()
 }
 
-// checkStored applies the rules of a POST to a stored information (see
-// CheckDocument).
+// checkStored applies every rule but the control characters to a stored
+// information (see CheckDocument).
 func (d complianceDoc) checkStored() *apierr.Error {
 	if d.unset() {
 		return nil

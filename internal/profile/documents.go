@@ -14,6 +14,10 @@ import (
 // before writing them: a backup is the client's to make, and a part no
 // request could have set (a 1000-character about, a PIN hash asking for
 // terabytes) would otherwise break the nodes that read it.
+//
+// Control characters in texts are the exception: requests refuse them
+// (checkText), but versions before that stored them, and a text with one
+// breaks no node, so a backup holding one is restored as it is.
 func CheckDocument(name string, body []byte) error {
 	decode := func(v any) error {
 		if err := json.Unmarshal(body, v); err != nil {

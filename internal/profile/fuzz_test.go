@@ -9,7 +9,9 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/store"
@@ -56,7 +58,8 @@ func FuzzProcessPhoto(f *testing.F) {
 
 // FuzzUpdateComplianceInfo: POST /v1/settings/business/compliance_info
 // takes any JSON object. The answer is a documented 400 error, or the
-// stored information is one a restore accepts. One database lives as long as the target, so each input
+// stored information is one a restore accepts and holds no control
+// character. One database lives as long as the target, so each input
 // updates what the inputs before it stored, as on a server.
 func FuzzUpdateComplianceInfo(f *testing.F) {
 	for _, s := range []string{
@@ -96,6 +99,12 @@ func FuzzUpdateComplianceInfo(f *testing.F) {
 		c, err := svc.ComplianceInfo(ctx)
 		if err != nil || c.EntityName == "" || c.EntityType == "" {
 			t.Fatalf("%s accepted; GET shows %+v, %v", body, c, err)
+		}
+		texts := []string{c.EntityName, c.EntityType, c.EntityTypeCustom,
+			c.CustomerCare.Email, c.CustomerCare.LandlineNumber, c.CustomerCare.MobileNumber,
+			c.GrievanceOfficer.Name, c.GrievanceOfficer.Email, c.GrievanceOfficer.LandlineNumber, c.GrievanceOfficer.MobileNumber}
+		if strings.ContainsFunc(strings.Join(texts, ""), unicode.IsControl) {
+			t.Fatalf("%s stored a control character: %#v", body, c)
 		}
 	})
 }

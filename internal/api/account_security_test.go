@@ -79,6 +79,7 @@ func (h *harness) configure(t *testing.T, admin string) {
 		{method: "PATCH", path: "/v1/settings/application", body: `{"callback_persist":false,"webhooks":{"url":"https://hooks.example/wa"}}`},
 		{method: "PATCH", path: "/v1/settings/profile/about", body: `{"text":"Backed up"}`},
 		{method: "POST", path: "/v1/settings/business/profile", body: `{"email":"b@acme.example","websites":["https://acme.example"]}`},
+		{method: "POST", path: "/v1/settings/business/compliance_info", body: fullComplianceInfo},
 		{method: "POST", path: "/v1/settings/profile/photo", body: string(testPNG(t, 300, 200)), contentType: "image/png"},
 		{method: "POST", path: "/v1/settings/application/media/providers", body: `[{"name":"cdn","type":"www","config":{"bearer":"tok"}}]`},
 		{method: "POST", path: "/v1/settings/account/two-step", body: `{"pin":"246810"}`},
@@ -94,7 +95,8 @@ func (h *harness) configure(t *testing.T, admin string) {
 func (h *harness) state(t *testing.T, admin string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, p := range []string{"/v1/settings/application", "/v1/settings/profile/about", "/v1/settings/business/profile", "/v1/settings/application/media/providers", "/sandbox/v1/business"} {
+	for _, p := range []string{"/v1/settings/application", "/v1/settings/profile/about", "/v1/settings/business/profile", complianceInfoPath,
+		"/v1/settings/application/media/providers", "/sandbox/v1/business"} {
 		res := h.do(request{method: "GET", path: p, header: bearer(admin)})
 		b.WriteString(p + " " + string(res.Raw))
 	}

@@ -136,7 +136,8 @@ func FuzzMessagingBodies(f *testing.F) {
 	})
 }
 
-// FuzzProfileBodies: about, business profile, photo and media providers.
+// FuzzProfileBodies: about, business profile, photo, media providers and
+// compliance information.
 func FuzzProfileBodies(f *testing.F) {
 	h := newFuzzState(f, false)
 	photo, _ := media.Sample("image")
@@ -145,13 +146,17 @@ func FuzzProfileBodies(f *testing.F) {
 		{method: "POST", path: "/v1/settings/business/profile"},
 		{method: "POST", path: "/v1/settings/profile/photo", contentType: "image/png"},
 		{method: "POST", path: "/v1/settings/application/media/providers"},
+		{method: "POST", path: "/v1/settings/business/compliance_info"},
 	}, map[int][]string{
-		0: {`{"text":"Open 9-5"}`, `{"text":""}`, `{"text":["x"]}`},
+		0: {`{"text":"Open 9-5"}`, `{"text":""}`, `{"text":["x"]}`, `{"text":"a\u0000\n\u0085"}`},
 		1: {`{"address":"1 Main St","description":"d","email":"a@example.org","vertical":"Restaurant","websites":["https://example.org","http://a.example"]}`,
 			`{"websites":["ftp://x","https://a","https://b"],"email":"not an address","vertical":"Spaceships"}`, `{"websites":"x"}`},
 		2: {string(photo), "\x89PNG\r\n\x1a\n", "\xff\xd8\xff\xe0"},
 		3: {`[{"name":"p","type":"www","config":{"basic":{"username":"u","password":"p"}}}]`,
 			`[{"name":"q","type":"www","config":{"bearer":"t"}}]`, `[{"name":"","type":"everstore"}]`, `{}`},
+		4: {fullComplianceInfo, `{"entity_type":"Other","entity_type_custom":"Trust","is_registered":false}`,
+			`{"entity_type":"Private Company","entity_type_custom":"x"}`, `{"customer_care_details":{"mobile_number":"+91 (0) 98-76"},"grievance_officer_details":null}`,
+			`{"grievance_officer_details":{"name":"\u0000","email":5},"is_registered":"true","customer_care_details":[]}`},
 	})
 }
 

@@ -146,21 +146,22 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 		d.Stickerpacks = stickerpack.New(st, d.Media, clk.Now)
 	}
 	var (
-		base      network.Network          = sandboxNet
-		publisher network.ProfilePublisher = sandboxNet
-		setPIN    func(context.Context, string) error
+		base       network.Network          = sandboxNet
+		publisher  network.ProfilePublisher = sandboxNet
+		compliance network.CompliancePublisher
+		setPIN     func(context.Context, string) error
 	)
 	if g := setup.graph; g != nil {
 		cloudNet := cloud.New(cloud.Options{GraphURL: g.GraphURL(), PhoneNumberID: g.PhoneNumberID, WABAID: g.WABAID,
 			AccessToken: g.Token, AppSecret: testAppSecret, VerifyToken: "verify-me", AppID: g.AppID, Store: st, Now: clk.Now, Log: log})
 		base, d.Sandbox, d.Cloud, d.MediaPublisher = cloudNet, nil, cloudNet, cloudNet
-		publisher, setPIN = cloudNet, cloudNet.SetPIN
+		publisher, compliance, setPIN = cloudNet, cloudNet, cloudNet.SetPIN
 	}
 	engine := core.New(core.Options{Store: st, Network: setup.network(base), Hooks: hooks, Settings: settingsSvc, Media: d.Media, Log: log, Now: clk.Now, NodeID: "test"})
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	d.Profile, d.Security = newAccountServices(st, publisher, setPIN, settingsSvc, engine, clk.Now)
+	d.Profile, d.Security = newAccountServices(st, publisher, compliance, setPIN, settingsSvc, engine, log, clk.Now)
 	if d.Messaging == nil {
 		d.Messaging = engine
 	} else if wrap, ok := d.Messaging.(interface{ setInner(Messaging) }); ok {

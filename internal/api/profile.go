@@ -15,7 +15,8 @@ import (
 
 // ProfileService is what the handlers of the business profile need:
 // /v1/settings/profile/about, /v1/settings/profile/photo,
-// /v1/settings/business/profile. Input errors come back as *apierr.Error.
+// /v1/settings/business/profile, /v1/settings/business/compliance_info.
+// Input errors come back as *apierr.Error.
 type ProfileService interface {
 	About(ctx context.Context) (string, error)
 	SetAbout(ctx context.Context, body map[string]json.RawMessage) error
@@ -24,9 +25,14 @@ type ProfileService interface {
 	DeletePhoto(ctx context.Context) error
 	BusinessProfile(ctx context.Context) (profile.Business, error)
 	UpdateBusinessProfile(ctx context.Context, body map[string]json.RawMessage) error
+	ComplianceInfo(ctx context.Context) (profile.ComplianceInfo, error)
+	UpdateComplianceInfo(ctx context.Context, body map[string]json.RawMessage) error
 }
 
-const photoPath = "/v1/settings/profile/photo"
+const (
+	photoPath          = "/v1/settings/profile/photo"
+	complianceInfoPath = "/v1/settings/business/compliance_info"
+)
 
 // profileRoutes registers the profile routes when the service is configured.
 func (s *Server) profileRoutes(sets map[string]*routeSet) {
@@ -40,6 +46,8 @@ func (s *Server) profileRoutes(sets map[string]*routeSet) {
 	s.handle("DELETE", photoPath, authToken, s.deletePhoto, sets)
 	s.handle("GET", "/v1/settings/business/profile", authToken, s.getBusinessProfile, sets)
 	s.handle("POST", "/v1/settings/business/profile", authToken, s.postBusinessProfile, sets)
+	s.handle("GET", complianceInfoPath, authToken, s.getComplianceInfo, sets)
+	s.handle("POST", complianceInfoPath, authToken, s.postComplianceInfo, sets)
 }
 
 type aboutResponse struct {
@@ -171,6 +179,37 @@ func (s *Server) postBusinessProfile(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if err := s.profile.UpdateBusinessProfile(r.Context(), p); err != nil {
+		return err
+	}
+	s.writeOK(w, http.StatusOK, nil)
+	return nil
+}
+
+type complianceInfoResponse struct {
+	Settings struct {
+		Business struct {
+			ComplianceInfo profile.ComplianceInfo `json:"compliance_info"`
+		} `json:"business"`
+	} `json:"settings"`
+}
+
+func (s *Server) getComplianceInfo(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.profile.ComplianceInfo(r.Context())
+	if err != nil {
+		return err
+	}
+	var resp complianceInfoResponse
+	resp.Settings.Business.ComplianceInfo = c
+	s.writeOK(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) postComplianceInfo(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	if err := s.profile.UpdateComplianceInfo(r.Context(), p); err != nil {
 		return err
 	}
 	s.writeOK(w, http.StatusOK, nil)

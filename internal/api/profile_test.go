@@ -3,10 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -22,11 +24,12 @@ import (
 
 // newAccountServices wires the profile and backup services as serve.go does,
 // with a cheap KDF so backups do not slow the suite down.
-func newAccountServices(st *store.Store, net network.ProfilePublisher, setPIN func(context.Context, string) error, set *settings.Service, engine *core.Core, now func() time.Time) (ProfileService, AccountSecurity) {
-	p := profile.New(profile.Options{Store: st, Publisher: net, SetPIN: setPIN, Now: now})
-	b := backup.New(backup.Options{Store: st, TwoStep: p, Now: now,
+func newAccountServices(st *store.Store, net network.ProfilePublisher, compliance network.CompliancePublisher, setPIN func(context.Context, string) error,
+	set *settings.Service, engine *core.Core, log *slog.Logger, now func() time.Time) (ProfileService, AccountSecurity) {
+	p := profile.New(profile.Options{Store: st, Publisher: net, Compliance: compliance, SetPIN: setPIN, Log: log, Now: now})
+	b := backup.New(backup.Options{Store: st, TwoStep: p, Now: now, Log: log,
 		KDF: backup.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}, SettingsRules: settings.PatchRules{AllowHTTPWebhook: true},
-		AfterRestore: []func(context.Context) error{set.Refresh, engine.ReloadRegistration, p.Publish}})
+		AfterRestore: []func(context.Context) error{set.Refresh, engine.ReloadRegistration, p.Publish, p.PublishComplianceInfo}})
 	return p, b
 }
 
@@ -202,4 +205,64 @@ func httptestGet(h *harness, token, path string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.srv.ServeHTTP(w, r)
 	return w
+}
+
+// TestProfileTextsRefuseControlCharacters: a NUL or another control
+// character in the about text, a business profile field or a compliance
+// information string is refused with 1009 naming the field, and nothing
+// is stored. Line breaks and tabs are kept in the two texts WhatsApp
+// shows on several lines (about, description), refused elsewhere.
+func TestProfileTextsRefuseControlCharacters(t *testing.T) {
+	h := sqliteHarness(t)
+	admin := h.adminToken()
+	h.postComplianceInfo(admin, fullComplianceInfo)
+	before := h.complianceInfo(admin)
+	control := func(name, value string, r rune) errorItem {
+		return invalid(fmt.Sprintf("Parameter '%s' has invalid value '%s': control character %U is not allowed", name, value, r))
+	}
+	for _, c := range []struct {
+		method, path, body string
+		want               errorItem
+	}{
+		{"PATCH", "/v1/settings/profile/about", `{"text":"Open\u0000"}`, control("text", "Open\x00", 0)},
+		{"PATCH", "/v1/settings/profile/about", `{"text":"Open\u001b[31m"}`, control("text", "Open\x1b[31m", 0x1b)},
+		{"PATCH", "/v1/settings/profile/about", `{"text":"Open\u007f"}`, control("text", "Open\x7f", 0x7f)},
+		{"PATCH", "/v1/settings/profile/about", `{"text":"Open\u0085"}`, control("text", "Open\u0085", 0x85)},
+		{"POST", "/v1/settings/business/profile", `{"address":"1 Main St\u0000"}`, control("address", "1 Main St\x00", 0)},
+		{"POST", "/v1/settings/business/profile", `{"address":"1 Main St\nFloor 2"}`, control("address", "1 Main St\nFloor 2", '\n')},
+		{"POST", "/v1/settings/business/profile", `{"description":"Shoes\u0007"}`, control("description", "Shoes\x07", 7)},
+		{"POST", "/v1/settings/business/profile", `{"email":"a\u0000@example.com"}`, control("email", "a\x00@example.com", 0)},
+		{"POST", "/v1/settings/business/profile", `{"vertical":"Restaurant\u0000"}`, control("vertical", "Restaurant\x00", 0)},
+		{"POST", "/v1/settings/business/profile", `{"websites":["https://a.example","https://b.example/\u0001"]}`, control("websites", "https://b.example/\x01", 1)},
+		{"POST", "/v1/settings/business/compliance_info", `{"entity_name":"Lucky\u0000Shrub"}`, control("entity_name", "Lucky\x00Shrub", 0)},
+		{"POST", "/v1/settings/business/compliance_info", `{"entity_type":"Other\u0000"}`, control("entity_type", "Other\x00", 0)},
+		{"POST", "/v1/settings/business/compliance_info", `{"entity_type_custom":"Trust\r\n"}`, control("entity_type_custom", "Trust\r\n", '\r')},
+		{"POST", "/v1/settings/business/compliance_info", `{"customer_care_details":{"email":"care\u0000@x.example"}}`, control("customer_care_details.email", "care\x00@x.example", 0)},
+		{"POST", "/v1/settings/business/compliance_info", `{"customer_care_details":{"mobile_number":"+91\u000098765"}}`, control("customer_care_details.mobile_number", "+91\x0098765", 0)},
+		{"POST", "/v1/settings/business/compliance_info", `{"grievance_officer_details":{"name":"Asha\tRao"}}`, control("grievance_officer_details.name", "Asha\tRao", '\t')},
+		{"POST", "/v1/settings/business/compliance_info", `{"grievance_officer_details":{"landline_number":"022\u007f1234"}}`, control("grievance_officer_details.landline_number", "022\x7f1234", 0x7f)},
+	} {
+		expectError(t, h.do(request{method: c.method, path: c.path, header: bearer(admin), body: c.body}), 400, c.want)
+	}
+	if got := h.complianceInfo(admin); got != before {
+		t.Fatalf("a refused POST changed the compliance information:\n%s\n%s", before, got)
+	}
+	if res := h.do(request{method: "GET", path: "/v1/settings/business/profile", header: bearer(admin)}); !strings.HasPrefix(string(res.Raw), `{"settings":{"business":{"profile":{"address":"","description":"","email":"","vertical":"","websites":[]}}},"meta":`) {
+		t.Fatalf("a refused POST changed the business profile: %s", res.Raw)
+	}
+	if res := h.do(request{method: "GET", path: "/v1/settings/profile/about", header: bearer(admin)}); !strings.HasPrefix(string(res.Raw), `{"settings":{"profile":{"about":{"text":""}}},"meta":`) {
+		t.Fatalf("a refused PATCH changed the about text: %s", res.Raw)
+	}
+
+	// Multi-line texts keep their line breaks and tabs.
+	if res := h.do(request{method: "PATCH", path: "/v1/settings/profile/about", header: bearer(admin), body: `{"text":"Open 9-5\nClosed on Sundays"}`}); res.Status != 200 {
+		t.Fatalf("about with a line break: %d %s", res.Status, res.Raw)
+	}
+	if res := h.do(request{method: "POST", path: "/v1/settings/business/profile", header: bearer(admin), body: `{"description":"Outdoor gear\r\n\tsince 1999"}`}); res.Status != 200 {
+		t.Fatalf("description with line breaks: %d %s", res.Status, res.Raw)
+	}
+	res := h.do(request{method: "GET", path: "/sandbox/v1/business", header: bearer(admin)})
+	if !strings.Contains(string(res.Raw), `"about":"Open 9-5\nClosed on Sundays"`) || !strings.Contains(string(res.Raw), `"description":"Outdoor gear\r\n\tsince 1999"`) {
+		t.Fatalf("multi-line texts on the network: %s", res.Raw)
+	}
 }

@@ -51,6 +51,8 @@ func TestEveryRouteOfTheReference(t *testing.T) {
 		{"DELETE", "/v1/settings/profile/photo", "", 200},
 		{"GET", "/v1/settings/business/profile", "", 200},
 		{"POST", "/v1/settings/business/profile", `{"websites":["a","b","c"]}`, 400},
+		{"GET", "/v1/settings/business/compliance_info", "", 200},
+		{"POST", "/v1/settings/business/compliance_info", `{}`, 400},
 		{"POST", "/v1/settings/backup", `{}`, 400},
 		{"POST", "/v1/settings/restore", `{}`, 400},
 		{"POST", "/v1/certificates/external", "", 400},

@@ -1,6 +1,7 @@
 // Package backup exports and imports a server's configuration as one
 // password-encrypted blob (spec §8.6): application settings, the
-// registration, the profile, media providers and two-step verification.
+// registration, the profile (with the compliance information), media
+// providers, two-step verification and the webhook CA bundle.
 // Messages, callbacks and media files are not part of it, as on the
 // On-Premises client. The API and the "wabiz backup"/"wabiz restore"
 // commands both use it.
@@ -34,6 +35,7 @@ var Documents = []string{
 	profile.AboutDocument,
 	profile.PhotoDocument,
 	profile.BusinessDocument,
+	profile.ComplianceDocument,
 	media.ProvidersDocument,
 	profile.TwoStepDocument,
 	certs.WebhookCADocument,
@@ -206,7 +208,7 @@ func (s *Service) check(name string, body json.RawMessage) error {
 		return settings.CheckDocument(body, s.o.SettingsRules)
 	case core.RegistrationDocument:
 		return core.CheckRegistrationDocument(body)
-	case profile.AboutDocument, profile.PhotoDocument, profile.BusinessDocument, profile.TwoStepDocument:
+	case profile.AboutDocument, profile.PhotoDocument, profile.BusinessDocument, profile.ComplianceDocument, profile.TwoStepDocument:
 		return profile.CheckDocument(name, body)
 	case media.ProvidersDocument:
 		return media.CheckProvidersDocument(body)

@@ -112,6 +112,13 @@ func TestOversizedKDFIsRefusedBeforeDerivation(t *testing.T) {
 	}
 }
 
+// goodCompliance is a compliance information part a request could have
+// written; its entity name holds a control character, which requests now
+// refuse but earlier versions stored.
+const goodCompliance = `{"entity_name":"Acme\u0007","entity_type":"Private Company","entity_type_custom":"",` +
+	`"customer_care_details":{"email":"care@example.org","mobile_number":"+91 22 1234 5678"},` +
+	`"grievance_officer_details":{"name":"Asha Rao","email":"grievance@example.org"}}`
+
 // TestRestoreRefusesUnusableParts: a backup is the client's to make, so
 // each part is checked by its owner's rules before anything is written.
 // Before, such parts were written as they came: a settings part with a
@@ -130,7 +137,8 @@ func TestRestoreRefusesUnusableParts(t *testing.T) {
 	}
 	good := `"settings.application":{"webhooks":{"url":"https://hooks.example.org/x","max_concurrent_requests":12}},` +
 		`"registration":{"wa_id":"15550100000"},"profile.about":{"text":"Open 9-5"},` +
-		`"profile.business":{"email":"a@example.org","websites":["https://example.org"]},` +
+		`"profile.business":{"email":"a@example.org","websites":["https://example.org"],"address":"1 Main St\u0000"},` +
+		`"profile.compliance_info":` + goodCompliance + `,` +
 		`"settings.media_providers":[{"name":"p","type":"www","config":{"bearer":"t"}}],` +
 		`"account.two_step":{"enabled":false},"certificates.webhooks_ca":{"pem":""}`
 	if err := restore(good); err != nil {
@@ -144,6 +152,14 @@ func TestRestoreRefusesUnusableParts(t *testing.T) {
 		{`"profile.about":{"text":"` + strings.Repeat("a", 140) + `"}`, "'profile.about': 1009 Parameter value is not valid: Parameter 'text' is too long"},
 		{`"profile.photo":{"jpeg":"iVBORw0KGgo="}`, "'profile.photo': profile: profile.photo is not a JPEG"},
 		{`"profile.business":{"websites":["a","b","c"]}`, "'profile.business': 1009 Parameter value is not valid: Max number of websites allowed is 2"},
+		{`"profile.compliance_info":{"entity_name":"Acme"}`, "'profile.compliance_info': 1008 Required parameter is missing: Missing mandatory parameter 'grievance_officer_details.email'"},
+		{`"profile.compliance_info":` + strings.Replace(goodCompliance, `"Private Company"`, `"PRIVATE_COMPANY"`, 1),
+			"'profile.compliance_info': 1009 Parameter value is not valid: Parameter 'entity_type' has invalid value 'PRIVATE_COMPANY'"},
+		{`"profile.compliance_info":` + strings.Replace(goodCompliance, `"Private Company"`, `"Other"`, 1),
+			"'profile.compliance_info': 1008 Required parameter is missing: Parameter 'is_registered' is mandatory for entity_type 'Other'"},
+		{`"profile.compliance_info":` + strings.Replace(goodCompliance, `"+91 22 1234 5678"`, `"12"`, 1),
+			"'profile.compliance_info': 1009 Parameter value is not valid: Parameter 'customer_care_details.mobile_number' has invalid value '12'"},
+		{`"profile.compliance_info":{"is_registered":"yes"}`, "'profile.compliance_info': profile: profile.compliance_info does not decode"},
 		{`"account.two_step":{"enabled":true}`, "'account.two_step': profile: stored two-step PIN is incomplete"},
 		{`"account.two_step":{"enabled":true,"salt":"AAAAAAAAAAA=","hash":"AAAAAAAAAAAAAAAAAAAAAA==","time":4294967295,"memory_kib":4294967295,"threads":255}`,
 			"'account.two_step': profile: stored two-step PIN has unusable hash parameters"},

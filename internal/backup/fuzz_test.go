@@ -69,6 +69,8 @@ func FuzzRestore(f *testing.F) {
 			`"registration":{"wa_id":"15550100000","cc":"1","phone_number":"5550100000","vname":"Acme"},` +
 			`"profile.about":{"text":"Open 9-5"},"profile.photo":{"jpeg":"/9j/"},` +
 			`"profile.business":{"address":"a","email":"a@example.org","vertical":"Restaurant","websites":["https://example.org"]},` +
+			`"profile.compliance_info":{"entity_name":"Acme","entity_type":"Other","entity_type_custom":"Trust","is_registered":true,` +
+			`"customer_care_details":{"email":"c@example.org"},"grievance_officer_details":{"name":"N","email":"g@example.org","mobile_number":"+91 98765 43210"}},` +
 			`"settings.media_providers":[{"name":"p","type":"www","config":{"bearer":"t"}}],` +
 			`"account.two_step":{"enabled":false},"certificates.webhooks_ca":{"pem":""}}}`,
 		`{"format":1,"documents":{"settings.application":{"webhooks":{"max_concurrent_requests":0}}}}`,
@@ -123,6 +125,9 @@ func checkOwnersLoad(t *testing.T, ctx context.Context, st *store.Store, mediaDi
 	}
 	if _, err := p.BusinessProfile(ctx); err != nil {
 		t.Fatalf("business profile after the restore: %v", err)
+	}
+	if _, err := p.ComplianceInfo(ctx); err != nil {
+		t.Fatalf("compliance information after the restore: %v", err)
 	}
 	if _, err := p.Snapshot(ctx); err != nil {
 		t.Fatalf("profile snapshot after the restore: %v", err)

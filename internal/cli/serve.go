@@ -144,15 +144,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	var setPIN func(context.Context, string) error
+	var (
+		setPIN     func(context.Context, string) error
+		compliance network.CompliancePublisher // the sandbox's users see no compliance information
+	)
 	if cloudNet != nil {
 		setPIN = cloudNet.SetPIN
-		publisher = cloudNet
+		publisher, compliance = cloudNet, cloudNet
 	}
-	profileSvc := profile.New(profile.Options{Store: s, Publisher: publisher, SetPIN: setPIN, Log: log})
+	profileSvc := profile.New(profile.Options{Store: s, Publisher: publisher, Compliance: compliance, SetPIN: setPIN, Log: log})
 	securitySvc := backup.New(backup.Options{Store: s, TwoStep: profileSvc, Log: log,
 		SettingsRules: settings.PatchRules{AllowHTTPWebhook: c.WebhookAllowHTTP},
-		AfterRestore: []func(context.Context) error{settingsSvc.Refresh, engine.ReloadRegistration, profileSvc.Publish,
+		AfterRestore: []func(context.Context) error{settingsSvc.Refresh, engine.ReloadRegistration, profileSvc.Publish, profileSvc.PublishComplianceInfo,
 			// A restored webhook CA bundle applies to deliveries at once.
 			func(ctx context.Context) error { _, _, _, err := certSvc.Load(ctx); return err }}})
 

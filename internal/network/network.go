@@ -113,6 +113,34 @@ type ProfilePublisher interface {
 	PublishProfile(ctx context.Context, p BusinessProfile) error
 }
 
+// ComplianceInfo is the business's India compliance information: the
+// legal entity behind the number, its grievance officer and its customer
+// care. WhatsApp shows it to users whose numbers are Indian.
+type ComplianceInfo struct {
+	EntityName string
+	// EntityType is the On-Premises name ("Private Company", "Other", ...);
+	// a network maps it to its own vocabulary.
+	EntityType       string
+	EntityTypeCustom string // set with "Other" and "Partnership"
+	IsRegistered     *bool  // nil when the business never said
+	CustomerCare     ComplianceContact
+	GrievanceOfficer ComplianceContact
+}
+
+// ComplianceContact is one contact of ComplianceInfo; empty fields are
+// unset (Name is set for the grievance officer only). Phone numbers are
+// as the business wrote them: digits, an optional leading "+" and
+// separators.
+type ComplianceContact struct {
+	Name, Email, LandlineNumber, MobileNumber string
+}
+
+// CompliancePublisher is implemented by networks that carry the
+// business's compliance information to users.
+type CompliancePublisher interface {
+	PublishComplianceInfo(ctx context.Context, c ComplianceInfo) error
+}
+
 // CodeResult is what a code request returns.
 type CodeResult struct {
 	VName string

@@ -26,6 +26,9 @@ func (s *Service) SetAbout(ctx context.Context, body map[string]json.RawMessage)
 	case text == nil || *text == "":
 		return apierr.MissingParam("text")
 	}
+	if err := checkText("text", *text, true); err != nil {
+		return err
+	}
 	if err := checkAbout(*text); err != nil {
 		return err
 	}
@@ -86,14 +89,15 @@ func (s *Service) UpdateBusinessProfile(ctx context.Context, body map[string]jso
 	var errs apierr.List
 	set := map[string]func(*Business){}
 	for _, f := range []struct {
-		name string
-		max  int
-		put  func(*Business, string)
+		name      string
+		max       int
+		multiline bool // WhatsApp shows the description on several lines
+		put       func(*Business, string)
 	}{
-		{"address", maxAddressLength, func(b *Business, v string) { b.Address = v }},
-		{"description", maxDescriptionLength, func(b *Business, v string) { b.Description = v }},
-		{"email", maxEmailLength, func(b *Business, v string) { b.Email = v }},
-		{"vertical", 0, func(b *Business, v string) { b.Vertical = v }},
+		{"address", maxAddressLength, false, func(b *Business, v string) { b.Address = v }},
+		{"description", maxDescriptionLength, true, func(b *Business, v string) { b.Description = v }},
+		{"email", maxEmailLength, false, func(b *Business, v string) { b.Email = v }},
+		{"vertical", 0, false, func(b *Business, v string) { b.Vertical = v }},
 	} {
 		v, err := stringParam(body, f.name)
 		if err != nil {
@@ -101,6 +105,10 @@ func (s *Service) UpdateBusinessProfile(ctx context.Context, body map[string]jso
 			continue
 		}
 		if v == nil {
+			continue
+		}
+		if err := checkText(f.name, *v, f.multiline); err != nil {
+			errs.Merge(err)
 			continue
 		}
 		if err := checkBusinessField(f.name, *v, f.max); err != nil {
@@ -163,6 +171,11 @@ func parseWebsites(raw json.RawMessage) ([]string, *apierr.Error) {
 	var sites []string
 	if json.Unmarshal(raw, &sites) != nil {
 		return nil, apierr.InvalidValue("websites", string(raw))
+	}
+	for _, site := range sites {
+		if err := checkText("websites", site, false); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkWebsites(sites); err != nil {
 		return nil, err

@@ -9,11 +9,15 @@ import (
 
 // CheckDocument reports whether body is a stored document of this package
 // (name is one of AboutDocument, PhotoDocument, BusinessDocument,
-// TwoStepDocument) that the service can load and would have written
-// itself. A restore checks the parts of a backup with it before writing
-// them: a backup is the client's to make, and a part no request could have
-// set (a 1000-character about, a PIN hash asking for terabytes) would
-// otherwise break the nodes that read it.
+// ComplianceDocument, TwoStepDocument) that the service can load and would
+// have written itself. A restore checks the parts of a backup with it
+// before writing them: a backup is the client's to make, and a part no
+// request could have set (a 1000-character about, a PIN hash asking for
+// terabytes) would otherwise break the nodes that read it.
+//
+// Control characters in texts are the exception: requests refuse them
+// (checkText), but versions before that stored them, and a text with one
+// breaks no node, so a backup holding one is restored as it is.
 func CheckDocument(name string, body []byte) error {
 	decode := func(v any) error {
 		if err := json.Unmarshal(body, v); err != nil {
@@ -51,6 +55,14 @@ func CheckDocument(name string, body []byte) error {
 			return err
 		}
 		if err := checkBusiness(b); err != nil {
+			return err
+		}
+	case ComplianceDocument:
+		var d complianceDoc
+		if err := decode(&d); err != nil {
+			return err
+		}
+		if err := d.checkStored(); err != nil {
 			return err
 		}
 	case TwoStepDocument:

@@ -2,14 +2,20 @@ package profile
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/store/storetest"
 )
 
 // FuzzProcessPhoto: POST /v1/settings/profile/photo takes any bytes. The
@@ -46,6 +52,59 @@ func FuzzProcessPhoto(f *testing.F) {
 		cfg, format, err := image.DecodeConfig(bytes.NewReader(out))
 		if err != nil || format != "jpeg" || cfg.Width != cfg.Height || cfg.Width < 1 || cfg.Width > MaxPhotoSide {
 			t.Fatalf("stored photo: %s %dx%d, %v", format, cfg.Width, cfg.Height, err)
+		}
+	})
+}
+
+// FuzzUpdateComplianceInfo: POST /v1/settings/business/compliance_info
+// takes any JSON object. The answer is a documented 400 error, or the
+// stored information is one a restore accepts and holds no control
+// character. One database lives as long as the target, so each input
+// updates what the inputs before it stored, as on a server.
+func FuzzUpdateComplianceInfo(f *testing.F) {
+	for _, s := range []string{
+		`{"entity_name":"Lucky Shrub","entity_type":"Partnership","entity_type_custom":"Firm","is_registered":true,` +
+			`"customer_care_details":{"email":"c@example.org","mobile_number":"+91 98765-43210"},` +
+			`"grievance_officer_details":{"name":"Asha Rao","email":"g@example.org","landline_number":"(022) 1234 5678"}}`,
+		`{"entity_type":"Private Company","entity_type_custom":null}`,
+		`{"entity_type":"Other","entity_type_custom":"Trust"}`,
+		`{"customer_care_details":{"email":""},"grievance_officer_details":null}`,
+		`{"entity_name":"a\u0000b","is_registered":"false","customer_care_details":[1]}`,
+		`{"grievance_officer_details":{"mobile_number":"+1234567890123456","name":{}}}`,
+		`{}`,
+	} {
+		f.Add(s)
+	}
+	ctx := context.Background()
+	svc := New(Options{Store: storetest.Open(f, store.SQLite)})
+	f.Fuzz(func(t *testing.T, body string) {
+		var params map[string]json.RawMessage
+		if json.Unmarshal([]byte(body), &params) != nil {
+			return // the router answers 1025 before the service sees it
+		}
+		if err := svc.UpdateComplianceInfo(ctx, params); err != nil {
+			var apiErr *apierr.Error
+			if !errors.As(err, &apiErr) || apiErr.Status != 400 {
+				t.Fatalf("%s: %v, want a 400 API error", body, err)
+			}
+			return
+		}
+		doc, err := svc.store.GetDocument(ctx, ComplianceDocument)
+		if err != nil {
+			t.Fatalf("%s accepted, nothing stored: %v", body, err)
+		}
+		if err := CheckDocument(ComplianceDocument, doc.Body); err != nil {
+			t.Fatalf("%s stored %s, which a restore refuses: %v", body, doc.Body, err)
+		}
+		c, err := svc.ComplianceInfo(ctx)
+		if err != nil || c.EntityName == "" || c.EntityType == "" {
+			t.Fatalf("%s accepted; GET shows %+v, %v", body, c, err)
+		}
+		texts := []string{c.EntityName, c.EntityType, c.EntityTypeCustom,
+			c.CustomerCare.Email, c.CustomerCare.LandlineNumber, c.CustomerCare.MobileNumber,
+			c.GrievanceOfficer.Name, c.GrievanceOfficer.Email, c.GrievanceOfficer.LandlineNumber, c.GrievanceOfficer.MobileNumber}
+		if strings.ContainsFunc(strings.Join(texts, ""), unicode.IsControl) {
+			t.Fatalf("%s stored a control character: %#v", body, c)
 		}
 	})
 }

@@ -1,7 +1,8 @@
 // Package profile keeps what WhatsApp users see of the business (the "About"
-// text, the profile photo, the business profile) and the number's two-step
-// verification PIN. Each is a small stored document, so every node sees the
-// same values and a backup can carry them.
+// text, the profile photo, the business profile, the India compliance
+// information) and the number's two-step verification PIN. Each is a small
+// stored document, so every node sees the same values and a backup can
+// carry them.
 package profile
 
 import (
@@ -22,7 +23,9 @@ const (
 	AboutDocument    = "profile.about"
 	PhotoDocument    = "profile.photo"
 	BusinessDocument = "profile.business"
-	TwoStepDocument  = "account.two_step"
+	// ComplianceDocument is the India compliance information.
+	ComplianceDocument = "profile.compliance_info"
+	TwoStepDocument    = "account.two_step"
 )
 
 // Store is the storage the profile needs.
@@ -38,14 +41,19 @@ type Service struct {
 	store     Store
 	now       func() time.Time
 	publisher network.ProfilePublisher
-	setPIN    func(ctx context.Context, pin string) error
-	log       *slog.Logger
+	// compliance carries the compliance information; nil when the
+	// network has nowhere to show it.
+	compliance network.CompliancePublisher
+	setPIN     func(ctx context.Context, pin string) error
+	log        *slog.Logger
 }
 
-// Options configure a Service. Publisher may be nil (no network to tell).
+// Options configure a Service. Publisher and Compliance may be nil (no
+// network to tell).
 type Options struct {
-	Store     Store
-	Publisher network.ProfilePublisher
+	Store      Store
+	Publisher  network.ProfilePublisher
+	Compliance network.CompliancePublisher
 	// SetPIN, when set, tells the network a new two-step PIN before it is
 	// stored (the Cloud API keeps the PIN itself; the sandbox does not need it).
 	SetPIN func(ctx context.Context, pin string) error
@@ -61,7 +69,7 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: o.Store, now: o.Now, publisher: o.Publisher, setPIN: o.SetPIN, log: o.Log}
+	return &Service{store: o.Store, now: o.Now, publisher: o.Publisher, compliance: o.Compliance, setPIN: o.SetPIN, log: o.Log}
 }
 
 type aboutDoc struct {

@@ -51,23 +51,24 @@ type Server struct {
 	// without range support does.
 	IgnoreRange bool
 
-	mu        sync.Mutex
-	sends     []map[string]any
-	sentIDs   []string
-	requests  []string
-	failures  []Failure
-	templates []map[string]any
-	media     map[string]media
-	nextID    int
-	uploads   int
-	profile   map[string]any
-	pin       string
-	tickets   map[string]string // media URL ticket -> media id, while the URL is valid
-	cutAfter  []int             // byte counts after which the next file downloads break off
-	stale     int               // how many of the next media URLs are handed out expired
-	sessions  map[string]*uploadSession
-	handles   map[string][]byte // file handles of finished uploads -> bytes
-	photo     []byte            // the profile photo set with profile_picture_handle
+	mu         sync.Mutex
+	sends      []map[string]any
+	sentIDs    []string
+	requests   []string
+	failures   []Failure
+	templates  []map[string]any
+	media      map[string]media
+	nextID     int
+	uploads    int
+	profile    map[string]any
+	compliance map[string]any // the business compliance information last set
+	pin        string
+	tickets    map[string]string // media URL ticket -> media id, while the URL is valid
+	cutAfter   []int             // byte counts after which the next file downloads break off
+	stale      int               // how many of the next media URLs are handed out expired
+	sessions   map[string]*uploadSession
+	handles    map[string][]byte // file handles of finished uploads -> bytes
+	photo      []byte            // the profile photo set with profile_picture_handle
 }
 
 // uploadSession is one Resumable Upload API session.
@@ -336,6 +337,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.upload(w, r)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/whatsapp_business_profile":
 		s.updateProfile(w, body)
+	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/business_compliance_info":
+		s.updateCompliance(w, body)
 	case r.Method == http.MethodPost && path == s.AppID+"/uploads":
 		s.openUpload(w, r)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID:

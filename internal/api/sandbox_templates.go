@@ -15,8 +15,8 @@ import (
 // out in Meta's shape ({"name", "language", "category", "status",
 // "components"}), plus the sandbox's "namespace" on the way out, so a
 // definition copied from Meta's API (or from this one) can be posted as is.
-// Changes reach sends when the core next loads templates, as they would
-// from WhatsApp.
+// A send made after a change has been answered meets it: the sandbox tells
+// the core, which reloads before the answer is written.
 
 type sandboxTemplatesResponse struct {
 	Namespace string            `json:"namespace"`

@@ -53,8 +53,8 @@ Simulated users:
   identity WA_ID    the user's identity changes (a new phone); the business
                     is told when show_security_notifications is on
 
-Message templates (the catalogue WhatsApp Manager would hold; sends see a
-change when the server next loads templates):
+Message templates (the catalogue WhatsApp Manager would hold; a send made
+after a command has returned sees its change):
   templates         list the templates and the sandbox's namespace
   templates add FILE
                     add the definitions in FILE (JSON in Meta's shape: one

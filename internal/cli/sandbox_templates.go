@@ -43,7 +43,7 @@ func runTemplates(ctx context.Context, s *sandboxSession, args []string) error {
 		if err != nil {
 			return err
 		}
-		s.printf("%s (%s) is now %s; sends see it when the server next loads templates\n", t.Name, t.Language, t.Status)
+		s.printf("%s (%s) is now %s; sends made from now on see it\n", t.Name, t.Language, t.Status)
 	case "delete":
 		if err := s.api.SandboxDeleteTemplate(ctx, rest[0], rest[1]); err != nil {
 			return err

@@ -287,8 +287,8 @@ func (c *Client) SandboxUpdateTemplate(ctx context.Context, name, language strin
 }
 
 // SandboxSetTemplateStatus changes a template's review status (APPROVED,
-// PAUSED, DISABLED, REJECTED, ...): what sends of it meet from the core's
-// next template load on.
+// PAUSED, DISABLED, REJECTED, ...): what sends of it made after the call
+// returns meet.
 func (c *Client) SandboxSetTemplateStatus(ctx context.Context, name, language, status string) (SandboxTemplate, error) {
 	return c.SandboxUpdateTemplate(ctx, name, language, map[string]any{"status": status})
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
-	"github.com/wabiz/wabiz/internal/template"
 	"github.com/wabiz/wabiz/internal/webhook"
 )
 
@@ -113,7 +112,7 @@ type Core struct {
 	ready   atomic.Bool
 	account atomic.Pointer[network.Account]
 
-	templates atomic.Pointer[template.Catalogue]
+	templates templateState // templates.go
 
 	readyMu sync.Mutex
 	readyCh chan struct{} // closed when start-up finishes; replaced when it begins again
@@ -154,6 +153,7 @@ func New(o Options) *Core {
 		outboxWake: make(chan struct{}, 1), eventWake: make(chan struct{}, 1), runCtx: context.Background(),
 		readyCh: make(chan struct{})}
 	c.state.Store(StateUnregistered)
+	c.setUpTemplates()
 	return c
 }
 

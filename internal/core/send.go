@@ -13,9 +13,10 @@ import (
 
 // Send is the accept path of POST /v1/messages: readiness, back-pressure and
 // the rules that need the core's state, then one durable insert. No network
-// call: a worker hands the message to the network afterwards. Its database
-// work is bounded by Options.DBTimeout: a database that is down or stuck
-// gets the client a 500/1023 answer in time, never a hang.
+// call (but the bounded catalogue reload of a template send the catalogue
+// cannot serve): a worker hands the message to the network afterwards. Its
+// database work is bounded by Options.DBTimeout: a database that is down or
+// stuck gets the client a 500/1023 answer in time, never a hang.
 func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.dbWait)
 	defer cancel()
@@ -38,9 +39,10 @@ func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) 
 		}
 	}
 	if out.Template != nil {
-		// Checked against the catalogue loaded at start-up: no network call,
-		// and the client hears at once of a missing or paused template.
-		if _, apiErr := c.catalogue().Hydrate(out.Type, out.Template); apiErr != nil {
+		// Checked against the catalogue in force: no network call unless the
+		// catalogue lacks the template, and the client hears at once of a
+		// missing or paused one.
+		if apiErr := c.checkTemplate(ctx, out); apiErr != nil {
 			return "", apiErr
 		}
 	}

@@ -83,6 +83,20 @@ func IsConnectionLoss(err error) bool {
 // ConnectionLossCode is the code of a connection-level failure.
 const ConnectionLossCode = 1014
 
+// TemplateChanges is implemented by a network whose template catalogue is
+// changed through wabiz itself (the sandbox, whose catalogue is rows in the
+// shared database), so the core need not wait for its periodic reload to
+// see a change.
+type TemplateChanges interface {
+	// TemplatesVersion is a count that moves with every change of the
+	// catalogue, whichever process made it: a core whose catalogue was
+	// loaded at another count reloads.
+	TemplatesVersion(ctx context.Context) (int64, error)
+	// OnTemplatesChanged registers fn to run after each change made in this
+	// process is stored, before the call that made it returns.
+	OnTemplatesChanged(fn func(ctx context.Context))
+}
+
 // CodeRequest is POST /v1/account.
 type CodeRequest struct {
 	CC          string

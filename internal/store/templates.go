@@ -97,7 +97,10 @@ func (s *Store) AddSandboxTemplates(ctx context.Context, ts []SandboxTemplate) e
 				return &TemplateExistsError{Name: t.Name, Language: t.Language}
 			}
 		}
-		return nil
+		if len(ts) == 0 {
+			return nil
+		}
+		return s.countTemplateChange(ctx, tx, ts[0].UpdatedAt)
 	})
 }
 
@@ -114,18 +117,22 @@ func (s *Store) onDuplicateTemplateDoNothing() string {
 // name and language, keeping its creation time. created reports which; it
 // is informational only (two nodes seeding at once may both see "created").
 func (s *Store) PutSandboxTemplate(ctx context.Context, t SandboxTemplate) (created bool, err error) {
-	var one int
-	err = s.queryRow(ctx, `SELECT 1 FROM sandbox_templates WHERE name = ? AND language = ?`, t.Name, t.Language).Scan(&one)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, err
-	}
-	created = errors.Is(err, sql.ErrNoRows)
 	update := "ON CONFLICT (name, language) DO UPDATE SET category = excluded.category, status = excluded.status, body = excluded.body, updated_at = excluded.updated_at"
 	if s.dialect == MySQL {
 		update = "ON DUPLICATE KEY UPDATE category = VALUES(category), status = VALUES(status), body = VALUES(body), updated_at = VALUES(updated_at)"
 	}
-	_, err = s.exec(ctx, `INSERT INTO sandbox_templates (`+sandboxTemplateColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?) `+update,
-		t.Name, t.Language, t.Category, t.Status, string(t.Body), t.CreatedAt.UnixMilli(), t.UpdatedAt.UnixMilli())
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		exists, err := s.sandboxTemplateExists(ctx, tx, t.Name, t.Language)
+		if err != nil {
+			return err
+		}
+		created = !exists
+		if _, err := s.txExec(ctx, tx, `INSERT INTO sandbox_templates (`+sandboxTemplateColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?) `+update,
+			t.Name, t.Language, t.Category, t.Status, string(t.Body), t.CreatedAt.UnixMilli(), t.UpdatedAt.UnixMilli()); err != nil {
+			return err
+		}
+		return s.countTemplateChange(ctx, tx, t.UpdatedAt)
+	})
 	return created, err
 }
 
@@ -133,34 +140,92 @@ func (s *Store) PutSandboxTemplate(ctx context.Context, t SandboxTemplate) (crea
 // translation; ErrNotFound when there is none (an update never brings back
 // a template deleted meanwhile).
 func (s *Store) UpdateSandboxTemplate(ctx context.Context, t SandboxTemplate) error {
-	res, err := s.exec(ctx, `UPDATE sandbox_templates SET category = ?, status = ?, body = ?, updated_at = ? WHERE name = ? AND language = ?`,
-		t.Category, t.Status, string(t.Body), t.UpdatedAt.UnixMilli(), t.Name, t.Language)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil || n > 0 {
-		return err
-	}
-	// MySQL counts an update that changes nothing as no row: look.
-	_, err = s.GetSandboxTemplate(ctx, t.Name, t.Language)
-	return err
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `UPDATE sandbox_templates SET category = ?, status = ?, body = ?, updated_at = ? WHERE name = ? AND language = ?`,
+			t.Category, t.Status, string(t.Body), t.UpdatedAt.UnixMilli(), t.Name, t.Language)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			// MySQL counts an update that changes nothing as no row: look.
+			exists, err := s.sandboxTemplateExists(ctx, tx, t.Name, t.Language)
+			if err != nil {
+				return err
+			}
+			if !exists {
+				return ErrNotFound
+			}
+		}
+		return s.countTemplateChange(ctx, tx, t.UpdatedAt)
+	})
 }
 
 // DeleteSandboxTemplate removes one translation; ErrNotFound when absent.
-func (s *Store) DeleteSandboxTemplate(ctx context.Context, name, language string) error {
-	res, err := s.exec(ctx, `DELETE FROM sandbox_templates WHERE name = ? AND language = ?`, name, language)
-	if err != nil {
-		return err
+func (s *Store) DeleteSandboxTemplate(ctx context.Context, name, language string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `DELETE FROM sandbox_templates WHERE name = ? AND language = ?`, name, language)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		return s.countTemplateChange(ctx, tx, now)
+	})
+}
+
+func (s *Store) sandboxTemplateExists(ctx context.Context, tx *sql.Tx, name, language string) (bool, error) {
+	var one int
+	err := s.txQueryRow(ctx, tx, `SELECT 1 FROM sandbox_templates WHERE name = ? AND language = ?`, name, language).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
+	return err == nil, err
+}
+
+// sandboxTemplatesVersion is the document whose version counts the changes
+// of the catalogue. Every method above that changes the catalogue raises it
+// in the same transaction, so the count can neither run ahead of a change
+// nor miss one, whichever process or node made it.
+const sandboxTemplatesVersion = "sandbox.templates.version"
+
+// SandboxTemplatesVersion is the catalogue's change count (0 before the
+// first change): one small read tells a core whether the catalogue it
+// loaded is still the stored one.
+func (s *Store) SandboxTemplatesVersion(ctx context.Context) (int64, error) {
+	return s.DocumentVersion(ctx, sandboxTemplatesVersion)
+}
+
+// countTemplateChange raises the catalogue's change count inside tx,
+// creating the counter on the first change.
+func (s *Store) countTemplateChange(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	for range 2 {
+		res, err := s.txExec(ctx, tx, `UPDATE documents SET version = version + 1, updated_at = ? WHERE name = ?`, now.Unix(), sandboxTemplatesVersion)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		res, err = s.txExec(ctx, tx, `INSERT INTO documents (name, body, version, updated_at) VALUES (?, ?, 1, ?)`+s.onDuplicateDoNothing("name"),
+			sandboxTemplatesVersion, "{}", now.Unix())
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		// Another transaction created the counter meanwhile: raise theirs.
 	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return errors.New("store: the template catalogue's change count could not be raised")
 }
 
 func scanSandboxTemplate(row rowScanner) (SandboxTemplate, error) {

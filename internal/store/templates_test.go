@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -21,6 +22,18 @@ func TestSandboxTemplates(t *testing.T) {
 				Body: []byte(`{"name":"` + name + `","language":"` + lang + `"}`), CreatedAt: at, UpdatedAt: at}
 		}
 
+		// Every change the catalogue takes raises its change count; a
+		// refused one does not.
+		counted := int64(0)
+		expectCount := func(changes int64, after string) {
+			t.Helper()
+			counted += changes
+			if v, err := s.SandboxTemplatesVersion(ctx); err != nil || v != counted {
+				t.Fatalf("change count after %s = %d, %v; want %d", after, v, err, counted)
+			}
+		}
+		expectCount(0, "nothing")
+
 		if list, err := s.ListSandboxTemplates(ctx); err != nil || list == nil || len(list) != 0 {
 			t.Fatalf("empty catalogue = %#v, %v; want an empty, non-nil list", list, err)
 		}
@@ -30,6 +43,7 @@ func TestSandboxTemplates(t *testing.T) {
 		if err := s.AddSandboxTemplates(ctx, []store.SandboxTemplate{a, b, c}); err != nil {
 			t.Fatal(err)
 		}
+		expectCount(1, "adding a batch")
 		list, err := s.ListSandboxTemplates(ctx)
 		if err != nil || !reflect.DeepEqual(list, []store.SandboxTemplate{c, b, a}) {
 			t.Fatalf("list = %+v, %v", list, err)
@@ -56,6 +70,7 @@ func TestSandboxTemplates(t *testing.T) {
 		if err := s.AddSandboxTemplates(ctx, []store.SandboxTemplate{d, d}); !errors.As(err, &exists) || exists.Name != "welcome" {
 			t.Fatalf("batch with a repeat: %v", err)
 		}
+		expectCount(0, "refused batches")
 
 		// Update changes category, status and body, keeps the creation time.
 		later := at.Add(time.Minute)
@@ -75,6 +90,7 @@ func TestSandboxTemplates(t *testing.T) {
 		if err := s.UpdateSandboxTemplate(ctx, d); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("update unknown: %v", err)
 		}
+		expectCount(2, "two updates and a refused one")
 
 		// Put adds or replaces, and says which.
 		created, err := s.PutSandboxTemplate(ctx, d)
@@ -92,15 +108,44 @@ func TestSandboxTemplates(t *testing.T) {
 		if got, _ := s.GetSandboxTemplate(ctx, d.Name, d.Language); !reflect.DeepEqual(got, want) {
 			t.Fatalf("after put %+v, want %+v", got, want)
 		}
+		expectCount(2, "two puts")
 
-		if err := s.DeleteSandboxTemplate(ctx, "order_update", "de"); err != nil {
+		if err := s.DeleteSandboxTemplate(ctx, "order_update", "de", later); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.DeleteSandboxTemplate(ctx, "order_update", "de"); !errors.Is(err, store.ErrNotFound) {
+		if err := s.DeleteSandboxTemplate(ctx, "order_update", "de", later); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("second delete: %v", err)
 		}
+		expectCount(1, "a delete and a refused one")
 		if list, _ := s.ListSandboxTemplates(ctx); len(list) != 3 {
 			t.Fatalf("after delete %d templates, want 3", len(list))
+		}
+	})
+}
+
+// TestSandboxTemplateChangesCountedConcurrently: changes made at once from
+// several connections, the very first ones included (they race to create
+// the counter), are each counted.
+func TestSandboxTemplateChangesCountedConcurrently(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		const writers = 8
+		errs := make(chan error, writers)
+		for i := range writers {
+			go func() {
+				name := fmt.Sprintf("tpl_%d", i)
+				errs <- s.AddSandboxTemplates(ctx, []store.SandboxTemplate{{Name: name, Language: "en", Category: "utility", Status: "approved",
+					Body: []byte(`{}`), CreatedAt: t0, UpdatedAt: t0}})
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if v, err := s.SandboxTemplatesVersion(ctx); err != nil || v != writers {
+			t.Fatalf("change count %d, %v; want %d", v, err, writers)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -124,11 +125,11 @@ func (c *Catalogue) find(req request) (*entry, *apierr.Error) {
 		names = c.templates[req.namespace]
 	}
 	if names == nil {
-		return nil, apierr.Newf(2001, "Namespace '%s' is not a template namespace of this account", req.namespace)
+		return nil, c.unknownNamespace(req)
 	}
 	langs := names[req.name]
 	if langs == nil {
-		return nil, apierr.Newf(2001, "Template '%s' does not exist in namespace '%s'", req.name, req.namespace)
+		return nil, apierr.Newf(2001, "Template '%s' in language '%s' of namespace '%s' does not exist", req.name, req.code, req.namespace)
 	}
 	e := langs[req.code]
 	if e == nil && req.policy == PolicyFallback {
@@ -137,12 +138,29 @@ func (c *Catalogue) find(req request) (*entry, *apierr.Error) {
 	if e == nil {
 		available := strings.Join(slices.Sorted(maps.Keys(langs)), ", ")
 		if req.policy == PolicyFallback {
-			return nil, apierr.Newf(2002, "Template '%s' has no translation for language '%s' or another locale of it; it exists in: %s",
-				req.name, req.code, available)
+			return nil, apierr.Newf(2002, "Template '%s' of namespace '%s' has no translation for language '%s' or another locale of it; it exists in: %s",
+				req.name, req.namespace, req.code, available)
 		}
-		return nil, apierr.Newf(2003, "Template '%s' has no translation for language '%s'; it exists in: %s", req.name, req.code, available)
+		return nil, apierr.Newf(2003, "Template '%s' of namespace '%s' has no translation for language '%s'; it exists in: %s",
+			req.name, req.namespace, req.code, available)
 	}
 	return e, e.sendable()
+}
+
+// unknownNamespace is the 2001 of a namespace the catalogue does not hold.
+// It says which namespaces the account's templates are in, so that a
+// client sending with a stale or mistyped namespace sees its mistake, and
+// says so when there are none (nothing is wrong with the namespace then).
+func (c *Catalogue) unknownNamespace(req request) *apierr.Error {
+	missing := fmt.Sprintf("Template '%s' in language '%s' of namespace '%s' does not exist", req.name, req.code, req.namespace)
+	switch ns := c.Namespaces(); len(ns) {
+	case 0:
+		return apierr.New(2001, missing+": the account has no templates")
+	case 1:
+		return apierr.Newf(2001, "%s: the account's templates are in namespace '%s'", missing, ns[0])
+	default:
+		return apierr.Newf(2001, "%s: the account's templates are in namespaces '%s'", missing, strings.Join(ns, "', '"))
+	}
 }
 
 func fallback(langs map[string]*entry, code string) *entry {

@@ -99,8 +99,19 @@ func TestCatalogueIndex(t *testing.T) {
 		t.Error("a nil catalogue is not empty")
 	}
 	_, err := empty.Hydrate("template", json.RawMessage(`{"namespace":"n","name":"x","language":{"code":"en"}}`))
-	if err == nil || err.Code() != 2001 {
+	if err == nil || err.Code() != 2001 || err.Details[0].Details != "Template 'x' in language 'en' of namespace 'n' does not exist: the account has no templates" {
 		t.Errorf("nil catalogue: %v", err)
+	}
+}
+
+// TestUnknownNamespaceNamesTheAccounts: a send in a namespace the catalogue
+// does not hold is told which one the account's templates are in.
+func TestUnknownNamespaceNamesTheAccounts(t *testing.T) {
+	c := NewCatalogue([]Definition{{Namespace: ns, Name: "t", Language: "en", Status: "approved", Body: "hi"}})
+	_, err := c.Hydrate("hsm", json.RawMessage(`{"namespace":"old_ns","element_name":"t","language":{"policy":"deterministic","code":"en_US"}}`))
+	want := "Template 't' in language 'en_US' of namespace 'old_ns' does not exist: the account's templates are in namespace '" + ns + "'"
+	if err == nil || err.Code() != 2001 || err.Status != 404 || err.Details[0].Details != want {
+		t.Fatalf("got %v\nwant 2001 %s", err, want)
 	}
 }
 

@@ -90,6 +90,11 @@ type Sandbox struct {
 
 	mu sync.Mutex // serialises read-modify-write of users and documents
 
+	templateListeners struct { // network.TemplateChanges
+		sync.Mutex
+		fns []func(ctx context.Context)
+	}
+
 	decoded struct { // the world decoded last (decodeWorld)
 		mu    sync.Mutex
 		body  []byte

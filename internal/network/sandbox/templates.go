@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,9 +21,11 @@ import (
 
 // The sandbox's message template catalogue: what WhatsApp Manager would
 // hold for the business, kept in the database so every node sees the same
-// catalogue. The core reads it through Templates when it loads templates
-// (at start-up and periodically), so a change reaches sends as a change in
-// WhatsApp Manager would: at the next load.
+// catalogue. The core reads it through Templates when it loads templates.
+// Unlike WhatsApp Manager, the sandbox tells the core of a change
+// (network.TemplateChanges): a core in this process reloads before the call
+// that made the change returns, one in another process when it sees the
+// store's change count move.
 //
 // Refusals are API errors (*apierr.Error) from the start, because the
 // definition parser already speaks that vocabulary: validation errors are
@@ -37,10 +40,14 @@ type TemplateStore interface {
 	AddSandboxTemplates(ctx context.Context, ts []store.SandboxTemplate) error
 	PutSandboxTemplate(ctx context.Context, t store.SandboxTemplate) (bool, error)
 	UpdateSandboxTemplate(ctx context.Context, t store.SandboxTemplate) error
-	DeleteSandboxTemplate(ctx context.Context, name, language string) error
+	DeleteSandboxTemplate(ctx context.Context, name, language string, now time.Time) error
+	SandboxTemplatesVersion(ctx context.Context) (int64, error)
 }
 
-var _ TemplateStore = (*store.Store)(nil)
+var (
+	_ TemplateStore           = (*store.Store)(nil)
+	_ network.TemplateChanges = (*Sandbox)(nil)
+)
 
 // templatesDocument keeps the namespace: {"namespace": "..."}.
 const templatesDocument = "sandbox.templates"
@@ -49,6 +56,34 @@ const templatesDocument = "sandbox.templates"
 // WhatsApp Manager lets a business edit (the content) and what review
 // decides (status, category).
 var TemplatePatchKeys = []string{"status", "category", "components"}
+
+// TemplatesVersion implements network.TemplateChanges with the store's
+// change count, which every change raises in its own transaction.
+func (s *Sandbox) TemplatesVersion(ctx context.Context) (int64, error) {
+	ts, err := s.templateStore()
+	if err != nil {
+		return 0, err
+	}
+	return ts.SandboxTemplatesVersion(ctx)
+}
+
+// OnTemplatesChanged implements network.TemplateChanges.
+func (s *Sandbox) OnTemplatesChanged(fn func(ctx context.Context)) {
+	s.templateListeners.Lock()
+	defer s.templateListeners.Unlock()
+	s.templateListeners.fns = append(s.templateListeners.fns, fn)
+}
+
+// templatesChanged runs the listeners after a stored change, outside any
+// of the sandbox's locks: they read the catalogue.
+func (s *Sandbox) templatesChanged(ctx context.Context) {
+	s.templateListeners.Lock()
+	fns := slices.Clone(s.templateListeners.fns)
+	s.templateListeners.Unlock()
+	for _, fn := range fns {
+		fn(ctx)
+	}
+}
 
 func (s *Sandbox) templateStore() (TemplateStore, error) {
 	ts, ok := s.store.(TemplateStore)
@@ -193,6 +228,7 @@ func (s *Sandbox) AddTemplates(ctx context.Context, defs []json.RawMessage) ([]n
 	if err != nil {
 		return nil, err
 	}
+	s.templatesChanged(ctx)
 	out := make([]network.Template, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, templateOf(ns, r))
@@ -232,6 +268,15 @@ func rowOf(d template.Definition, now time.Time) store.SandboxTemplate {
 // TemplatePatchKeys with values in Meta's shape (other keys are ignored).
 // The result is validated whole, as a new definition would be.
 func (s *Sandbox) UpdateTemplate(ctx context.Context, name, language string, patch map[string]json.RawMessage) (network.Template, error) {
+	t, err := s.updateTemplate(ctx, name, language, patch)
+	if err != nil {
+		return network.Template{}, err
+	}
+	s.templatesChanged(ctx)
+	return t, nil
+}
+
+func (s *Sandbox) updateTemplate(ctx context.Context, name, language string, patch map[string]json.RawMessage) (network.Template, error) {
 	ts, err := s.templateStore()
 	if err != nil {
 		return network.Template{}, err
@@ -281,11 +326,15 @@ func (s *Sandbox) DeleteTemplate(ctx context.Context, name, language string) err
 	if err != nil {
 		return err
 	}
-	err = ts.DeleteSandboxTemplate(ctx, name, language)
+	err = ts.DeleteSandboxTemplate(ctx, name, language, s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return unknownTemplate(name, language)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	s.templatesChanged(ctx)
+	return nil
 }
 
 // SeedTemplates adds or replaces each definition (a restart with an edited
@@ -316,6 +365,11 @@ func (s *Sandbox) SeedTemplates(ctx context.Context, defs []json.RawMessage) (ad
 		parsed = append(parsed, d)
 	}
 	now := s.now()
+	defer func() {
+		if added+replaced > 0 {
+			s.templatesChanged(ctx)
+		}
+	}()
 	for _, d := range parsed {
 		row := rowOf(d, now)
 		created, err := ts.PutSandboxTemplate(ctx, row)

@@ -17,7 +17,7 @@ type identityItem struct {
 }
 
 // getIdentity is GET /v1/contacts/{wa_id}/identity: the user's latest
-// identity change.
+// identity change, or the identity a known user has had all along.
 func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) error {
 	waID, err := waIDFromPath(r)
 	if err != nil {

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"math"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/metrics"
 )
@@ -112,20 +115,74 @@ func (s *Server) stats(area string, internal bool) handlerFunc {
 	}
 }
 
-// metrics answers GET /metrics and /v1/metrics: the Prometheus text
-// exposition (with ?format=prometheus too, and whatever a scraper's Accept
-// negotiates); ?format=json gives the Webapp's JSON shape.
+// metrics answers GET /metrics and /v1/metrics: the Webapp's JSON shape
+// unless ?format=prometheus asks for the text exposition, or a scraper's
+// Accept header names one of Prometheus's formats (so Prometheus needs no
+// params in its scrape config). ?format= wins over Accept.
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
-	if r.URL.Query().Get("format") == "json" {
-		mfs, err := s.operations.Gatherer().Gather()
-		if err != nil && len(mfs) == 0 {
-			return err
-		}
-		s.writeOK(w, http.StatusOK, map[string]any{"metrics": familiesJSON(mfs)})
+	q := r.URL.Query()
+	switch format := q.Get("format"); {
+	case format == "prometheus":
+		s.exposition(w, r, promhttp.HandlerOpts{AcceptedFormats: []expfmt.Format{expfmt.FmtText}})
+		return nil
+	case q.Has("format") && format != "json":
+		return apierr.InvalidValue("format", format)
+	case !q.Has("format") && asksForExposition(r.Header.Values("Accept")):
+		// Which exposition (protobuf or text 0.0.4) is promhttp's choice.
+		// OpenMetrics is not offered: it renames counters that lack _total
+		// (web_handled_requests) and writes le="1.0", so the series a
+		// scraper stores would differ from the documented names.
+		s.exposition(w, r, promhttp.HandlerOpts{})
 		return nil
 	}
-	promhttp.HandlerFor(s.operations.Gatherer(), promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+	mfs, err := s.operations.Gatherer().Gather()
+	if err != nil && len(mfs) == 0 {
+		return err
+	}
+	if !q.Has("format") {
+		w.Header().Add("Vary", "Accept") // as promhttp says of its answers
+	}
+	s.writeOK(w, http.StatusOK, map[string]any{"metrics": familiesJSON(mfs)})
 	return nil
+}
+
+// exposition writes the /metrics registry in a Prometheus exposition format
+// (compressed when the client accepts it); a family that fails to gather is
+// left out rather than failing the scrape.
+func (s *Server) exposition(w http.ResponseWriter, r *http.Request, opts promhttp.HandlerOpts) {
+	opts.ErrorHandling = promhttp.ContinueOnError
+	promhttp.HandlerFor(s.operations.Gatherer(), opts).ServeHTTP(w, r)
+}
+
+// asksForExposition reports whether an Accept header names a Prometheus
+// exposition format (text/plain, application/openmetrics-text, or
+// Prometheus's protobuf) with a higher weight than application/json.
+// Wildcards name nothing: curl's */* and a browser's Accept get JSON.
+// expfmt's negotiation cannot tell this, as it lets */* match its formats.
+func asksForExposition(accept []string) bool {
+	var expositionWeight, jsonWeight float64
+	for _, header := range accept {
+		for _, item := range strings.Split(header, ",") {
+			mediaType, params, err := mime.ParseMediaType(item)
+			if err != nil {
+				continue
+			}
+			weight := 1.0
+			if v, ok := params["q"]; ok {
+				if weight, err = strconv.ParseFloat(v, 64); err != nil || weight < 0 || weight > 1 {
+					continue
+				}
+			}
+			switch {
+			case mediaType == "application/json":
+				jsonWeight = max(jsonWeight, weight)
+			case mediaType == "text/plain", mediaType == expfmt.OpenMetricsType,
+				mediaType == expfmt.ProtoType && params["proto"] == expfmt.ProtoProtocol:
+				expositionWeight = max(expositionWeight, weight)
+			}
+		}
+	}
+	return expositionWeight > jsonWeight
 }
 
 func (s *Server) startGC(kind string) handlerFunc {
@@ -150,20 +207,35 @@ func writeExposition(w http.ResponseWriter, mfs []*dto.MetricFamily) error {
 	return nil
 }
 
-// statMetric is one metric in the JSON shape of §10.3.
+// statMetric is one metric in the JSON shape of §10.3 and §10.4.
 type statMetric struct {
 	Type string       `json:"type"`
 	Help string       `json:"help"`
 	Data []statSample `json:"data"`
 }
 
+// statSample is one labelled sample: a value for counters and gauges; for
+// histograms the cumulative count per upper bound (le, "+Inf" included),
+// the sum and the count, as the text format's _bucket, _sum and _count
+// lines; for summaries the sum, count and quantiles.
 type statSample struct {
-	Labels map[string]string `json:"labels"`
-	Value  *float64          `json:"value,omitempty"`
-	// Histograms and summaries.
-	Bucket map[string]uint64 `json:"bucket,omitempty"`
-	Sum    *float64          `json:"sum,omitempty"`
-	Count  *uint64           `json:"count,omitempty"`
+	Labels   map[string]string     `json:"labels"`
+	Value    *jsonNumber           `json:"value,omitempty"`
+	Bucket   map[string]uint64     `json:"bucket,omitempty"`
+	Quantile map[string]jsonNumber `json:"quantile,omitempty"`
+	Sum      *jsonNumber           `json:"sum,omitempty"`
+	Count    *uint64               `json:"count,omitempty"`
+}
+
+// jsonNumber is a sample value. NaN and the infinities have no JSON number:
+// they are written as null, where encoding/json would fail the whole answer.
+type jsonNumber float64
+
+func (n jsonNumber) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(n)) || math.IsInf(float64(n), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(n))
 }
 
 func familiesJSON(mfs []*dto.MetricFamily) map[string]statMetric {
@@ -177,27 +249,42 @@ func familiesJSON(mfs []*dto.MetricFamily) map[string]statMetric {
 			}
 			switch mf.GetType() {
 			case dto.MetricType_COUNTER:
-				smp.Value = ptr(m.GetCounter().GetValue())
+				smp.Value = ptr(jsonNumber(m.GetCounter().GetValue()))
 			case dto.MetricType_GAUGE:
-				smp.Value = ptr(m.GetGauge().GetValue())
+				smp.Value = ptr(jsonNumber(m.GetGauge().GetValue()))
 			case dto.MetricType_UNTYPED:
-				smp.Value = ptr(m.GetUntyped().GetValue())
-			case dto.MetricType_HISTOGRAM:
+				smp.Value = ptr(jsonNumber(m.GetUntyped().GetValue()))
+			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 				h := m.GetHistogram()
-				smp.Bucket = map[string]uint64{}
+				smp.Bucket = map[string]uint64{"+Inf": h.GetSampleCount()}
 				for _, b := range h.GetBucket() {
-					smp.Bucket[strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64)] = b.GetCumulativeCount()
+					smp.Bucket[formatBound(b.GetUpperBound())] = b.GetCumulativeCount()
 				}
-				smp.Sum, smp.Count = ptr(h.GetSampleSum()), ptr(h.GetSampleCount())
+				smp.Sum, smp.Count = ptr(jsonNumber(h.GetSampleSum())), ptr(h.GetSampleCount())
 			case dto.MetricType_SUMMARY:
-				sm := m.GetSummary()
-				smp.Sum, smp.Count = ptr(sm.GetSampleSum()), ptr(sm.GetSampleCount())
+				sum := m.GetSummary()
+				if qs := sum.GetQuantile(); len(qs) > 0 {
+					smp.Quantile = make(map[string]jsonNumber, len(qs))
+					for _, q := range qs {
+						smp.Quantile[formatBound(q.GetQuantile())] = jsonNumber(q.GetValue())
+					}
+				}
+				smp.Sum, smp.Count = ptr(jsonNumber(sum.GetSampleSum())), ptr(sum.GetSampleCount())
 			}
 			sm.Data = append(sm.Data, smp)
 		}
 		out[mf.GetName()] = sm
 	}
 	return out
+}
+
+// formatBound writes a bucket bound or quantile as the text format's le and
+// quantile labels do.
+func formatBound(v float64) string {
+	if math.IsInf(v, 1) {
+		return "+Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 func ptr[T any](v T) *T { return &v }

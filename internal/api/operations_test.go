@@ -34,10 +34,10 @@ func newTestOperations(st *store.Store, hooks *webhook.Dispatcher, s *settings.S
 
 func (h *harness) ops() *testOperations { return h.srv.operations.(*testOperations) }
 
-// scrape parses /metrics with Prometheus's own text parser.
+// scrape parses /metrics?format=prometheus with Prometheus's own text parser.
 func (h *harness) scrape(header map[string]string) map[string]*dto.MetricFamily {
 	h.t.Helper()
-	w := h.raw("GET", "/metrics", "", nil, header)
+	w := h.raw("GET", "/metrics?format=prometheus", "", nil, header)
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
 		h.t.Fatalf("/metrics: %d %s %s", w.Code, w.Header().Get("Content-Type"), w.Body.Bytes())
 	}

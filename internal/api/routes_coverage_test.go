@@ -79,10 +79,13 @@ func TestEveryRouteOfTheReference(t *testing.T) {
 		{"PATCH", "/v1/stickerpacks/nope/stickers/0", `{}`, 400},
 		{"DELETE", "/v1/stickerpacks/nope/stickers/0", "", 404},
 	}
-	// Metrics answer in the Prometheus text format, not the envelope.
+	// Metrics answer the envelope by default, the Prometheus text on request.
 	for _, path := range []string{"/metrics", "/metrics/", "/v1/metrics", "/v1/metrics/"} {
-		if w := h.raw("GET", path, "", nil, bearer(admin)); w.Code != 200 || !strings.Contains(w.Body.String(), "# TYPE") {
-			t.Errorf("GET %s: %d", path, w.Code)
+		if res := h.do(request{method: "GET", path: path, header: bearer(admin)}); res.Status != 200 || res.Body["metrics"] == nil {
+			t.Errorf("GET %s: %d %s", path, res.Status, truncate(res.Raw))
+		}
+		if w := h.raw("GET", path+"?format=prometheus", "", nil, bearer(admin)); w.Code != 200 || !strings.Contains(w.Body.String(), "# TYPE") {
+			t.Errorf("GET %s?format=prometheus: %d", path, w.Code)
 		}
 	}
 	for _, c := range cases {

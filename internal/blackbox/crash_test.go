@@ -306,9 +306,10 @@ func waitQueueEmpty(t *testing.T, in *instance, c *client, admin, stage string) 
 	}
 }
 
-// callbackQueueSize reads wabiz_callback_queue_size from /metrics.
+// callbackQueueSize reads wabiz_callback_queue_size from /metrics in the
+// Prometheus text format.
 func callbackQueueSize(c *client, auth string) (int, error) {
-	req, err := http.NewRequest("GET", c.base+"/metrics", nil)
+	req, err := http.NewRequest("GET", c.base+"/metrics?format=prometheus", nil)
 	if err != nil {
 		return 0, err
 	}

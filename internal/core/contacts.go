@@ -98,6 +98,11 @@ func (c *Core) resolve(ctx context.Context, inputs []string, force bool) ([]Cont
 		check := store.ContactCheck{Number: st.WaID, Status: "invalid", CheckedAt: now}
 		if st.Valid {
 			check.Status, check.WaID = "valid", st.WaID
+			// Before the cached result: a valid result in the cache is
+			// not asked again, so its contact must already be noted.
+			if err := c.store.NoteContact(ctx, st.WaID, now); err != nil {
+				return nil, err
+			}
 		}
 		if err := c.store.PutContactCheck(ctx, check); err != nil {
 			return nil, err

@@ -48,12 +48,14 @@ type Store interface {
 	MarkInboundRead(ctx context.Context, id string, now time.Time) error
 	TouchContact(ctx context.Context, waID, profileName string, at, now time.Time) error
 	GetContact(ctx context.Context, waID string) (store.Contact, error)
+	NoteContact(ctx context.Context, waID string, at time.Time) error
 	OpenConversation(ctx context.Context, waID, origin string, now time.Time, length time.Duration, newID func() string) (store.Conversation, bool, error)
 	GetContactCheck(ctx context.Context, number string) (store.ContactCheck, error)
 	PutContactCheck(ctx context.Context, c store.ContactCheck) error
 	PutIdentity(ctx context.Context, id store.Identity) error
 	GetIdentity(ctx context.Context, waID string) (store.Identity, error)
 	AcknowledgeIdentity(ctx context.Context, waID, hash string) (bool, error)
+	Secret(ctx context.Context, name string, now time.Time) (string, error)
 	GetMediaByNetworkID(ctx context.Context, networkID string) (store.Media, error)
 	Ping(ctx context.Context) error
 }

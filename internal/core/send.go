@@ -112,27 +112,3 @@ func (c *Core) MarkRead(ctx context.Context, id string) error {
 
 // conversationLength is how long a conversation stays open.
 const conversationLength = 24 * time.Hour
-
-// Identity is GET /v1/contacts/{wa_id}/identity.
-func (c *Core) Identity(ctx context.Context, waID string) (store.Identity, error) {
-	id, err := c.store.GetIdentity(ctx, waID)
-	if errors.Is(err, store.ErrNotFound) {
-		return id, apierr.Newf(1006, "No identity change is known for %s", waID)
-	}
-	return id, err
-}
-
-// AcknowledgeIdentity is PUT /v1/contacts/{wa_id}/identity {"hash"}.
-func (c *Core) AcknowledgeIdentity(ctx context.Context, waID, hash string) error {
-	ok, err := c.store.AcknowledgeIdentity(ctx, waID, hash)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		if _, err := c.Identity(ctx, waID); err != nil {
-			return err
-		}
-		return apierr.InvalidValue("hash", hash)
-	}
-	return nil
-}

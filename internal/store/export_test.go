@@ -14,6 +14,18 @@ const (
 	SandboxSendViewSQL = sandboxSendViewSQL
 )
 
+// MigrateTo applies the schema versions up to target.
+func (s *Store) MigrateTo(ctx context.Context, target int) ([]int, error) {
+	return s.migrateTo(ctx, target)
+}
+
+// ExecRaw runs one statement as written (placeholders as ?), for tests that
+// lay down rows an earlier schema version would have written.
+func (s *Store) ExecRaw(ctx context.Context, query string, args ...any) error {
+	_, err := s.db.ExecContext(ctx, s.q(query), args...)
+	return err
+}
+
 // SQLiteQueryPlan is SQLite's EXPLAIN QUERY PLAN of query, one step a line.
 func (s *Store) SQLiteQueryPlan(ctx context.Context, query string, args ...any) (string, error) {
 	rows, err := s.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)

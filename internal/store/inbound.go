@@ -55,11 +55,13 @@ func (s *Store) MarkInboundRead(ctx context.Context, id string, now time.Time) e
 	return err
 }
 
-// Contact is what wabiz knows of a WhatsApp user.
+// Contact is what wabiz knows of a WhatsApp user: one who wrote, one a
+// contact check found valid, or one the business sent a message to.
 type Contact struct {
 	WaID          string
 	ProfileName   string
 	LastInboundAt time.Time // zero: never wrote
+	FirstSeenAt   time.Time // when wabiz first knew the user; never moves
 }
 
 // TouchContact records that a user wrote at 'at' under profileName. The last
@@ -69,29 +71,42 @@ func (s *Store) TouchContact(ctx context.Context, waID, profileName string, at, 
 	var q string
 	switch s.dialect {
 	case MySQL:
-		q = `INSERT INTO contacts (wa_id, profile_name, last_inbound_at, updated_at) VALUES (?, ?, ?, ?)
+		q = `INSERT INTO contacts (wa_id, profile_name, last_inbound_at, updated_at, first_seen_at) VALUES (?, ?, ?, ?, ?)
 			ON DUPLICATE KEY UPDATE profile_name = VALUES(profile_name),
 			last_inbound_at = GREATEST(last_inbound_at, VALUES(last_inbound_at)), updated_at = VALUES(updated_at)`
 	case Postgres:
-		q = `INSERT INTO contacts (wa_id, profile_name, last_inbound_at, updated_at) VALUES (?, ?, ?, ?)
+		q = `INSERT INTO contacts (wa_id, profile_name, last_inbound_at, updated_at, first_seen_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (wa_id) DO UPDATE SET profile_name = excluded.profile_name,
 			last_inbound_at = GREATEST(contacts.last_inbound_at, excluded.last_inbound_at), updated_at = excluded.updated_at`
 	default:
-		q = `INSERT INTO contacts (wa_id, profile_name, last_inbound_at, updated_at) VALUES (?, ?, ?, ?)
+		q = `INSERT INTO contacts (wa_id, profile_name, last_inbound_at, updated_at, first_seen_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (wa_id) DO UPDATE SET profile_name = excluded.profile_name,
 			last_inbound_at = MAX(contacts.last_inbound_at, excluded.last_inbound_at), updated_at = excluded.updated_at`
 	}
-	_, err := s.execGrouped(ctx, q, waID, profileName, at.UnixMilli(), now.UnixMilli())
+	_, err := s.execGrouped(ctx, q, waID, profileName, at.UnixMilli(), now.UnixMilli(), at.UnixMilli())
 	return err
 }
 
-// GetContact reads a contact; ErrNotFound when the user never wrote.
+// NoteContact records that waID is a WhatsApp user, known from 'at' unless
+// it was known already (a contact check found it valid).
+func (s *Store) NoteContact(ctx context.Context, waID string, at time.Time) error {
+	_, err := s.exec(ctx, s.noteContactSQL(), waID, at.UnixMilli(), at.UnixMilli())
+	return err
+}
+
+func (s *Store) noteContactSQL() string {
+	return `INSERT INTO contacts (wa_id, profile_name, last_inbound_at, updated_at, first_seen_at) VALUES (?, '', 0, ?, ?)` +
+		s.onDuplicateDoNothing("wa_id")
+}
+
+// GetContact reads a contact; ErrNotFound when wabiz never knew the user.
 func (s *Store) GetContact(ctx context.Context, waID string) (Contact, error) {
 	var (
-		c    Contact
-		last int64
+		c           Contact
+		last, first int64
 	)
-	err := s.queryRow(ctx, `SELECT wa_id, profile_name, last_inbound_at FROM contacts WHERE wa_id = ?`, waID).Scan(&c.WaID, &c.ProfileName, &last)
+	err := s.queryRow(ctx, `SELECT wa_id, profile_name, last_inbound_at, first_seen_at FROM contacts WHERE wa_id = ?`, waID).
+		Scan(&c.WaID, &c.ProfileName, &last, &first)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Contact{}, ErrNotFound
 	}
@@ -101,6 +116,7 @@ func (s *Store) GetContact(ctx context.Context, waID string) (Contact, error) {
 	if last > 0 {
 		c.LastInboundAt = time.UnixMilli(last).UTC()
 	}
+	c.FirstSeenAt = time.UnixMilli(first).UTC()
 	return c, nil
 }
 
@@ -114,8 +130,8 @@ type Conversation struct {
 }
 
 // OpenConversation returns the user's conversation of that origin that is
-// open at now, or starts one (id from newID, lasting length); opened says
-// whether it was started by this call.
+// open at now, or starts one (id from newID, lasting length) and notes the
+// user as a contact; opened says whether it was started by this call.
 func (s *Store) OpenConversation(ctx context.Context, waID, origin string, now time.Time, length time.Duration, newID func() string) (Conversation, bool, error) {
 	// The common case, an open conversation, is a read; only starting one
 	// writes, inside the shared group commit (looking again there, as a
@@ -135,8 +151,14 @@ func (s *Store) OpenConversation(ctx context.Context, waID, origin string, now t
 		}
 		c = Conversation{WaID: waID, Origin: origin, ID: newID(), StartedAt: now, ExpiresAt: now.Add(length)}
 		opened = true
-		_, err = s.txExec(ctx, tx, `INSERT INTO conversations (id, wa_id, origin, started_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			c.ID, waID, origin, c.StartedAt.UnixMilli(), c.ExpiresAt.UnixMilli())
+		if _, err := s.txExec(ctx, tx, `INSERT INTO conversations (id, wa_id, origin, started_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			c.ID, waID, origin, c.StartedAt.UnixMilli(), c.ExpiresAt.UnixMilli()); err != nil {
+			return err
+		}
+		// Every message the network accepted opens a conversation or falls
+		// in one a message opened before: its recipient is a contact from
+		// then on, noted in the same commit so it cannot be lost between.
+		_, err = s.txExec(ctx, tx, s.noteContactSQL(), waID, now.UnixMilli(), now.UnixMilli())
 		return err
 	})
 	if err != nil {

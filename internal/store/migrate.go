@@ -21,8 +21,9 @@ type migration struct {
 }
 
 type step struct {
-	sql   string     // DDL with type tokens
-	index *indexStep // or an index to create
+	sql    string      // DDL with type tokens, or a data fix written to run twice
+	index  *indexStep  // or an index to create
+	column *columnStep // or a column to add
 }
 
 type indexStep struct {
@@ -30,10 +31,22 @@ type indexStep struct {
 	unique               bool
 }
 
+type columnStep struct {
+	table, column, definition string
+}
+
 func ddl(sql string) step { return step{sql: sql} }
+
+// backfill is a data step: like DDL it must leave the same result when run
+// again, as MySQL commits each DDL statement before it.
+func backfill(sql string) step { return step{sql: sql} }
 
 func index(name, table, columns string) step {
 	return step{index: &indexStep{name: name, table: table, columns: columns}}
+}
+
+func addColumn(table, column, definition string) step {
+	return step{column: &columnStep{table: table, column: column, definition: definition}}
 }
 
 var typeTokens = map[Dialect]*strings.Replacer{
@@ -298,6 +311,30 @@ var migrations = []migration{
 		// message every simulated user ever sent.
 		index("sandbox_sent_user", "sandbox_sent", "wa_id, sent_at"),
 	}},
+	{version: 10, name: "contacts: every user wabiz knows, since when", steps: []step{
+		// A contact is now also a user a contact check found valid or the
+		// business sent a message to, not only one who wrote; first_seen_at
+		// is when wabiz first knew them (the created_timestamp of an
+		// identity that never changed). Users known before are dated by
+		// the oldest trace left: the last time they wrote, their first
+		// conversation, a valid check. (Inbound messages are kept a week
+		// and not indexed by sender: they would add little at a high cost.)
+		// Each statement only fills or lowers, so a second run changes
+		// nothing.
+		addColumn("contacts", "first_seen_at", "BIGINT NOT NULL DEFAULT 0"),
+		backfill(`UPDATE contacts SET first_seen_at = last_inbound_at WHERE first_seen_at = 0`),
+		backfill(`INSERT INTO contacts (wa_id, profile_name, last_inbound_at, updated_at, first_seen_at)
+			SELECT wa_id, '', 0, MIN(started_at), MIN(started_at) FROM conversations
+			WHERE wa_id NOT IN (SELECT wa_id FROM contacts) GROUP BY wa_id`),
+		backfill(`INSERT INTO contacts (wa_id, profile_name, last_inbound_at, updated_at, first_seen_at)
+			SELECT wa_id, '', 0, MIN(checked_at), MIN(checked_at) FROM contact_checks
+			WHERE status = 'valid' AND wa_id <> '' AND wa_id NOT IN (SELECT wa_id FROM contacts) GROUP BY wa_id`),
+		backfill(`UPDATE contacts SET first_seen_at = (SELECT MIN(started_at) FROM conversations WHERE conversations.wa_id = contacts.wa_id)
+			WHERE first_seen_at > (SELECT MIN(started_at) FROM conversations WHERE conversations.wa_id = contacts.wa_id)`),
+		// A valid check's number is its wa_id: the key finds it.
+		backfill(`UPDATE contacts SET first_seen_at = (SELECT checked_at FROM contact_checks WHERE number = contacts.wa_id AND status = 'valid')
+			WHERE first_seen_at > (SELECT checked_at FROM contact_checks WHERE number = contacts.wa_id AND status = 'valid')`),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.
@@ -309,6 +346,12 @@ func LatestVersion() int { return migrations[len(migrations)-1].version }
 // applied (none when already current). Several processes may call it at once:
 // a database lock lets one of them work while the others wait.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	return s.migrateTo(ctx, LatestVersion())
+}
+
+// migrateTo applies the versions up to target (tests of a migration's
+// data steps start from the version before it).
+func (s *Store) migrateTo(ctx context.Context, target int) ([]int, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -351,7 +394,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 
 	var done []int
 	for _, m := range migrations {
-		if applied[m.version] {
+		if applied[m.version] || m.version > target {
 			continue
 		}
 		err := s.apply(ctx, conn, m)
@@ -421,6 +464,12 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 			}
 			continue
 		}
+		if st.column != nil {
+			if err := s.addColumn(ctx, tx, st.column); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, typeTokens[s.dialect].Replace(st.sql)); err != nil {
 			return err
 		}
@@ -430,6 +479,24 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// addColumn adds a column unless the table has it: no engine wabiz supports
+// has ADD COLUMN IF NOT EXISTS in every version (SQLite, MySQL 8.0 lack it).
+func (s *Store) addColumn(ctx context.Context, tx *sql.Tx, c *columnStep) error {
+	query := `SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?`
+	switch s.dialect {
+	case SQLite:
+		query = `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`
+	case Postgres:
+		query = `SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`
+	}
+	var n int
+	if err := s.txQueryRow(ctx, tx, query, c.table, c.column).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", c.table, c.column, c.definition))
+	return err
 }
 
 func (s *Store) createIndex(ctx context.Context, tx *sql.Tx, ix *indexStep) error {

@@ -58,11 +58,7 @@ func CloneDatabase(ctx context.Context, from, to Config) error {
 // test process checking that the template is current), so that refusal is
 // retried for a while.
 func clonePostgres(ctx context.Context, from, to Config) error {
-	pc, err := pgConfig(from, "postgres")
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, pc)
+	conn, err := postgresMaintenance(ctx, from)
 	if err != nil {
 		return err
 	}
@@ -97,15 +93,10 @@ func clonePostgres(ctx context.Context, from, to Config) error {
 // indexes, keys and options exactly as the template has them) and copies its
 // rows, on one connection whose current database is the new one.
 func cloneMySQL(ctx context.Context, from, to Config) error {
-	mc, err := mysqlConfig(from, "")
+	db, err := mysqlServer(from)
 	if err != nil {
 		return err
 	}
-	connector, err := mysql.NewConnector(mc)
-	if err != nil {
-		return err
-	}
-	db := sql.OpenDB(connector)
 	defer db.Close()
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -178,11 +169,7 @@ func DatabasesWithPrefix(ctx context.Context, cfg Config, prefix string) ([]stri
 	like := strings.NewReplacer(`\`, `\\`, "_", `\_`, "%", `\%`).Replace(prefix) + "%"
 	switch cfg.Engine {
 	case Postgres:
-		pc, err := pgConfig(cfg, "postgres")
-		if err != nil {
-			return nil, err
-		}
-		conn, err := pgx.ConnectConfig(ctx, pc)
+		conn, err := postgresMaintenance(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -193,15 +180,10 @@ func DatabasesWithPrefix(ctx context.Context, cfg Config, prefix string) ([]stri
 		}
 		return pgx.CollectRows(rows, pgx.RowTo[string])
 	case MySQL:
-		mc, err := mysqlConfig(cfg, "")
+		db, err := mysqlServer(cfg)
 		if err != nil {
 			return nil, err
 		}
-		connector, err := mysql.NewConnector(mc)
-		if err != nil {
-			return nil, err
-		}
-		db := sql.OpenDB(connector)
 		defer db.Close()
 		rows, err := db.QueryContext(ctx, "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?", like)
 		if err != nil {

@@ -196,27 +196,46 @@ func mysqlConfig(cfg Config, database string) (*mysql.Config, error) {
 	return mc, nil
 }
 
+// mysqlServer opens a pool on cfg's MySQL server with no current database,
+// for the statements that create, copy, list and drop databases.
+func mysqlServer(cfg Config) (*sql.DB, error) {
+	mc, err := mysqlConfig(cfg, "")
+	if err != nil {
+		return nil, err
+	}
+	connector, err := mysql.NewConnector(mc)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(connector), nil
+}
+
+// postgresMaintenance connects to cfg's PostgreSQL server through its
+// maintenance database, for the statements that copy, list and drop databases.
+func postgresMaintenance(ctx context.Context, cfg Config) (*pgx.Conn, error) {
+	pc, err := pgConfig(cfg, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, pc)
+}
+
 func openMySQL(ctx context.Context, cfg Config) (*sql.DB, error) {
-	admin, err := mysqlConfig(cfg, "")
+	adminDB, err := mysqlServer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	connector, err := mysql.NewConnector(admin)
-	if err != nil {
-		return nil, err
-	}
-	adminDB := sql.OpenDB(connector)
 	// utf8mb4_bin: usernames and ids compare byte for byte, as on the other engines.
 	_, err = adminDB.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+cfg.DatabaseName()+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
 	adminDB.Close()
 	if err != nil {
-		return nil, fmt.Errorf("store: create database %s on MySQL at %s: %w", cfg.DatabaseName(), admin.Addr, err)
+		return nil, fmt.Errorf("store: create database %s on MySQL at %s: %w", cfg.DatabaseName(), net.JoinHostPort(cfg.Host, strconv.Itoa(serverPort(cfg, 3306))), err)
 	}
 	mc, err := mysqlConfig(cfg, cfg.DatabaseName())
 	if err != nil {
 		return nil, err
 	}
-	connector, err = mysql.NewConnector(mc)
+	connector, err := mysql.NewConnector(mc)
 	if err != nil {
 		return nil, err
 	}
@@ -232,11 +251,7 @@ func openMySQL(ctx context.Context, cfg Config) (*sql.DB, error) {
 func DropDatabase(ctx context.Context, cfg Config) error {
 	switch cfg.Engine {
 	case Postgres:
-		pc, err := pgConfig(cfg, "postgres")
-		if err != nil {
-			return err
-		}
-		conn, err := pgx.ConnectConfig(ctx, pc)
+		conn, err := postgresMaintenance(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -244,15 +259,10 @@ func DropDatabase(ctx context.Context, cfg Config) error {
 		_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.DatabaseName()}.Sanitize()+" WITH (FORCE)")
 		return err
 	case MySQL:
-		mc, err := mysqlConfig(cfg, "")
+		db, err := mysqlServer(cfg)
 		if err != nil {
 			return err
 		}
-		connector, err := mysql.NewConnector(mc)
-		if err != nil {
-			return err
-		}
-		db := sql.OpenDB(connector)
 		defer db.Close()
 		_, err = db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+cfg.DatabaseName()+"`")
 		return err

@@ -73,6 +73,7 @@ type harnessSetup struct {
 	deps              *Deps
 	allowPrivateLinks bool                                  // media links may reach loopback (httptest servers)
 	mediaMaxBytes     int64                                 // when set, the media volume's file size limit
+	mediaDir          string                                // when set, the media volume (another harness's, for a restart)
 	network           func(network.Network) network.Network // wraps the sandbox, e.g. to block start-up
 }
 
@@ -85,6 +86,8 @@ func withCloud(g *graphtest.Server) harnessOption { return func(s *harnessSetup)
 func withPrivateLinks() harnessOption { return func(s *harnessSetup) { s.allowPrivateLinks = true } }
 
 func withMediaMaxBytes(n int64) harnessOption { return func(s *harnessSetup) { s.mediaMaxBytes = n } }
+
+func withMediaDir(dir string) harnessOption { return func(s *harnessSetup) { s.mediaDir = dir } }
 
 func withNetwork(wrap func(network.Network) network.Network) harnessOption {
 	return func(s *harnessSetup) { s.network = wrap }
@@ -134,8 +137,12 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	for _, o := range opts {
 		o(&setup)
 	}
-	if setup.allowPrivateLinks || setup.mediaMaxBytes > 0 {
-		m, err := media.New(media.Options{Dir: filepath.Join(t.TempDir(), "media-custom"), Store: st, Now: clk.Now,
+	if setup.allowPrivateLinks || setup.mediaMaxBytes > 0 || setup.mediaDir != "" {
+		dir := setup.mediaDir
+		if dir == "" {
+			dir = filepath.Join(t.TempDir(), "media-custom")
+		}
+		m, err := media.New(media.Options{Dir: dir, Store: st, Now: clk.Now,
 			MaxBytes: setup.mediaMaxBytes, Fetch: media.FetchOptions{AllowPrivate: setup.allowPrivateLinks}})
 		if err != nil {
 			t.Fatal(err)
@@ -143,7 +150,11 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 		d.Media = m
 	}
 	if d.Stickerpacks == nil {
-		d.Stickerpacks = stickerpack.New(st, d.Media, clk.Now)
+		stickerpacks := stickerpack.New(st, d.Media, clk.Now)
+		if err := stickerpacks.EnsureFirstParty(ctx); err != nil { // as serve does at start-up
+			t.Fatal(err)
+		}
+		d.Stickerpacks = stickerpacks
 	}
 	var (
 		base       network.Network          = sandboxNet

@@ -180,6 +180,9 @@ func (s *Server) deleteMedia(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, media.ErrNotFound) {
 			return mediaNotFound(id)
 		}
+		if errors.Is(err, media.ErrBuiltIn) {
+			return apierr.Newf(1005, "File with id %s is a first-party sticker and cannot be deleted", id)
+		}
 		return err
 	}
 	s.writeOK(w, http.StatusOK, nil)

@@ -55,8 +55,8 @@ func TestStickerpackCRUD(t *testing.T) {
 			`{"stickerpacks":[{"id":"`+id+`"},{"id":"`+id2+`"}],}`)
 		expectBody(t, h.do(request{method: "GET", path: "/v1/stickerpacks?namespace=third_party", header: auth}), 200,
 			`{"stickerpacks":[{"id":"`+id+`"},{"id":"`+id2+`"}],}`)
-		// No first-party packs in wabiz, and a 3P pack is not one.
-		expectBody(t, h.do(request{method: "GET", path: "/v1/stickerpacks?namespace=whatsapp", header: auth}), 200, `{"stickerpacks":[],}`)
+		// A 3P pack is not a first-party one.
+		expectBody(t, h.do(request{method: "GET", path: "/v1/stickerpacks?namespace=whatsapp", header: auth}), 200, firstPartyList)
 		expectError(t, h.do(request{method: "GET", path: "/v1/stickerpacks/" + id + "?namespace=whatsapp", header: auth}), 404,
 			e(1006, "Resource not found", "Stickerpack with id "+id+" not found"))
 

@@ -3,6 +3,7 @@ package blackbox
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,7 +19,8 @@ const (
 // TestRestartKeepsUsersTokensSettings checks that everything an operator set
 // up lives in the database and the data directory, not in the process: users,
 // tokens (and revocations), settings and the self-signed certificate survive
-// a graceful stop and a crash.
+// a graceful stop and a crash. The first-party stickerpack each start makes
+// sure of keeps its ids and is not made twice.
 func TestRestartKeepsUsersTokensSettings(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine store.Dialect) {
@@ -38,6 +40,7 @@ func TestRestartKeepsUsersTokensSettings(t *testing.T) {
 
 		caPEM := readCA(t, in.dataDir)
 		leaf := c.do(t, "GET", "/v1/health", admin, nil).expect(t, 200).leaf
+		stickers := firstPartyPack(t, c, admin)
 
 		var sessions []string // tokens issued after a restart, for the deletion check
 		for _, round := range []struct {
@@ -53,6 +56,9 @@ func TestRestartKeepsUsersTokensSettings(t *testing.T) {
 
 			if !bytes.Equal(readCA(t, in.dataDir), caPEM) {
 				t.Fatalf("after %s: ca.pem changed", round.name)
+			}
+			if got := firstPartyPack(t, c, admin); got != stickers {
+				t.Errorf("after %s: the first-party pack is %s, was %s", round.name, got, stickers)
 			}
 			r := c.do(t, "GET", "/v1/settings/application", admin, nil).expect(t, 200)
 			if fingerprint(r.leaf) != fingerprint(leaf) {
@@ -100,6 +106,20 @@ func TestRestartKeepsUsersTokensSettings(t *testing.T) {
 		c.do(t, "GET", "/v1/users/"+opsUser, admin, nil).expectError(t, 404, 1006, "User does not exist")
 		in.stop()
 	})
+}
+
+// firstPartyPack describes the one first-party stickerpack by its id and
+// its first sticker (id and emojis).
+func firstPartyPack(t testing.TB, c *client, auth string) string {
+	t.Helper()
+	r := c.do(t, "GET", "/v1/stickerpacks?namespace=whatsapp", auth, nil).expect(t, 200)
+	packs, _ := r.get("stickerpacks").([]any)
+	id, _ := r.get("stickerpacks", "0", "id").(string)
+	if len(packs) != 1 || id == "" {
+		t.Fatalf("first-party packs: %s", r.raw)
+	}
+	r = c.do(t, "GET", "/v1/stickerpacks/"+id+"/stickers/0?namespace=whatsapp", auth, nil).expect(t, 200)
+	return fmt.Sprintf("%s %v", id, r.get("stickers"))
 }
 
 // login returns a token for user; newPassword, if not empty, is sent as

@@ -79,6 +79,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Before the API: clients cache first-party sticker ids, which must work
+	// from the first request on.
+	stickerpacks := stickerpack.New(s, mediaSvc, nil)
+	if err := stickerpacks.EnsureFirstParty(ctx); err != nil {
+		return err
+	}
 	node := nodeID(c.NodeID)
 	if msgs, cbs, err := s.ReleaseLeases(ctx, node); err != nil {
 		return fmt.Errorf("release the leases of the previous run: %w", err)
@@ -178,7 +184,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Profile:           profileSvc,
 		Security:          securitySvc,
 		Certs:             certSvc,
-		Stickerpacks:      stickerpack.New(s, mediaSvc, nil),
+		Stickerpacks:      stickerpacks,
 		Version:           c.APIVersion,
 		MaxBodyBytes:      c.MaxBodyBytes,
 		LoginFailureLimit: c.LoginFailureLimit,

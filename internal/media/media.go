@@ -7,6 +7,7 @@ package media
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -45,6 +46,7 @@ var (
 	ErrTooLarge    = errors.New("media: larger than the upload limit")
 	ErrNotWritable = errors.New("media: the media directory is not writable")
 	ErrIDConflict  = errors.New("media: id conflict")
+	ErrBuiltIn     = errors.New("media: the file is built into the server")
 )
 
 // Options configure a Service.
@@ -142,6 +144,56 @@ func (s *Service) Save(ctx context.Context, r io.Reader, declaredMIME, filename,
 		return store.Media{}, err
 	}
 	return m, nil
+}
+
+// EnsureBuiltIn makes id hold exactly data, for a file the server itself
+// ships (the first-party stickers) under an id that never changes: the file
+// is written when it is missing or different (a volume restored without it,
+// a release that redraws it), then the row is inserted, or corrected when it
+// describes other bytes. Several nodes may ensure the same file at once:
+// they write the same bytes, each rename is atomic, and the row is inserted
+// only where absent. An id taken by a file that is not built in is
+// ErrIDConflict, and nothing is written.
+func (s *Service) EnsureBuiltIn(ctx context.Context, id string, data []byte, mimeType, filename, kind string) (store.Media, error) {
+	if !validID(id) {
+		return store.Media{}, fmt.Errorf("media: %q is not a media id", id)
+	}
+	existing, err := s.store.GetMedia(ctx, id)
+	switch {
+	case err == nil && existing.Origin != store.MediaOriginBuiltIn:
+		return store.Media{}, fmt.Errorf("%w: %s is a file of origin %s", ErrIDConflict, id, existing.Origin)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return store.Media{}, err
+	}
+	if onDisk, err := os.ReadFile(s.path(id)); err != nil || !bytes.Equal(onDisk, data) {
+		sp, err := s.spool(ctx, bytes.NewReader(data))
+		if err != nil {
+			return store.Media{}, err
+		}
+		defer sp.discard()
+		if err := sp.place(s.path(id)); err != nil {
+			return store.Media{}, err
+		}
+	}
+	sum := sha256.Sum256(data)
+	now := s.now()
+	m := store.Media{
+		ID: id, MimeType: mimeType, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Filename: filename,
+		Origin: store.MediaOriginBuiltIn, Status: store.MediaStatusStored, Kind: kind, CreatedAt: now, LastUsedAt: now,
+	}
+	err = s.store.InsertMedia(ctx, m)
+	if !errors.Is(err, store.ErrExists) {
+		return m, err
+	}
+	if existing, err = s.store.GetMedia(ctx, id); err != nil {
+		return store.Media{}, err
+	}
+	if existing.SHA256 == m.SHA256 && existing.Size == m.Size && existing.MimeType == m.MimeType &&
+		existing.Filename == m.Filename && existing.Status == m.Status {
+		return existing, nil
+	}
+	existing.SHA256, existing.Size, existing.MimeType, existing.Filename, existing.Status = m.SHA256, m.Size, m.MimeType, m.Filename, m.Status
+	return existing, s.store.UpdateMedia(ctx, existing)
 }
 
 // CreatePending records an inbound media the network announced but that is
@@ -274,12 +326,17 @@ func (s *Service) Touch(ctx context.Context, id string) error {
 }
 
 // Delete removes a media: the row first, so nobody is handed a media whose
-// file is going; then the file. ErrNotFound when unknown.
+// file is going; then the file. ErrNotFound when unknown, ErrBuiltIn for a
+// file the server ships (a first-party sticker every client may send).
 func (s *Service) Delete(ctx context.Context, id string) error {
-	id = strings.ToLower(id)
-	if !validID(id) {
-		return ErrNotFound
+	m, err := s.get(ctx, id)
+	if err != nil {
+		return err
 	}
+	if m.Origin == store.MediaOriginBuiltIn {
+		return ErrBuiltIn
+	}
+	id = m.ID
 	if err := s.store.DeleteMedia(ctx, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrNotFound

@@ -2,7 +2,6 @@ package media
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -58,80 +57,16 @@ func samplePNG() []byte {
 	return buf.Bytes()
 }
 
-// sampleWebP is a 512×512 lossless WebP (the sticker size) of one colour.
-// VP8L codes every channel with a prefix code of a single symbol, which
-// takes no bits per pixel: the whole picture is its header and five codes.
+// sampleWebP is a 512×512 lossless WebP (the sticker size) of one colour,
+// which takes no bits per pixel: a sandbox user's sticker stays a few dozen
+// bytes.
 func sampleWebP() []byte {
-	const side = 512
-	var w bitWriter
-	w.bits(0x2F, 8)    // VP8L signature
-	w.bits(side-1, 14) // width - 1
-	w.bits(side-1, 14) // height - 1
-	w.bits(0, 1)       // alpha_is_used: opaque
-	w.bits(0, 3)       // version
-	w.bits(0, 1)       // no transform
-	w.bits(0, 1)       // no colour cache
-	w.bits(0, 1)       // no meta prefix codes
-	single8 := func(symbol uint32) {
-		w.bits(1, 1) // simple code length code
-		w.bits(0, 1) // one symbol
-		w.bits(1, 1) // of 8 bits
-		w.bits(symbol, 8)
+	img := image.NewPaletted(image.Rect(0, 0, 512, 512), color.Palette{whatsappGreen})
+	data, err := EncodeWebP(img)
+	if err != nil {
+		panic(err) // a fixed, valid picture
 	}
-	single8(uint32(whatsappGreen.G)) // green (and length/cache codes)
-	single8(uint32(whatsappGreen.R))
-	single8(uint32(whatsappGreen.B))
-	single8(uint32(whatsappGreen.A))
-	w.bits(1, 1) // distance code: simple,
-	w.bits(0, 1) // one symbol,
-	w.bits(0, 1) // of 1 bit:
-	w.bits(0, 1) // symbol 0 (never used: no back-references)
-	vp8l := w.bytes()
-
-	var b bytes.Buffer
-	chunk := riffChunk("VP8L", vp8l)
-	b.WriteString("RIFF")
-	binary.Write(&b, binary.LittleEndian, uint32(4+len(chunk)))
-	b.WriteString("WEBP")
-	b.Write(chunk)
-	return b.Bytes()
-}
-
-// riffChunk is a RIFF chunk with its pad byte for odd sizes.
-func riffChunk(fourCC string, data []byte) []byte {
-	out := make([]byte, 0, 8+len(data)+1)
-	out = append(out, fourCC...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(data)))
-	out = append(out, data...)
-	if len(data)%2 == 1 {
-		out = append(out, 0)
-	}
-	return out
-}
-
-// bitWriter packs bits least-significant first, as VP8L reads them.
-type bitWriter struct {
-	buf   []byte
-	acc   uint64
-	nbits uint
-}
-
-func (w *bitWriter) bits(v uint32, n uint) {
-	w.acc |= uint64(v) << w.nbits
-	w.nbits += n
-	for w.nbits >= 8 {
-		w.buf = append(w.buf, byte(w.acc))
-		w.acc >>= 8
-		w.nbits -= 8
-	}
-}
-
-func (w *bitWriter) bytes() []byte {
-	out := w.buf
-	if w.nbits > 0 {
-		out = append(out, byte(w.acc))
-	}
-	return out
+	return data
 }
 
 // samplePDF is a one-page PDF with a line of text, its cross-reference table

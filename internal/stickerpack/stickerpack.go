@@ -1,8 +1,7 @@
-// Package stickerpack is the business's sticker packs (spec §12): pack
-// metadata and stickers whose images are WebP files on the media volume.
-// WhatsApp's own (first-party) packs are read-only through the API; wabiz
-// has no WhatsApp sticker store to mirror, so that namespace is empty unless
-// rows are put there by other means.
+// Package stickerpack is the sticker packs (spec §12): pack metadata and
+// stickers whose images are WebP files on the media volume. The business's
+// own (third-party) packs are managed through the API; the first-party
+// namespace holds the one pack wabiz ships (firstparty.go), read-only.
 package stickerpack
 
 import (
@@ -46,13 +45,16 @@ type Store interface {
 	GetSticker(ctx context.Context, packID string, index int64) (store.Sticker, error)
 	UpdateSticker(ctx context.Context, st store.Sticker) error
 	DeleteSticker(ctx context.Context, packID string, index int64) error
+	EnsureStickerpack(ctx context.Context, p store.Stickerpack, stickers []store.Sticker) error
 }
 
 // MediaVolume checks a sticker image the way a sticker send is checked, so
-// a pack can never hold an image that could not be sent.
+// a pack can never hold an image that could not be sent, and keeps the
+// first-party images.
 type MediaVolume interface {
 	CheckStored(ctx context.Context, kind, id string) (store.Media, *apierr.Error, error)
 	Touch(ctx context.Context, id string) error
+	EnsureBuiltIn(ctx context.Context, id string, data []byte, mimeType, filename, kind string) (store.Media, error)
 }
 
 // Service implements the stickerpack node.

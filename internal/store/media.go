@@ -14,9 +14,10 @@ import (
 
 // Media origins and statuses.
 const (
-	MediaOriginUpload  = "upload"  // POST /v1/media
-	MediaOriginInbound = "inbound" // received from a WhatsApp user
-	MediaOriginLink    = "link"    // fetched from a URL for a send by link
+	MediaOriginUpload  = "upload"   // POST /v1/media
+	MediaOriginInbound = "inbound"  // received from a WhatsApp user
+	MediaOriginLink    = "link"     // fetched from a URL for a send by link
+	MediaOriginBuiltIn = "built_in" // a file the server ships (the first-party stickers)
 
 	MediaStatusStored  = "stored"
 	MediaStatusPending = "pending"
@@ -117,9 +118,10 @@ func (s *Store) TouchMedia(ctx context.Context, id string, now time.Time) error 
 
 // ListMediaUnusedSince returns up to limit rows last used before cutoff,
 // least recently used first: the media garbage collector's work list. A
-// file a stickerpack shows is in use for as long as the sticker exists.
+// file a stickerpack shows is in use for as long as the sticker exists, and
+// a file the server ships is never garbage.
 func (s *Store) ListMediaUnusedSince(ctx context.Context, cutoff time.Time, limit int) ([]Media, error) {
-	rows, err := s.query(ctx, `SELECT `+mediaColumns+` FROM media WHERE last_used_at < ?
+	rows, err := s.query(ctx, `SELECT `+mediaColumns+` FROM media WHERE last_used_at < ? AND origin <> 'built_in'
 		AND NOT EXISTS (SELECT 1 FROM stickers WHERE stickers.image_data_id = media.id)
 		ORDER BY last_used_at, id LIMIT ?`, cutoff.UnixMilli(), limit)
 	if err != nil {

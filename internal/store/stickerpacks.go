@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -150,6 +152,79 @@ func (s *Store) AddSticker(ctx context.Context, namespace string, st Sticker, ma
 		return err
 	})
 	return index, err
+}
+
+// EnsureStickerpack makes a pack the server defines itself (first-party)
+// exist as p and stickers give it, in one transaction: what is missing is
+// inserted, what differs is brought to the given values (UpdatedAt), and
+// nothing is removed, since clients keep sticker ids. Several nodes may run
+// it at once: an insert does nothing where the row is already there, and
+// the values they write are the same. A pack with p's id in another
+// namespace is an error: it is never taken over.
+func (s *Store) EnsureStickerpack(ctx context.Context, p Stickerpack, stickers []Sticker) error {
+	nextIndex := int64(0)
+	for _, st := range stickers {
+		nextIndex = max(nextIndex, st.Index+1)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.txExec(ctx, tx, `INSERT INTO stickerpacks (`+stickerpackColumns+`, next_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`+s.onDuplicateDoNothing("id"),
+			p.ID, p.Namespace, p.Publisher, p.Name, p.IOSLink, p.AndroidLink, p.CreatedAt.UnixMilli(), p.UpdatedAt.UnixMilli(), nextIndex); err != nil {
+			return err
+		}
+		got, err := scanStickerpack(s.txQueryRow(ctx, tx, `SELECT `+stickerpackColumns+` FROM stickerpacks WHERE id = ?`, p.ID))
+		if err != nil {
+			return err
+		}
+		if got.Namespace != p.Namespace {
+			return fmt.Errorf("store: stickerpack %s is in namespace %s, not %s", p.ID, got.Namespace, p.Namespace)
+		}
+		if got.Publisher != p.Publisher || got.Name != p.Name || got.IOSLink != p.IOSLink || got.AndroidLink != p.AndroidLink {
+			if _, err := s.txExec(ctx, tx, `UPDATE stickerpacks SET publisher = ?, name = ?, ios_app_store_link = ?, android_app_store_link = ?, updated_at = ? WHERE id = ?`,
+				p.Publisher, p.Name, p.IOSLink, p.AndroidLink, p.UpdatedAt.UnixMilli(), p.ID); err != nil {
+				return err
+			}
+		}
+		// Indexes handed out stay handed out, as for any pack.
+		if _, err := s.txExec(ctx, tx, `UPDATE stickerpacks SET next_index = ? WHERE id = ? AND next_index < ?`, nextIndex, p.ID, nextIndex); err != nil {
+			return err
+		}
+		existing := map[int64]Sticker{}
+		rows, err := s.txQuery(ctx, tx, `SELECT `+stickerColumns+` FROM stickers WHERE pack_id = ?`, p.ID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			st, err := scanSticker(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			existing[st.Index] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, st := range stickers {
+			emojis, err := json.Marshal(nonNilStrings(st.Emojis))
+			if err != nil {
+				return err
+			}
+			old, ok := existing[st.Index]
+			switch {
+			case !ok:
+				_, err = s.txExec(ctx, tx, `INSERT INTO stickers (`+stickerColumns+`) VALUES (?, ?, ?, ?, ?, ?)`+s.onDuplicateDoNothing("pack_id, sticker_index"),
+					p.ID, st.Index, st.ImageDataID, string(emojis), st.CreatedAt.UnixMilli(), st.UpdatedAt.UnixMilli())
+			case old.ImageDataID != st.ImageDataID || !slices.Equal(old.Emojis, nonNilStrings(st.Emojis)):
+				_, err = s.txExec(ctx, tx, `UPDATE stickers SET image_data_id = ?, emojis = ?, updated_at = ? WHERE pack_id = ? AND sticker_index = ?`,
+					st.ImageDataID, string(emojis), st.UpdatedAt.UnixMilli(), p.ID, st.Index)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 const stickerColumns = `pack_id, sticker_index, image_data_id, emojis, created_at, updated_at`

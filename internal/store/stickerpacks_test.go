@@ -187,3 +187,85 @@ func TestStickerImagesAreNeverCollected(t *testing.T) {
 		}
 	})
 }
+
+// TestEnsureStickerpack: a pack the server defines is inserted once, put
+// back to the given values when they differ, never shrunk, never taken from
+// another namespace; its indexes stay handed out.
+func TestEnsureStickerpack(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+		wa := store.StickerpackNamespaceWhatsApp
+		pack := store.Stickerpack{ID: "fp", Namespace: wa, Publisher: "wabiz", Name: "Shapes", CreatedAt: t0, UpdatedAt: t0}
+		stickers := []store.Sticker{
+			{PackID: "fp", Index: 0, ImageDataID: "m0", Emojis: []string{"💬"}, CreatedAt: t0, UpdatedAt: t0},
+			{PackID: "fp", Index: 1, ImageDataID: "m1", Emojis: []string{"❤️", "😍"}, CreatedAt: t0, UpdatedAt: t0},
+		}
+		expect := func(wantPack store.Stickerpack, want []store.Sticker) {
+			t.Helper()
+			if packs, err := s.ListStickerpacks(ctx, wa); err != nil || len(packs) != 1 || packs[0] != wantPack {
+				t.Fatalf("packs %+v, %v; want %+v", packs, err, wantPack)
+			}
+			if got, err := s.ListStickers(ctx, "fp"); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("stickers %+v, %v; want %+v", got, err, want)
+			}
+		}
+		for range 2 {
+			if err := s.EnsureStickerpack(ctx, pack, stickers); err != nil {
+				t.Fatal(err)
+			}
+			expect(pack, stickers)
+		}
+
+		// Changed behind its back, or by an older release: the given values
+		// come back (the creation times stay), and a sticker no longer given
+		// stays, since a client may have kept its id.
+		changed := pack
+		changed.Name, changed.UpdatedAt = "Old name", t0.Add(time.Minute)
+		if err := s.UpdateStickerpack(ctx, changed); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateSticker(ctx, store.Sticker{PackID: "fp", Index: 1, ImageDataID: "old", Emojis: []string{"🐣"}, UpdatedAt: t0.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSticker(ctx, "fp", 0); err != nil {
+			t.Fatal(err)
+		}
+		t1 := t0.Add(time.Hour)
+		later := pack
+		later.CreatedAt, later.UpdatedAt = t1, t1
+		given := []store.Sticker{{PackID: "fp", Index: 0, ImageDataID: "m0", Emojis: []string{"💬"}, CreatedAt: t1, UpdatedAt: t1},
+			{PackID: "fp", Index: 1, ImageDataID: "m1", Emojis: []string{"❤️", "😍"}, CreatedAt: t1, UpdatedAt: t1}}
+		if err := s.EnsureStickerpack(ctx, later, given); err != nil {
+			t.Fatal(err)
+		}
+		wantPack := pack
+		wantPack.UpdatedAt = t1
+		expect(wantPack, []store.Sticker{given[0], {PackID: "fp", Index: 1, ImageDataID: "m1", Emojis: []string{"❤️", "😍"}, CreatedAt: t0, UpdatedAt: t1}})
+		if err := s.EnsureStickerpack(ctx, later, given[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.ListStickers(ctx, "fp"); len(got) != 2 {
+			t.Fatalf("a sticker left out of the definition was removed: %+v", got)
+		}
+		// The indexes handed out stay handed out.
+		if i, err := s.AddSticker(ctx, wa, store.Sticker{PackID: "fp", ImageDataID: "m2", CreatedAt: t1, UpdatedAt: t1}, 30); err != nil || i != 2 {
+			t.Fatalf("next index %d, %v", i, err)
+		}
+
+		// An id another namespace holds is not taken over.
+		tp := store.Stickerpack{ID: "mine", Namespace: store.StickerpackNamespaceThirdParty, Publisher: "Acme", Name: "Faces", CreatedAt: t0, UpdatedAt: t0}
+		if err := s.InsertStickerpack(ctx, tp); err != nil {
+			t.Fatal(err)
+		}
+		taken := pack
+		taken.ID = "mine"
+		if err := s.EnsureStickerpack(ctx, taken, nil); err == nil {
+			t.Fatal("took a third-party pack over")
+		}
+		if got, err := s.GetStickerpack(ctx, store.StickerpackNamespaceThirdParty, "mine"); err != nil || got != tp {
+			t.Fatalf("the third-party pack became %+v, %v", got, err)
+		}
+	})
+}

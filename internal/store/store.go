@@ -275,13 +275,15 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return s.db.QueryContext(ctx, s.q(query), args...)
 }
 
-// insertIgnoringDuplicate returns the statement suffix that makes an INSERT a
+// onDuplicateDoNothing returns the statement suffix that makes an INSERT a
 // no-op when the key exists, so RowsAffected tells whether it inserted.
-func (s *Store) onDuplicateDoNothing(keyColumn string) string {
+// keyColumns is the primary key ("id", or "pack_id, sticker_index").
+func (s *Store) onDuplicateDoNothing(keyColumns string) string {
 	if s.dialect == MySQL {
-		return " ON DUPLICATE KEY UPDATE " + keyColumn + " = " + keyColumn
+		first, _, _ := strings.Cut(keyColumns, ",")
+		return " ON DUPLICATE KEY UPDATE " + first + " = " + first
 	}
-	return " ON CONFLICT (" + keyColumn + ") DO NOTHING"
+	return " ON CONFLICT (" + keyColumns + ") DO NOTHING"
 }
 
 // tx runs fn in a transaction, committing when it returns nil. On MySQL the

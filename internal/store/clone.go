@@ -134,6 +134,20 @@ func cloneMySQL(ctx context.Context, from, to Config) error {
 			return fmt.Errorf("store: copy database %s: %s: %w", from.DatabaseName(), stmt, err)
 		}
 	}
+	// The copy is made table by table, so a failure half-way (the template
+	// dropped meanwhile) must not leave a database that looks migrated.
+	if err := copyMySQLTables(ctx, conn, src, tables); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+dst)
+		var myErr *mysql.MySQLError
+		if errors.As(err, &myErr) && myErr.Number == 1146 { // ER_NO_SUCH_TABLE: the template went away
+			return ErrNotFound
+		}
+		return err
+	}
+	return nil
+}
+
+func copyMySQLTables(ctx context.Context, conn *sql.Conn, src string, tables []string) error {
 	for _, table := range tables {
 		var name, create string
 		if err := conn.QueryRowContext(ctx, "SHOW CREATE TABLE "+src+".`"+table+"`").Scan(&name, &create); err != nil {
@@ -161,40 +175,6 @@ func collectRows[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, e
 		out = append(out, v)
 	}
 	return out, rows.Err()
-}
-
-// DatabasesWithPrefix lists the databases on cfg's server whose names start
-// with prefix, so that a test suite can remove templates of an older schema.
-func DatabasesWithPrefix(ctx context.Context, cfg Config, prefix string) ([]string, error) {
-	like := strings.NewReplacer(`\`, `\\`, "_", `\_`, "%", `\%`).Replace(prefix) + "%"
-	switch cfg.Engine {
-	case Postgres:
-		conn, err := postgresMaintenance(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		defer conn.Close(ctx)
-		rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1`, like)
-		if err != nil {
-			return nil, err
-		}
-		return pgx.CollectRows(rows, pgx.RowTo[string])
-	case MySQL:
-		db, err := mysqlServer(cfg)
-		if err != nil {
-			return nil, err
-		}
-		defer db.Close()
-		rows, err := db.QueryContext(ctx, "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?", like)
-		if err != nil {
-			return nil, err
-		}
-		return collectRows(rows, func(r *sql.Rows) (string, error) {
-			var name string
-			return name, r.Scan(&name)
-		})
-	}
-	return nil, nil
 }
 
 // VacuumInto writes a compact copy of this SQLite database to path (which

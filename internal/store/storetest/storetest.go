@@ -10,9 +10,12 @@
 // the test ends, so tests never see each other's rows. A database that a
 // test opens through this package starts as a copy of a template migrated
 // once per schema (a file in memory for SQLite; on the servers a database
-// named wt_tpl_<fingerprint>_wabiz, kept between runs and replaced when the
-// migrations change): running every migration for every test made the
-// PostgreSQL and MySQL suites spend most of their time creating tables.
+// named wt_tpl_<fingerprint>_wabiz, kept between runs): running every
+// migration for every test made the PostgreSQL and MySQL suites spend most
+// of their time creating tables, one test process after another under the
+// server-wide migration lock. A template of another schema is left alone,
+// since a test process of another branch may be copying it; any wt_*
+// database may be dropped whenever no test runs (.ci/run does so).
 package storetest
 
 import (
@@ -24,7 +27,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,8 +188,8 @@ func copyTemplate(t testing.TB, cfg store.Config) {
 	defer cancel()
 	err := store.CloneDatabase(ctx, tpl.cfg, cfg)
 	if errors.Is(err, store.ErrNotFound) {
-		// A test process of another schema (a branch with a new migration)
-		// removed it as old: make it again.
+		// Someone dropped the template while this process ran: make it
+		// again.
 		forgetTemplate(cfg.Engine, tpl)
 		err = store.CloneDatabase(ctx, templateFor(t, cfg).cfg, cfg)
 	}
@@ -235,7 +237,6 @@ func templateFor(t testing.TB, like store.Config) *template {
 		cfg.NamePrefix = templatePrefix + store.SchemaFingerprint()[:12] + "_"
 		cfg.MaxOpenConns = 2
 		migrateTemplate(t, ctx, cfg, nil)
-		dropOldTemplates(ctx, t, cfg)
 		tpl.cfg = cfg
 	}
 	if templates.made == nil {
@@ -258,26 +259,6 @@ func migrateTemplate(t testing.TB, ctx context.Context, cfg store.Config, then f
 	if then != nil {
 		if err := then(s); err != nil {
 			t.Fatalf("%s template: %v", cfg.Engine, err)
-		}
-	}
-}
-
-// dropOldTemplates removes the templates of other schemas, so that the
-// servers keep one per engine.
-func dropOldTemplates(ctx context.Context, t testing.TB, current store.Config) {
-	names, err := store.DatabasesWithPrefix(ctx, current, templatePrefix)
-	if err != nil {
-		t.Logf("list old %s templates: %v", current.Engine, err)
-		return
-	}
-	for _, name := range names {
-		if name == current.DatabaseName() {
-			continue
-		}
-		old := current
-		old.NamePrefix = strings.TrimSuffix(name, "wabiz")
-		if err := store.DropDatabase(ctx, old); err != nil {
-			t.Logf("drop the old template %s: %v", name, err)
 		}
 	}
 }

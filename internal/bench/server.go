@@ -3,28 +3,21 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
+	"github.com/wabiz/wabiz/internal/spawn"
 )
 
 // server is a wabiz child process.
 type server struct {
-	cmd    *exec.Cmd
+	proc   *spawn.Process
 	addr   string // plain HTTP host:port
-	output *lockedBuffer
-	done   chan struct{}
+	output *spawn.Buffer
 
 	bin, dataDir string
 	extra        []string
@@ -32,94 +25,24 @@ type server struct {
 	readyAfter   time.Duration // from the start until /v1/health answered
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 4<<20 { // keep the start; enough to explain a failure
-		return len(p), nil
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // buildServer builds ./cmd/wabiz of the module around the working
 // directory into dir.
-func buildServer(dir string) (string, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "wabiz")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/wabiz")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/wabiz: %v\n%s", err, out)
-	}
-	return bin, nil
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: run from the wabiz module, or pass --bin or --url")
-		}
-		dir = parent
-	}
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// baseEnv is this process's environment without WA_* and WABIZ_*, so the
-// caller's own settings never leak into the child.
-func baseEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WA_") && !strings.HasPrefix(kv, "WABIZ_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+func buildServer(dir string) (string, error) { return spawn.Build(dir) }
 
 // startServer runs "bin serve" on dataDir with plain HTTP on httpAddr (""
 // = a free port) and waits until it answers /v1/health.
 func startServer(ctx context.Context, bin, dataDir, httpAddr string, extra []string) (*server, error) {
 	var err error
 	if httpAddr == "" {
-		if httpAddr, err = freeAddr(); err != nil {
+		if httpAddr, err = spawn.FreeAddr(); err != nil {
 			return nil, err
 		}
 	}
-	httpsAddr, err := freeAddr()
+	httpsAddr, err := spawn.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	env := append(baseEnv(),
+	env := append(spawn.CleanEnv(),
 		"WABIZ_DATA_DIR="+dataDir,
 		"WABIZ_LISTEN="+httpsAddr,
 		"WABIZ_HTTP_LISTEN="+httpAddr,
@@ -131,15 +54,12 @@ func startServer(ctx context.Context, bin, dataDir, httpAddr string, extra []str
 		"WABIZ_NODE_ID=bench",
 	)
 	env = append(env, extra...)
-	s := &server{addr: httpAddr, output: &lockedBuffer{}, done: make(chan struct{}), bin: bin, dataDir: dataDir, extra: extra}
-	s.cmd = exec.Command(bin, "serve")
-	s.cmd.Env = env
-	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
+	// The start of the output is kept: enough to explain a failure.
+	s := &server{addr: httpAddr, output: &spawn.Buffer{Limit: 4 << 20}, bin: bin, dataDir: dataDir, extra: extra}
 	s.startedAt = time.Now()
-	if err := s.cmd.Start(); err != nil {
+	if s.proc, err = spawn.Start(bin, env, s.output, "serve"); err != nil {
 		return nil, err
 	}
-	go func() { s.cmd.Wait(); close(s.done) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + httpAddr + "/v1/health")
@@ -150,7 +70,7 @@ func startServer(ctx context.Context, bin, dataDir, httpAddr string, extra []str
 			return s, nil
 		}
 		select {
-		case <-s.done:
+		case <-s.proc.Done():
 			return nil, fmt.Errorf("wabiz serve exited at start:\n%s", s.output.String())
 		case <-ctx.Done():
 			s.stop()
@@ -164,23 +84,10 @@ func startServer(ctx context.Context, bin, dataDir, httpAddr string, extra []str
 	}
 }
 
-func (s *server) pid() int { return s.cmd.Process.Pid }
+func (s *server) pid() int { return s.proc.Pid() }
 
 // stop sends SIGTERM, then SIGKILL after 20 seconds.
-func (s *server) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *server) stop() { s.proc.Stop(20 * time.Second) }
 
 // cloudEnv points a server at the Graph double.
 func cloudEnv(g *graphtest.Server, appSecret string, rate int) []string {

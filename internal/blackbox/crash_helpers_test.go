@@ -415,8 +415,8 @@ func (in *instance) waitUntil(timeout, interval time.Duration, cond func() bool)
 		}
 		if in.proc != nil {
 			select {
-			case <-in.proc.done:
-				in.t.Fatalf("wabiz exited while the test waited: %v", in.proc.err)
+			case <-in.proc.Done():
+				in.t.Fatalf("wabiz exited while the test waited: %v", in.proc.Err())
 			default:
 			}
 		}

@@ -13,16 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/spawn"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
 )
@@ -45,7 +44,7 @@ func TestMain(m *testing.M) {
 }
 
 func buildAndRun(m *testing.M) int {
-	root, err := moduleRoot()
+	root, err := spawn.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "blackbox:", err)
 		return 1
@@ -57,46 +56,16 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	wabizBin = filepath.Join(dir, "wabiz")
-	build := exec.Command("go", "build", "-o", wabizBin, "./cmd/wabiz")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "blackbox: go build ./cmd/wabiz: %v\n%s", err, out)
+	if wabizBin, err = spawn.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "blackbox:", err)
 		return 1
 	}
 	return m.Run()
 }
 
-// moduleRoot walks up from the package directory to the go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // baseEnv is the test process's environment without any WA_* or WABIZ_*
 // variable, so the developer's own settings never leak into a child.
-func baseEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "WA_") || strings.HasPrefix(kv, "WABIZ_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
+func baseEnv() []string { return spawn.CleanEnv() }
 
 // instance is one deployment: a data directory and a database that survive
 // restarts of the process running on them.
@@ -126,7 +95,7 @@ func newInstance(t *testing.T, engine store.Dialect, extra ...string) *instance 
 	// process is gone before its database is dropped.
 	t.Cleanup(func() {
 		if in.proc != nil {
-			in.proc.kill()
+			in.proc.Kill()
 		}
 		if t.Failed() || os.Getenv("WABIZ_TEST_SERVER_LOG") != "" {
 			t.Logf("wabiz output (%s):\n%s", engine, in.logs.String())
@@ -157,12 +126,12 @@ func (in *instance) start(more ...string) *client {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = p.waitListening(addr, readyTimeout)
+		err = p.WaitListening(addr, readyTimeout)
 		if err == nil {
 			in.proc, in.addr = p, addr
 			return newClient(t, addr, in.dataDir)
 		}
-		p.kill()
+		p.Kill()
 		if attempt < 3 && strings.Contains(p.output.String(), "address already in use") {
 			continue
 		}
@@ -179,17 +148,8 @@ func (in *instance) stop() {
 	}
 	p := in.proc
 	in.proc = nil
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		p.kill()
-		t.Fatalf("wabiz did not exit within %s of SIGTERM", stopTimeout)
-	}
-	if p.err != nil {
-		t.Fatalf("wabiz exited with %v after SIGTERM", p.err)
+	if err := p.Stop(stopTimeout); err != nil {
+		t.Fatalf("wabiz after SIGTERM: %v", err)
 	}
 }
 
@@ -199,7 +159,7 @@ func (in *instance) crash() {
 	if in.proc == nil {
 		in.t.Fatal("crash: no server running")
 	}
-	in.proc.kill()
+	in.proc.Kill()
 	in.proc = nil
 }
 
@@ -264,88 +224,32 @@ func trackSources() {
 	})
 }
 
-// process is one running child.
+// process is one running child and its output.
 type process struct {
-	cmd    *exec.Cmd
+	*spawn.Process
 	output *syncBuffer // this run only
-	done   chan struct{}
-	err    error // from Wait, valid once done is closed
 }
 
 func startProcess(env []string, logs *syncBuffer, args ...string) (*process, error) {
 	trackSources()
-	p := &process{cmd: exec.Command(wabizBin, args...), output: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = env
-	w := teeWriter{p.output, logs}
-	p.cmd.Stdout, p.cmd.Stderr = w, w
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start wabiz: %w", err)
+	output := &syncBuffer{}
+	p, err := spawn.Start(wabizBin, env, teeWriter{output, logs}, args...)
+	if err != nil {
+		return nil, err
 	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// waitListening polls the port until it accepts a connection, the process
-// exits, or the timeout passes.
-func (p *process) waitListening(addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		select {
-		case <-p.done:
-			return fmt.Errorf("wabiz exited before listening: %v", p.err)
-		default:
-		}
-		conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nothing listening on %s after %s", addr, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (p *process) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	p.cmd.Process.Kill()
-	<-p.done
+	return &process{Process: p, output: output}, nil
 }
 
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := spawn.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = spawn.Buffer
 
 type teeWriter [2]*syncBuffer
 

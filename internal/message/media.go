@@ -213,18 +213,10 @@ func (m Media) MarshalJSON() ([]byte, error) {
 	return marshal(out), nil
 }
 
-// checkMedia validates the media object of kind at path. At the top level
-// the Webapp's pass has already refused a caption or filename the kind does
-// not take, so they are only read where allowed; in an interactive header
-// (inHeader) this pass refuses them itself.
-func checkMedia(errs *apierr.List, kind, path string, raw json.RawMessage, inHeader bool) *Media {
-	fields := objectAt(errs, raw, path)
-	if fields == nil {
-		return nil
-	}
-	before := errs.Len()
-	m := &Media{Kind: kind}
-
+// MediaSource reads where a media object's file comes from into m: exactly
+// one of id (a media id of the volume) and link (an HTTP(S) URL), and a
+// provider only with a link. Messages and template headers share it.
+func MediaSource(errs *apierr.List, fields map[string]json.RawMessage, path string, m *Media) {
 	id, hasID := Given(fields, "id")
 	link, hasLink := Given(fields, "link")
 	switch {
@@ -245,7 +237,6 @@ func checkMedia(errs *apierr.List, kind, path string, raw json.RawMessage, inHea
 			errs.Merge(apierr.InvalidValue(Join(path, "link"), Display(link)))
 		}
 	}
-
 	if provider, ok := Given(fields, "provider"); ok {
 		switch {
 		case hasLink:
@@ -256,6 +247,20 @@ func checkMedia(errs *apierr.List, kind, path string, raw json.RawMessage, inHea
 			errs.Addf(1010, "Parameter '%s' is only allowed with '%s'", Join(path, "provider"), Join(path, "link"))
 		}
 	}
+}
+
+// checkMedia validates the media object of kind at path. At the top level
+// the Webapp's pass has already refused a caption or filename the kind does
+// not take, so they are only read where allowed; in an interactive header
+// (inHeader) this pass refuses them itself.
+func checkMedia(errs *apierr.List, kind, path string, raw json.RawMessage, inHeader bool) *Media {
+	fields := objectAt(errs, raw, path)
+	if fields == nil {
+		return nil
+	}
+	before := errs.Len()
+	m := &Media{Kind: kind}
+	MediaSource(errs, fields, path, m)
 
 	takesCaption := kind == TypeImage || kind == TypeVideo || kind == TypeDocument
 	if inHeader {

@@ -328,38 +328,7 @@ func mediaParam(errs *apierr.List, fields map[string]json.RawMessage, kind, path
 	}
 	before := errs.Len()
 	m := &message.Media{Kind: kind}
-	id, hasID := message.Given(mf, "id")
-	link, hasLink := message.Given(mf, "link")
-	switch {
-	case hasID && hasLink:
-		errs.Add(1010, "Exactly one of the following parameters must be present: 'id', 'link'")
-	case !hasID && !hasLink:
-		errs.Add(1008, "Atleast one of the following parameters must be present: 'id', 'link'")
-	case hasID:
-		if s, isString := message.JSONString(id); isString && message.IsMediaID(s) {
-			m.ID = strings.ToLower(s)
-		} else {
-			errs.Merge(apierr.InvalidValue(message.Join(path, "id"), message.Display(id)))
-		}
-	default:
-		if s, isString := message.JSONString(link); isString && message.IsMediaLink(s) {
-			m.Link = s
-		} else {
-			errs.Merge(apierr.InvalidValue(message.Join(path, "link"), message.Display(link)))
-		}
-	}
-	if provider, ok := message.Given(mf, "provider"); ok {
-		switch {
-		case hasLink:
-			if pf := message.ObjectFields(provider); pf == nil {
-				errs.Merge(apierr.InvalidValue(message.Join(path, "provider"), message.Display(provider)))
-			} else {
-				m.ProviderName, _ = message.RequiredText(errs, pf, "name", message.Join(path, "provider.name"), 0)
-			}
-		case hasID:
-			errs.Addf(1010, "Parameter '%s' is only allowed with '%s'", message.Join(path, "provider"), message.Join(path, "link"))
-		}
-	}
+	message.MediaSource(errs, mf, path, m)
 	if message.IsPHPTruthy(mf["caption"]) {
 		errs.Merge(apierr.NotRequired(message.Join(path, "caption"), "template header", kind))
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/periodic"
 )
 
 // The core watches whether WhatsApp's servers answer, whatever the network:
@@ -168,16 +169,9 @@ func (c *Core) CheckConnection(ctx context.Context) error {
 // watchConnection runs CheckConnection every connectionCheckInterval until
 // ctx ends.
 func (c *Core) watchConnection(ctx context.Context) {
-	t := time.NewTicker(connectionCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := c.CheckConnection(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("checking the connection to WhatsApp failed; trying again at the next check", "err", err)
-			}
+	periodic.Every(ctx, connectionCheckInterval, func(ctx context.Context) {
+		if err := c.CheckConnection(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("checking the connection to WhatsApp failed; trying again at the next check", "err", err)
 		}
-	}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/message"
 	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/periodic"
 	"github.com/wabiz/wabiz/internal/template"
 )
 
@@ -166,18 +167,11 @@ func (c *Core) refreshTemplates(ctx context.Context) {
 	if _, ok := c.net.(network.TemplateChanges); ok {
 		tick = templateVersionPoll
 	}
-	t := time.NewTicker(tick)
-	defer t.Stop()
 	var sinceFull time.Duration
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Every(ctx, tick, func(ctx context.Context) {
 		if !c.ready.Load() {
-			continue
+			return
 		}
 		var err error
 		if sinceFull += tick; sinceFull >= templateRefresh {
@@ -190,7 +184,7 @@ func (c *Core) refreshTemplates(ctx context.Context) {
 			c.log.Warn("reloading message templates failed; the previous catalogue stays in force", "err", err)
 		}
 		failing = err != nil
-	}
+	})
 }
 
 // checkTemplate hydrates a template send against the catalogue in force.

@@ -3,6 +3,8 @@ package gc
 import (
 	"context"
 	"time"
+
+	"github.com/wabiz/wabiz/internal/periodic"
 )
 
 // Intervals of the automatic collections.
@@ -19,25 +21,22 @@ const (
 // db_garbagecollector_enable for messages) say so, read at each run, and the
 // pass_through sweep every minute.
 func (c *Collector) Run(ctx context.Context) {
-	daily := time.NewTimer(firstDailyRun)
-	defer daily.Stop()
-	sweep := time.NewTicker(passThroughInterval)
-	defer sweep.Stop()
-	for {
+	go func() {
 		select {
 		case <-ctx.Done():
 			return
-		case <-sweep.C:
-			if n, err := c.SweepPassThrough(ctx); err != nil && ctx.Err() == nil {
-				c.o.Log.Warn("pass_through sweep failed", "err", err)
-			} else if n > 0 {
-				c.o.Log.Debug("pass_through removed delivered messages", "count", n)
-			}
-		case <-daily.C:
-			c.RunDaily(ctx)
-			daily.Reset(dailyInterval)
+		case <-time.After(firstDailyRun):
 		}
-	}
+		c.RunDaily(ctx)
+		periodic.Every(ctx, dailyInterval, c.RunDaily)
+	}()
+	periodic.Every(ctx, passThroughInterval, func(ctx context.Context) {
+		if n, err := c.SweepPassThrough(ctx); err != nil && ctx.Err() == nil {
+			c.o.Log.Warn("pass_through sweep failed", "err", err)
+		} else if n > 0 {
+			c.o.Log.Debug("pass_through removed delivered messages", "count", n)
+		}
+	})
 }
 
 // RunDaily is one automatic round: each collection the settings enable,

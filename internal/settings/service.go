@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/periodic"
 	"github.com/wabiz/wabiz/internal/store"
 )
 
@@ -139,18 +140,11 @@ func (s *Service) Refresh(ctx context.Context) error {
 
 // Run refreshes every interval until ctx ends.
 func (s *Service) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("settings refresh failed", "err", err)
-			}
+	periodic.Every(ctx, interval, func(ctx context.Context) {
+		if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("settings refresh failed", "err", err)
 		}
-	}
+	})
 }
 
 func (s *Service) publish(app Application, version int64) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
@@ -19,9 +20,15 @@ import (
 // acknowledged only after what it means is stored and its callback queued, so
 // a crash repeats an event (same ids) instead of losing it. It returns how
 // many events it saw and how many it left for later (statuses of messages
-// whose own send has not been recorded yet).
+// whose own send has not been recorded yet: this node claims them again on
+// its next pass). An event whose handling fails is given back to the
+// network to be tried again after a delay that grows with its attempts
+// (eventRetryDelay), and the later events of its user or message wait
+// behind it, on every node.
 func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error) {
-	events, err := c.net.Events(ctx, c.batch)
+	c.eventsMu.Lock()
+	defer c.eventsMu.Unlock()
+	events, err := c.net.Events(ctx, c.node, c.batch)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -33,7 +40,7 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 	queues := map[string][]network.Event{}
 	var order []string
 	for _, e := range events {
-		k := orderingKey(e)
+		k := e.OrderingKey()
 		if _, ok := queues[k]; !ok {
 			order = append(order, k)
 		}
@@ -43,6 +50,7 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		done     []string
+		retries  []network.Retry
 		firstErr error
 		slots    = make(chan struct{}, eventConcurrency)
 	)
@@ -61,6 +69,7 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 					if firstErr == nil {
 						firstErr = err
 					}
+					retries = append(retries, network.Retry{ID: e.ID, Until: c.now().Add(eventRetryDelay(e.Attempts + 1)), Reason: err.Error()})
 				case handled:
 					done = append(done, e.ID)
 				default:
@@ -77,6 +86,13 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 	if len(done) > 0 {
 		if err := c.net.Ack(ctx, done); err != nil {
 			return 0, 0, err
+		}
+	}
+	if len(retries) > 0 {
+		// Not given back, the events stay this node's and come again on
+		// its next pass, as deferred ones do.
+		if err := c.net.Retry(ctx, c.node, retries); err != nil {
+			return 0, 0, errors.Join(firstErr, err)
 		}
 	}
 	if firstErr != nil {
@@ -98,21 +114,12 @@ func (c *Core) handleSafely(ctx context.Context, e network.Event) (handled bool,
 	return c.handle(ctx, e)
 }
 
-// orderingKey names what an event must stay in order with: the reports of
-// one message, the messages and changes of one user.
-func orderingKey(e network.Event) string {
-	switch {
-	case e.Status != nil:
-		return "status:" + e.Status.MessageID
-	case e.Message != nil:
-		return "user:" + e.Message.From
-	case e.Change != nil:
-		return "user:" + e.Change.OldWaID
-	case e.Identity != nil:
-		return "user:" + e.Identity.WaID
-	default:
-		return "event:" + e.ID
-	}
+// eventRetryDelay is how long an event whose handling failed for the
+// attempt-th time waits before it is tried again: 1 s, doubling, at most a
+// minute. A failure that repeats (a bug, a queue that is full) then costs
+// one try a minute instead of one each pass.
+func eventRetryDelay(attempt int) time.Duration {
+	return min(time.Second<<min(max(attempt-1, 0), 6), time.Minute)
 }
 
 func (c *Core) handle(ctx context.Context, e network.Event) (bool, error) {

@@ -169,7 +169,7 @@ func (s *Store) AddCloudEvents(ctx context.Context, events []CloudEvent) (int, e
 				}
 			}
 			if _, err := s.txExec(ctx, tx, `INSERT INTO cloud_events (kind, payload, received_at, ordering_key) VALUES (?, ?, ?, ?)`,
-				e.Kind, string(e.Payload), e.ReceivedAt.UnixMilli(), e.OrderingKey); err != nil {
+				e.Kind, string(e.Payload), e.ReceivedAt.UnixMilli(), storedOrderingKey(e.OrderingKey)); err != nil {
 				return err
 			}
 			stored++

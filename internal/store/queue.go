@@ -358,3 +358,21 @@ func (s *Store) holdEvents(ctx context.Context, q queueTable, owner string, retr
 		return s.retryRows(ctx, tx, q, holdBack, rs, owner, "", nil)
 	})
 }
+
+// maxOrderingKey is the width of the ordering_key columns (191 characters
+// keeps a utf8mb4 index within InnoDB's oldest limit).
+const maxOrderingKey = 191
+
+// storedOrderingKey cuts a key to the column: two long keys that share
+// their first 191 bytes are then ordered together, which costs only some
+// concurrency.
+func storedOrderingKey(key string) string {
+	if len(key) <= maxOrderingKey {
+		return key
+	}
+	cut := maxOrderingKey
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return key[:cut]
+}

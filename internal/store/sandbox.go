@@ -162,7 +162,7 @@ func (s *Store) AddSandboxEvents(ctx context.Context, events []SandboxEvent) err
 func (s *Store) insertSandboxEvents(ctx context.Context, tx *sql.Tx, events []SandboxEvent) error {
 	for _, e := range events {
 		if _, err := s.txExec(ctx, tx, `INSERT INTO sandbox_events (kind, payload, due_at, created_at, ordering_key) VALUES (?, ?, ?, ?, ?)`,
-			e.Kind, string(e.Payload), e.DueAt.UnixMilli(), e.CreatedAt.UnixMilli(), e.OrderingKey); err != nil {
+			e.Kind, string(e.Payload), e.DueAt.UnixMilli(), e.CreatedAt.UnixMilli(), storedOrderingKey(e.OrderingKey)); err != nil {
 			return err
 		}
 	}

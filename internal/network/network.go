@@ -249,9 +249,12 @@ const EventLease = 2 * time.Minute
 
 // Retry is one event given back after a failed handling (Network.Retry).
 type Retry struct {
-	ID     string
-	Until  time.Time // not handed out again before
-	Reason string    // kept in the event's error history
+	ID    string
+	Until time.Time // not handed out again before
+	// Reason is kept in the event's error history, and an attempt is
+	// counted; "" gives back an event that was not tried (one behind a
+	// failed event of its user or message), held as long.
+	Reason string
 }
 
 // Event is something the network tells the business.

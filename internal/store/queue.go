@@ -215,11 +215,17 @@ func appendError(history sql.NullString, e queueError) string {
 // a row given back untried (a shutdown) repeats no failure.
 type retry struct {
 	id       any
-	attempts int       // the row's attempts from now on; -1: one more than stored
+	attempts int       // the row's attempts from now on, or oneMoreAttempt, or sameAttempts
 	at       time.Time // when the attempt failed; zero when unknown
 	next     time.Time // when the row may be claimed again
 	err      string
 }
+
+// Relative attempt counts for a retry.
+const (
+	oneMoreAttempt = -1 // one more than the row has
+	sameAttempts   = -2 // as the row has (given back untried)
+)
 
 // retryMode says how a row given back keeps its place.
 type retryMode int
@@ -294,8 +300,11 @@ func (s *Store) retryRows(ctx context.Context, tx *sql.Tx, q queueTable, mode re
 		if !ok {
 			continue // gone: delivered or removed meanwhile
 		}
-		if r.attempts < 0 {
+		switch r.attempts {
+		case oneMoreAttempt:
 			r.attempts = row.attempts + 1
+		case sameAttempts:
+			r.attempts = row.attempts
 		}
 		var history any
 		if row.history.Valid {
@@ -338,7 +347,9 @@ func idString(id any) string {
 // EventRetry gives back one claimed network event whose handling failed:
 // it is held back until Until (keeping its place in the order, with the
 // later events of its ordering key waiting behind it), then claimable by
-// any node; Reason joins its error history.
+// any node; Reason joins its error history and an attempt is counted.
+// Reason "" gives back an event that was not tried (one behind a failed
+// event of its key): held as long, with no attempt counted.
 type EventRetry struct {
 	ID     int64
 	Until  time.Time
@@ -352,7 +363,10 @@ func (s *Store) holdEvents(ctx context.Context, q queueTable, owner string, retr
 	}
 	rs := make([]retry, len(retries))
 	for i, r := range retries {
-		rs[i] = retry{id: r.ID, attempts: -1, at: now, next: r.Until, err: r.Reason}
+		rs[i] = retry{id: r.ID, attempts: oneMoreAttempt, at: now, next: r.Until, err: r.Reason}
+		if r.Reason == "" {
+			rs[i].attempts = sameAttempts
+		}
 	}
 	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return s.retryRows(ctx, tx, q, holdBack, rs, owner, "", nil)

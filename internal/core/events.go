@@ -21,8 +21,9 @@ import (
 // a crash repeats an event (same ids) instead of losing it. It returns how
 // many events it saw and how many it left for later (statuses of messages
 // whose own send has not been recorded yet: this node claims them again on
-// its next pass). An event whose handling fails is given back to the
-// network to be tried again after a delay that grows with its attempts
+// its next pass; so do events refused because the callback queue is full).
+// An event whose handling fails otherwise is given back to the network to
+// be tried again after a delay that grows with its attempts
 // (eventRetryDelay), and the later events of its user or message wait
 // behind it, on every node.
 func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error) {
@@ -69,7 +70,19 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 					if firstErr == nil {
 						firstErr = err
 					}
-					retries = append(retries, network.Retry{ID: e.ID, Until: c.now().Add(eventRetryDelay(e.Attempts + 1)), Reason: err.Error()})
+					if errors.Is(err, webhook.ErrOverloaded) {
+						// Back-pressure, not a failure: the event stays this
+						// node's and is taken again on its next pass, as soon
+						// as the callback queue has room.
+						break
+					}
+					// The events behind it are given back too, held as
+					// long: any node may then take them all, in order.
+					until := c.now().Add(eventRetryDelay(e.Attempts + 1))
+					retries = append(retries, network.Retry{ID: e.ID, Until: until, Reason: err.Error()})
+					for _, later := range queue[i+1:] {
+						retries = append(retries, network.Retry{ID: later.ID, Until: until})
+					}
 				case handled:
 					done = append(done, e.ID)
 				default:

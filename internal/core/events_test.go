@@ -17,8 +17,8 @@ import (
 	"github.com/wabiz/wabiz/internal/webhook"
 )
 
-// refusingHooks records the callbacks queued, and refuses those that
-// mention a message id it is told to, as a full webhook queue would.
+// refusingHooks records the callbacks queued, and fails those that
+// mention a message id it is told to.
 type refusingHooks struct {
 	mu      sync.Mutex
 	refuse  map[string]bool
@@ -33,7 +33,7 @@ func (h *refusingHooks) Enqueue(_ context.Context, items ...webhook.Notification
 		for id := range h.refuse {
 			if bytes.Contains(it.Payload, []byte(id)) {
 				h.refused++
-				return webhook.ErrOverloaded
+				return errRefused
 			}
 		}
 	}
@@ -46,6 +46,8 @@ func (h *refusingHooks) Enqueue(_ context.Context, items ...webhook.Notification
 }
 
 func (h *refusingHooks) Full() bool { return false }
+
+var errRefused = errors.New("callback store failed")
 
 // order says which of ids were queued, in queue order.
 func (h *refusingHooks) order(ids ...string) []string {
@@ -95,14 +97,14 @@ func TestFailedEventWaitsWithItsUsersLaterEvents(t *testing.T) {
 		x1, x2, y1 := send("15550000001"), send("15550000001"), send("15550000002")
 		hooks.refuse[x1] = true
 
-		if _, _, err := a.ProcessEvents(ctx); !errors.Is(err, webhook.ErrOverloaded) {
+		if _, _, err := a.ProcessEvents(ctx); !errors.Is(err, errRefused) {
 			t.Fatalf("the failed handling was not reported: %v", err)
 		}
 		if got := hooks.order(x1, x2, y1); !slices.Equal(got, []string{y1}) {
 			t.Fatalf("first pass queued %v, want only %s (x2 waits behind x1)", got, y1)
 		}
-		// The queue has room again, but the delay has not passed: neither
-		// node tries X's messages, and another user's new message goes on.
+		// The cause is gone, but the delay has not passed: neither node
+		// tries X's messages, and another user's new message goes on.
 		delete(hooks.refuse, x1)
 		y2 := send("15550000002")
 		for _, n := range []*Core{a, b, a} {

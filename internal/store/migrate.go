@@ -348,13 +348,13 @@ var migrations = []migration{
 		addColumn("sandbox_events", "lease_until", "BIGINT NOT NULL DEFAULT 0"),
 		addColumn("sandbox_events", "ordering_key", "VARCHAR(191) NOT NULL DEFAULT ''"),
 		addColumn("sandbox_events", "error_history", "TEXT"),
-		index("sandbox_events_key", "sandbox_events", "ordering_key, lease_until"),
+		index("sandbox_events_key", "sandbox_events", "ordering_key"),
 		addColumn("cloud_events", "attempts", "INTEGER NOT NULL DEFAULT 0"),
 		addColumn("cloud_events", "lease_owner", "VARCHAR(64) NOT NULL DEFAULT ''"),
 		addColumn("cloud_events", "lease_until", "BIGINT NOT NULL DEFAULT 0"),
 		addColumn("cloud_events", "ordering_key", "VARCHAR(191) NOT NULL DEFAULT ''"),
 		addColumn("cloud_events", "error_history", "TEXT"),
-		index("cloud_events_key", "cloud_events", "ordering_key, lease_until"),
+		index("cloud_events_key", "cloud_events", "ordering_key"),
 	}},
 }
 

@@ -240,11 +240,11 @@ const (
 	holdBack
 )
 
-// retryRows gives rows back after failed attempts, in tx: attempts and the
-// error history are written, and the row is claimable again at next. set
-// and setArgs add queue-specific assignments (each retry's own values come
-// from extra(r)); onlyOwner, when set, leaves alone rows that owner no
-// longer holds (its lease ran out and another node took them).
+// retryRows gives claimed rows back, in tx: attempts and the error history
+// are written, and each row is claimable again at its next. set adds
+// queue-specific assignments, whose values extra(i) gives for retries[i];
+// onlyOwner, when set, leaves alone rows that owner no longer holds (its
+// lease ran out and another node took them).
 func (s *Store) retryRows(ctx context.Context, tx *sql.Tx, q queueTable, mode retryMode, retries []retry, onlyOwner string,
 	set string, extra func(i int) []any) error {
 	if len(retries) == 0 {

@@ -86,10 +86,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	node := nodeID(c.NodeID)
-	if msgs, cbs, err := s.ReleaseLeases(ctx, node); err != nil {
+	if r, err := s.ReleaseLeases(ctx, node); err != nil {
 		return fmt.Errorf("release the leases of the previous run: %w", err)
-	} else if msgs+cbs > 0 {
-		log.Warn("took back work the previous run had claimed (it did not shut down cleanly)", "node", node, "messages", msgs, "callbacks", cbs)
+	} else if r.Total() > 0 {
+		log.Warn("took back work the previous run had claimed (it did not shut down cleanly)", "node", node,
+			"messages", r.Messages, "callbacks", r.Callbacks, "sandbox_events", r.SandboxEvents, "cloud_events", r.CloudEvents)
 	}
 	hooks, err := webhook.New(ctx, webhook.Options{
 		Store: s, Settings: settingsSvc.Current, Log: log, Version: buildVersion(), NodeID: node,

@@ -125,6 +125,11 @@ type Core struct {
 
 	outboxWake chan struct{}
 	eventWake  chan struct{}
+
+	// eventsMu lets one ProcessEvents run at a time: a claim takes back
+	// what this node still holds, which is right only with nothing in
+	// flight.
+	eventsMu sync.Mutex
 }
 
 // RegistrationDocument holds the registered account.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
@@ -19,9 +20,16 @@ import (
 // acknowledged only after what it means is stored and its callback queued, so
 // a crash repeats an event (same ids) instead of losing it. It returns how
 // many events it saw and how many it left for later (statuses of messages
-// whose own send has not been recorded yet).
+// whose own send has not been recorded yet: this node claims them again on
+// its next pass; so do events refused because the callback queue is full).
+// An event whose handling fails otherwise is given back to the network to
+// be tried again after a delay that grows with its attempts
+// (eventRetryDelay), and the later events of its user or message wait
+// behind it, on every node.
 func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error) {
-	events, err := c.net.Events(ctx, c.batch)
+	c.eventsMu.Lock()
+	defer c.eventsMu.Unlock()
+	events, err := c.net.Events(ctx, c.node, c.batch)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -33,7 +41,7 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 	queues := map[string][]network.Event{}
 	var order []string
 	for _, e := range events {
-		k := orderingKey(e)
+		k := e.OrderingKey()
 		if _, ok := queues[k]; !ok {
 			order = append(order, k)
 		}
@@ -43,6 +51,7 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		done     []string
+		retries  []network.Retry
 		firstErr error
 		slots    = make(chan struct{}, eventConcurrency)
 	)
@@ -61,6 +70,19 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 					if firstErr == nil {
 						firstErr = err
 					}
+					if errors.Is(err, webhook.ErrOverloaded) {
+						// Back-pressure, not a failure: the event stays this
+						// node's and is taken again on its next pass, as soon
+						// as the callback queue has room.
+						break
+					}
+					// The events behind it are given back too, held as
+					// long: any node may then take them all, in order.
+					until := c.now().Add(eventRetryDelay(e.Attempts + 1))
+					retries = append(retries, network.Retry{ID: e.ID, Until: until, Reason: err.Error()})
+					for _, later := range queue[i+1:] {
+						retries = append(retries, network.Retry{ID: later.ID, Until: until})
+					}
 				case handled:
 					done = append(done, e.ID)
 				default:
@@ -77,6 +99,13 @@ func (c *Core) ProcessEvents(ctx context.Context) (seen, deferred int, err error
 	if len(done) > 0 {
 		if err := c.net.Ack(ctx, done); err != nil {
 			return 0, 0, err
+		}
+	}
+	if len(retries) > 0 {
+		// Not given back, the events stay this node's and come again on
+		// its next pass, as deferred ones do.
+		if err := c.net.Retry(ctx, c.node, retries); err != nil {
+			return 0, 0, errors.Join(firstErr, err)
 		}
 	}
 	if firstErr != nil {
@@ -98,21 +127,12 @@ func (c *Core) handleSafely(ctx context.Context, e network.Event) (handled bool,
 	return c.handle(ctx, e)
 }
 
-// orderingKey names what an event must stay in order with: the reports of
-// one message, the messages and changes of one user.
-func orderingKey(e network.Event) string {
-	switch {
-	case e.Status != nil:
-		return "status:" + e.Status.MessageID
-	case e.Message != nil:
-		return "user:" + e.Message.From
-	case e.Change != nil:
-		return "user:" + e.Change.OldWaID
-	case e.Identity != nil:
-		return "user:" + e.Identity.WaID
-	default:
-		return "event:" + e.ID
-	}
+// eventRetryDelay is how long an event whose handling failed for the
+// attempt-th time waits before it is tried again: 1 s, doubling, at most a
+// minute. A failure that repeats (a bug, a queue that is full) then costs
+// one try a minute instead of one each pass.
+func eventRetryDelay(attempt int) time.Duration {
+	return min(time.Second<<min(max(attempt-1, 0), 6), time.Minute)
 }
 
 func (c *Core) handle(ctx context.Context, e network.Event) (bool, error) {

@@ -37,13 +37,22 @@ type Network interface {
 	DownloadMedia(ctx context.Context, networkID string) (data io.ReadCloser, mimeType string, err error)
 	// CheckContacts says which numbers are WhatsApp users.
 	CheckContacts(ctx context.Context, waIDs []string) ([]ContactStatus, error)
-	// Events returns up to max pending events, oldest first. An event stays
-	// pending, and is returned again, until acknowledged: the core
-	// acknowledges only after it has stored what the event means, so a crash
-	// in between repeats an event rather than losing it.
-	Events(ctx context.Context, max int) ([]Event, error)
+	// Events claims up to max pending events for owner (the node asking),
+	// oldest first, leased to it for EventLease. An event stays pending
+	// until acknowledged: the core acknowledges only after it has stored
+	// what the event means, so a crash in between repeats an event rather
+	// than losing it. Owner gets back on its next call what it neither
+	// acknowledged nor gave back (it asks only with nothing in flight);
+	// another owner gets it only once the lease has run out. Events of one
+	// user or one message (Event.OrderingKey) wait while an earlier one is
+	// leased to another owner or given back with Retry.
+	Events(ctx context.Context, owner string, max int) ([]Event, error)
 	// Ack removes handled events.
 	Ack(ctx context.Context, ids []string) error
+	// Retry gives back events owner claimed and failed to handle: each is
+	// handed out again, to any owner, once its Until has passed, and the
+	// later events of its user or message wait behind it until then.
+	Retry(ctx context.Context, owner string, retries []Retry) error
 	// Pending signals (without blocking the sender) when new events may be
 	// waiting, so the core need not poll fast. It may be nil.
 	Pending() <-chan struct{}
@@ -233,16 +242,49 @@ const (
 	EventError        EventKind = "error"         // a problem not tied to one message (Event.Error)
 )
 
+// EventLease is how long a claimed event is held by the node that claimed
+// it: longer than handling a batch takes (media downloads included), short
+// enough that another node takes over a crashed one's events soon.
+const EventLease = 2 * time.Minute
+
+// Retry is one event given back after a failed handling (Network.Retry).
+type Retry struct {
+	ID    string
+	Until time.Time // not handed out again before
+	// Reason is kept in the event's error history, and an attempt is
+	// counted; "" gives back an event that was not tried (one behind a
+	// failed event of its user or message), held as long.
+	Reason string
+}
+
 // Event is something the network tells the business.
 type Event struct {
 	ID       string // for Ack
 	Kind     EventKind
 	Time     time.Time
+	Attempts int // failed handlings so far (see Network.Retry)
 	Status   *StatusEvent
 	Message  *InboundMessage
 	Change   *NumberChange
 	Identity *IdentityChange
 	Error    *Error // an EventError: what went wrong, in the On-Premises vocabulary
+}
+
+// OrderingKey names what an event must stay in order with: the reports
+// of one message, the messages and changes of one user.
+func (e Event) OrderingKey() string {
+	switch {
+	case e.Status != nil:
+		return "status:" + e.Status.MessageID
+	case e.Message != nil:
+		return "user:" + e.Message.From
+	case e.Change != nil:
+		return "user:" + e.Change.OldWaID
+	case e.Identity != nil:
+		return "user:" + e.Identity.WaID
+	default:
+		return "event:" + e.ID
+	}
 }
 
 // StatusEvent reports progress of an outbound message.

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"slices"
 	"strings"
 	"time"
 )
@@ -24,6 +23,10 @@ type Callback struct {
 	NextAttemptAt time.Time
 	CreatedAt     time.Time
 	LastError     string
+	// FailedAt is when the attempt LastError describes failed, as a
+	// reschedule records it in the row's error history; zero when unknown.
+	// Claims leave it zero.
+	FailedAt time.Time
 }
 
 // Inserts are split so that one statement stays well under MySQL 5.7's
@@ -70,88 +73,43 @@ func (s *Store) EnqueueCallbacks(ctx context.Context, cbs []Callback) error {
 
 const callbackColumns = "id, kind, payload, attempts, next_attempt_at, created_at, last_error"
 
+// callbacksQueue is the webhook queue as the queue primitive sees it.
+var callbacksQueue = queueTable{
+	name: "callbacks", id: "id", due: "next_attempt_at", order: "next_attempt_at, id", columns: callbackColumns,
+}
+
+func compareCallbacks(a, b Callback) int {
+	if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
 // ClaimCallbacks leases up to limit callbacks that are due at now and not
 // held by a live lease, oldest due first, to owner until now+lease. Rows
 // whose lease ran out are claimed again: that is how the work of a crashed
 // dispatcher is recovered. Concurrent claimers never receive the same row.
 func (s *Store) ClaimCallbacks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Callback, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	nowMs, until := now.UnixMilli(), now.Add(lease).UnixMilli()
-	var out []Callback
-	err := s.claimTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		out = out[:0]
-		if s.dialect == MySQL {
-			return s.claimCallbacksMySQL(ctx, tx, owner, nowMs, until, limit, &out)
-		}
-		// One statement: the subquery picks and locks (SKIP LOCKED on
-		// PostgreSQL; SQLite's write transaction is the lock), the update
-		// leases, RETURNING hands the rows back.
-		rows, err := s.txQuery(ctx, tx, `UPDATE callbacks SET lease_owner = ?, lease_until = ?
-			WHERE id IN (SELECT id FROM callbacks WHERE next_attempt_at <= ? AND lease_until <= ?
-				ORDER BY next_attempt_at, id LIMIT ?`+s.forUpdate()+`)
-			RETURNING `+callbackColumns, owner, until, nowMs, nowMs, limit)
-		if err != nil {
-			return err
-		}
-		return scanCallbacks(rows, &out)
-	})
-	if err != nil {
-		return nil, err
-	}
-	// RETURNING gives no order guarantee.
-	slices.SortFunc(out, func(a, b Callback) int {
-		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return out, nil
+	return claimRows(ctx, s, callbacksQueue, claimRequest{owner: owner, now: now, lease: lease, limit: limit},
+		scanCallback, compareCallbacks, func(cb Callback) any { return cb.ID })
 }
 
-// claimCallbacksMySQL selects and locks, then leases: MySQL and MariaDB have
-// no UPDATE ... RETURNING. Without SKIP LOCKED (MySQL 5.7, MariaDB < 10.6) a
-// second claimer waits for the first one's commit and then re-reads the rows,
-// whose lease now excludes them.
-func (s *Store) claimCallbacksMySQL(ctx context.Context, tx *sql.Tx, owner string, nowMs, until int64, limit int, out *[]Callback) error {
-	rows, err := tx.QueryContext(ctx, `SELECT `+callbackColumns+` FROM callbacks
-		WHERE next_attempt_at <= ? AND lease_until <= ?
-		ORDER BY next_attempt_at, id LIMIT ?`+s.forUpdate(), nowMs, nowMs, limit)
-	if err != nil {
-		return err
+// scanCallback reads one row of callbackColumns.
+func scanCallback(rows *sql.Rows) (Callback, error) {
+	var (
+		cb            Callback
+		payload       string
+		next, created int64
+		lastError     sql.NullString
+	)
+	if err := rows.Scan(&cb.ID, &cb.Kind, &payload, &cb.Attempts, &next, &created, &lastError); err != nil {
+		return Callback{}, err
 	}
-	if err := scanCallbacks(rows, out); err != nil || len(*out) == 0 {
-		return err
-	}
-	ids := make([]any, 0, len(*out)+2)
-	ids = append(ids, owner, until)
-	for _, cb := range *out {
-		ids = append(ids, cb.ID)
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE callbacks SET lease_owner = ?, lease_until = ? WHERE id IN (`+sqlMarks(len(*out))+`)`, ids...)
-	return err
-}
-
-func scanCallbacks(rows *sql.Rows, out *[]Callback) error {
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			cb            Callback
-			payload       string
-			next, created int64
-			lastError     sql.NullString
-		)
-		if err := rows.Scan(&cb.ID, &cb.Kind, &payload, &cb.Attempts, &next, &created, &lastError); err != nil {
-			return err
-		}
-		cb.Payload = []byte(payload)
-		cb.NextAttemptAt = time.UnixMilli(next).UTC()
-		cb.CreatedAt = time.UnixMilli(created).UTC()
-		cb.LastError = lastError.String
-		*out = append(*out, cb)
-	}
-	return rows.Err()
+	cb.Payload = []byte(payload)
+	cb.NextAttemptAt = time.UnixMilli(next).UTC()
+	cb.CreatedAt = time.UnixMilli(created).UTC()
+	cb.LastError = lastError.String
+	return cb, nil
 }
 
 // DeleteCallbacks removes delivered (or dropped) callbacks. Ids that are
@@ -196,29 +154,24 @@ func (s *Store) ReleaseCallbackClaims(ctx context.Context, owner string, untils 
 }
 
 // RescheduleCallbacks records failed attempts in one transaction: each
-// callback's Attempts, NextAttemptAt and LastError are written and its lease
-// is released, so it is claimable again when NextAttemptAt comes.
+// callback's Attempts, NextAttemptAt and LastError are written (LastError
+// also joins its error history) and its lease is released, so it is
+// claimable again when NextAttemptAt comes.
 func (s *Store) RescheduleCallbacks(ctx context.Context, cbs []Callback) error {
 	if len(cbs) == 0 {
 		return nil
 	}
+	retries := make([]retry, len(cbs))
+	for i, cb := range cbs {
+		retries[i] = retry{id: cb.ID, attempts: cb.Attempts, at: cb.FailedAt, next: cb.NextAttemptAt, err: cb.LastError}
+	}
 	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, s.q(`UPDATE callbacks SET attempts = ?, next_attempt_at = ?, last_error = ?,
-			lease_owner = '', lease_until = 0 WHERE id = ?`))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, cb := range cbs {
-			var lastError any
-			if cb.LastError != "" {
-				lastError = cb.LastError
+		return s.retryRows(ctx, tx, callbacksQueue, moveDue, retries, "", "last_error = ?", func(i int) []any {
+			if cbs[i].LastError == "" {
+				return []any{nil}
 			}
-			if _, err := stmt.ExecContext(ctx, cb.Attempts, cb.NextAttemptAt.UnixMilli(), lastError, cb.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+			return []any{cbs[i].LastError}
+		})
 	})
 }
 

@@ -32,6 +32,10 @@ func SchemaFingerprint() string {
 				fmt.Fprintf(h, "index\x00%s\x00%s\x00%s\x00%t\x00", st.index.name, st.index.table, st.index.columns, st.index.unique)
 				continue
 			}
+			if st.column != nil {
+				fmt.Fprintf(h, "column\x00%s\x00%s\x00%s\x00", st.column.table, st.column.column, st.column.definition)
+				continue
+			}
 			fmt.Fprintf(h, "ddl\x00%s\x00", st.sql)
 		}
 	}

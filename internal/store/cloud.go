@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -128,7 +129,20 @@ type CloudEvent struct {
 	// status's wamid and status): an item whose key was stored before is
 	// not stored again. "" stores the item whatever came before.
 	Key string
+	// OrderingKey names the user or message whose events are handled in
+	// order ("" none): see queueTable.key.
+	OrderingKey string
+	Attempts    int // failed handlings so far
 }
+
+// cloudEventsQueue is the bridge's event table as the queue primitive sees
+// it: every item is due when it arrives, and they are handled in arrival
+// order.
+var cloudEventsQueue = queueTable{
+	name: "cloud_events", id: "id", order: "id", columns: cloudEventColumns, key: "ordering_key",
+}
+
+const cloudEventColumns = "id, kind, payload, received_at, ordering_key, attempts"
 
 // AddCloudEvents stores the items of one webhook delivery in one
 // transaction: Meta is answered 200 only once they are all durable. Items
@@ -154,8 +168,8 @@ func (s *Store) AddCloudEvents(ctx context.Context, events []CloudEvent) (int, e
 					continue
 				}
 			}
-			if _, err := s.txExec(ctx, tx, `INSERT INTO cloud_events (kind, payload, received_at) VALUES (?, ?, ?)`,
-				e.Kind, string(e.Payload), e.ReceivedAt.UnixMilli()); err != nil {
+			if _, err := s.txExec(ctx, tx, `INSERT INTO cloud_events (kind, payload, received_at, ordering_key) VALUES (?, ?, ?, ?)`,
+				e.Kind, string(e.Payload), e.ReceivedAt.UnixMilli(), storedOrderingKey(e.OrderingKey)); err != nil {
 				return err
 			}
 			stored++
@@ -172,17 +186,11 @@ func (s *Store) ForgetCloudItems(ctx context.Context, before time.Time, limit in
 	if err != nil {
 		return 0, err
 	}
-	var items []any
-	for rows.Next() {
+	items, err := collectRows(rows, func(r *sql.Rows) (any, error) {
 		var item string
-		if err := rows.Scan(&item); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		items = append(items, item)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(items) == 0 {
+		return item, r.Scan(&item)
+	})
+	if err != nil || len(items) == 0 {
 		return 0, err
 	}
 	res, err := s.exec(ctx, `DELETE FROM cloud_seen WHERE item IN (`+placeholders(len(items))+`)`, items...)
@@ -192,27 +200,41 @@ func (s *Store) ForgetCloudItems(ctx context.Context, before time.Time, limit in
 	return res.RowsAffected()
 }
 
-// CloudEvents returns up to max pending events, oldest first.
+// CloudEvents returns up to max pending events, oldest first, whoever
+// holds them: a look at the queue, which claims nothing.
 func (s *Store) CloudEvents(ctx context.Context, max int) ([]CloudEvent, error) {
-	rows, err := s.query(ctx, `SELECT id, kind, payload, received_at FROM cloud_events ORDER BY id LIMIT ?`, max)
+	rows, err := s.query(ctx, `SELECT `+cloudEventColumns+` FROM cloud_events ORDER BY id LIMIT ?`, max)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []CloudEvent
-	for rows.Next() {
-		var (
-			e        CloudEvent
-			payload  string
-			received int64
-		)
-		if err := rows.Scan(&e.ID, &e.Kind, &payload, &received); err != nil {
-			return nil, err
-		}
-		e.Payload, e.ReceivedAt = []byte(payload), time.UnixMilli(received).UTC()
-		out = append(out, e)
+	return collectRows(rows, scanCloudEvent)
+}
+
+// ClaimCloudEvents leases up to max pending events to owner until
+// now+lease, oldest first, as ClaimSandboxEvents does.
+func (s *Store) ClaimCloudEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]CloudEvent, error) {
+	return claimRows(ctx, s, cloudEventsQueue, claimRequest{owner: owner, now: now, lease: lease, limit: max, ownLeftovers: true},
+		scanCloudEvent, func(a, b CloudEvent) int { return cmp.Compare(a.ID, b.ID) }, func(e CloudEvent) any { return e.ID })
+}
+
+// RetryCloudEvents holds back events owner claimed and failed to handle
+// (see EventRetry). Events owner no longer holds are left alone.
+func (s *Store) RetryCloudEvents(ctx context.Context, owner string, retries []EventRetry, now time.Time) error {
+	return s.holdEvents(ctx, cloudEventsQueue, owner, retries, now)
+}
+
+// scanCloudEvent reads one row of cloudEventColumns.
+func scanCloudEvent(rows *sql.Rows) (CloudEvent, error) {
+	var (
+		e        CloudEvent
+		payload  string
+		received int64
+	)
+	if err := rows.Scan(&e.ID, &e.Kind, &payload, &received, &e.OrderingKey, &e.Attempts); err != nil {
+		return CloudEvent{}, err
 	}
-	return out, rows.Err()
+	e.Payload, e.ReceivedAt = []byte(payload), time.UnixMilli(received).UTC()
+	return e, nil
 }
 
 // DeleteCloudEvents removes handled events.

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"strings"
+	"time"
 )
 
 // MySQLHasSkipLocked is exported to the external tests.
@@ -44,3 +47,48 @@ func (s *Store) SQLiteQueryPlan(ctx context.Context, query string, args ...any) 
 	}
 	return strings.Join(plan, "\n"), rows.Err()
 }
+
+// QueueRow is the queue bookkeeping of one row of a queue table.
+type QueueRow struct {
+	Attempts   int
+	Errors     []string // the error history, oldest first
+	ErrorTimes []int64  // when each failed (Unix ms; 0 unknown)
+	LeaseOwner string
+	LeaseUntil int64
+}
+
+// QueueRowOf reads the bookkeeping of the row of table whose key is id.
+func (s *Store) QueueRowOf(ctx context.Context, table string, id any) (QueueRow, error) {
+	var (
+		r       QueueRow
+		history sql.NullString
+	)
+	err := s.queryRow(ctx, "SELECT attempts, error_history, lease_owner, lease_until FROM "+table+" WHERE id = ?", id).
+		Scan(&r.Attempts, &history, &r.LeaseOwner, &r.LeaseUntil)
+	if err != nil {
+		return r, err
+	}
+	var list []queueError
+	if history.Valid {
+		if err := json.Unmarshal([]byte(history.String), &list); err != nil {
+			return r, err
+		}
+	}
+	for _, e := range list {
+		r.Errors = append(r.Errors, e.Error)
+		r.ErrorTimes = append(r.ErrorTimes, e.At)
+	}
+	return r, nil
+}
+
+// ClaimOutboxTo is ClaimOutbox narrowed by a caller filter to messages for
+// recipient: the kind of filter a node claiming only its shards will use.
+func (s *Store) ClaimOutboxTo(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, recipient string) ([]OutboxMessage, error) {
+	return s.claimOutbox(ctx, claimRequest{owner: owner, now: now, lease: lease, limit: limit, filter: "recipient = ?", filterArgs: []any{recipient}})
+}
+
+// ErrorHistoryLength and ErrorHistoryBytes bound a row's error history.
+const (
+	ErrorHistoryLength = errorHistoryLength
+	ErrorHistoryBytes  = errorHistoryBytes
+)

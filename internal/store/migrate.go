@@ -335,6 +335,27 @@ var migrations = []migration{
 		backfill(`UPDATE contacts SET first_seen_at = (SELECT checked_at FROM contact_checks WHERE number = contacts.wa_id AND status = 'valid')
 			WHERE first_seen_at > (SELECT checked_at FROM contact_checks WHERE number = contacts.wa_id AND status = 'valid')`),
 	}},
+	{version: 11, name: "queues: leases, attempts and error history for every queue", steps: []step{
+		// Every queue now has the columns of the queue primitive
+		// (queue.go). The network events gain what they lacked: a lease,
+		// so two core nodes never both handle one event, attempts and an
+		// ordering key (the user or message whose events stay in order).
+		// Existing events keep key '' (not ordered), as before.
+		addColumn("outbox", "error_history", "TEXT"),
+		addColumn("callbacks", "error_history", "TEXT"),
+		addColumn("sandbox_events", "attempts", "INTEGER NOT NULL DEFAULT 0"),
+		addColumn("sandbox_events", "lease_owner", "VARCHAR(64) NOT NULL DEFAULT ''"),
+		addColumn("sandbox_events", "lease_until", "BIGINT NOT NULL DEFAULT 0"),
+		addColumn("sandbox_events", "ordering_key", "VARCHAR(191) NOT NULL DEFAULT ''"),
+		addColumn("sandbox_events", "error_history", "TEXT"),
+		index("sandbox_events_key", "sandbox_events", "ordering_key"),
+		addColumn("cloud_events", "attempts", "INTEGER NOT NULL DEFAULT 0"),
+		addColumn("cloud_events", "lease_owner", "VARCHAR(64) NOT NULL DEFAULT ''"),
+		addColumn("cloud_events", "lease_until", "BIGINT NOT NULL DEFAULT 0"),
+		addColumn("cloud_events", "ordering_key", "VARCHAR(191) NOT NULL DEFAULT ''"),
+		addColumn("cloud_events", "error_history", "TEXT"),
+		index("cloud_events_key", "cloud_events", "ordering_key"),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.
@@ -369,22 +390,20 @@ func (s *Store) migrateTo(ctx context.Context, target int) ([]int, error) {
 		applied_at BIGINT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("store: create schema_migrations: %w", err)
 	}
-	applied := map[int]bool{}
 	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
+	versions, err := collectRows(rows, func(r *sql.Rows) (int, error) {
 		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		applied[v] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return v, r.Scan(&v)
+	})
+	if err != nil {
 		return nil, err
+	}
+	applied := map[int]bool{}
+	for _, v := range versions {
+		applied[v] = true
 	}
 	for v := range applied {
 		if v > LatestVersion() {

@@ -66,6 +66,20 @@ func (s *Store) GetOutbox(ctx context.Context, id string) (OutboxMessage, error)
 	return msgs[0], nil
 }
 
+// outboxQueue is the outbox as the queue primitive sees it: queued
+// messages, due by scheduled_at.
+var outboxQueue = queueTable{
+	name: "outbox", id: "id", due: "scheduled_at", where: "status = 'queued'",
+	order: "scheduled_at, id", columns: outboxColumns,
+}
+
+func compareOutbox(a, b OutboxMessage) int {
+	if c := a.ScheduledAt.Compare(b.ScheduledAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
 // ClaimOutbox leases up to limit queued messages that are due, oldest first,
 // to owner until now+lease. A crashed owner's lease simply runs out and the
 // messages are claimed again. With ownLeftovers, messages owner itself still
@@ -73,49 +87,20 @@ func (s *Store) GetOutbox(ctx context.Context, id string) (OutboxMessage, error)
 // it holds was left behind by sends that failed half-way (the database went
 // away) and is due now, not when the lease runs out.
 func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, ownLeftovers bool) ([]OutboxMessage, error) {
-	due := `SELECT id FROM outbox WHERE status = 'queued' AND scheduled_at <= ? AND lease_until <= ? ORDER BY scheduled_at, id LIMIT ?`
-	args := []any{now.UnixMilli(), now.UnixMilli(), limit}
-	if ownLeftovers {
-		due = `SELECT id FROM outbox WHERE status = 'queued' AND scheduled_at <= ? AND (lease_until <= ? OR lease_owner = ?) ORDER BY scheduled_at, id LIMIT ?`
-		args = []any{now.UnixMilli(), now.UnixMilli(), owner, limit}
-	}
-	until := now.Add(lease).UnixMilli()
-	var out []OutboxMessage
-	err := s.claimTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		out = nil
-		rows, err := s.txQuery(ctx, tx, due+s.forUpdate(), args...)
-		if err != nil {
-			return err
-		}
-		var ids []any
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
-			return err
-		}
-		in := placeholders(len(ids))
-		if _, err := s.txExec(ctx, tx, `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN (`+in+`)`,
-			append([]any{owner, until}, ids...)...); err != nil {
-			return err
-		}
-		out, err = s.outboxRows(ctx, tx, `SELECT `+outboxColumns+` FROM outbox WHERE id IN (`+in+`) ORDER BY scheduled_at, id`, ids...)
-		return err
-	})
-	return out, err
+	return s.claimOutbox(ctx, claimRequest{owner: owner, now: now, lease: lease, limit: limit, ownLeftovers: ownLeftovers})
 }
 
-// RescheduleOutbox puts a claimed message back in the queue for a later try.
+func (s *Store) claimOutbox(ctx context.Context, c claimRequest) ([]OutboxMessage, error) {
+	return claimRows(ctx, s, outboxQueue, c, scanOutbox, compareOutbox, func(m OutboxMessage) any { return m.ID })
+}
+
+// RescheduleOutbox puts a claimed message back in the queue for a later
+// try; lastError joins the message's error history.
 func (s *Store) RescheduleOutbox(ctx context.Context, id string, attempts int, next time.Time, lastError string, now time.Time) error {
-	_, err := s.execGrouped(ctx, `UPDATE outbox SET attempts = ?, scheduled_at = ?, last_error = ?, lease_owner = '', lease_until = 0, updated_at = ?
-		WHERE id = ? AND status = 'queued'`, attempts, next.UnixMilli(), lastError, now.UnixMilli(), id)
-	return err
+	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.retryRows(ctx, tx, outboxQueue, moveDue, []retry{{id: id, attempts: attempts, at: now, next: next, err: lastError}}, "",
+			"last_error = ?, updated_at = ?", func(int) []any { return []any{lastError, now.UnixMilli()} })
+	})
 }
 
 // MarkOutboxSent records that the network accepted a queued message and the
@@ -204,26 +189,26 @@ func (s *Store) outboxRows(ctx context.Context, q queryer, query string, args ..
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []OutboxMessage
-	for rows.Next() {
-		var (
-			m                                             OutboxMessage
-			body                                          string
-			lastErr                                       sql.NullString
-			scheduled, created, expires, convExp, updated int64
-			opened                                        int
-		)
-		if err := rows.Scan(&m.ID, &m.Recipient, &m.Type, &body, &m.Status, &m.Attempts, &scheduled, &created, &expires,
-			&m.ConversationID, &m.ConversationOrigin, &convExp, &opened, &lastErr, &updated); err != nil {
-			return nil, err
-		}
-		m.Body, m.LastError, m.ConversationOpened = []byte(body), lastErr.String, opened != 0
-		m.ScheduledAt, m.CreatedAt, m.ExpiresAt = time.UnixMilli(scheduled).UTC(), time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
-		m.ConversationExpiresAt, m.UpdatedAt = time.UnixMilli(convExp).UTC(), time.UnixMilli(updated).UTC()
-		out = append(out, m)
+	return collectRows(rows, scanOutbox)
+}
+
+// scanOutbox reads one row of outboxColumns.
+func scanOutbox(rows *sql.Rows) (OutboxMessage, error) {
+	var (
+		m                                             OutboxMessage
+		body                                          string
+		lastErr                                       sql.NullString
+		scheduled, created, expires, convExp, updated int64
+		opened                                        int
+	)
+	if err := rows.Scan(&m.ID, &m.Recipient, &m.Type, &body, &m.Status, &m.Attempts, &scheduled, &created, &expires,
+		&m.ConversationID, &m.ConversationOrigin, &convExp, &opened, &lastErr, &updated); err != nil {
+		return OutboxMessage{}, err
 	}
-	return out, rows.Err()
+	m.Body, m.LastError, m.ConversationOpened = []byte(body), lastErr.String, opened != 0
+	m.ScheduledAt, m.CreatedAt, m.ExpiresAt = time.UnixMilli(scheduled).UTC(), time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
+	m.ConversationExpiresAt, m.UpdatedAt = time.UnixMilli(convExp).UTC(), time.UnixMilli(updated).UTC()
+	return m, nil
 }
 
 // SeedFinishedOutbox stores n messages that were read long ago (ids

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -100,17 +101,11 @@ func (s *Store) ListSandboxUsers(ctx context.Context) ([]SandboxUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
+	ids, err := collectRows(rows, func(r *sql.Rows) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return id, r.Scan(&id)
+	})
+	if err != nil {
 		return nil, err
 	}
 	users := make([]SandboxUser, 0, len(ids))
@@ -132,6 +127,26 @@ type SandboxEvent struct {
 	Payload   []byte
 	DueAt     time.Time
 	CreatedAt time.Time
+	// OrderingKey names the user or message whose events are handled in
+	// order ("" none): see queueTable.key.
+	OrderingKey string
+	Attempts    int // failed handlings so far
+}
+
+// sandboxEventsQueue is the sandbox's event table as the queue primitive
+// sees it.
+var sandboxEventsQueue = queueTable{
+	name: "sandbox_events", id: "id", due: "due_at", order: "due_at, id",
+	columns: sandboxEventColumns, key: "ordering_key",
+}
+
+const sandboxEventColumns = "id, kind, payload, due_at, created_at, ordering_key, attempts"
+
+func compareSandboxEvents(a, b SandboxEvent) int {
+	if c := a.DueAt.Compare(b.DueAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
 }
 
 // AddSandboxEvents stores events in one transaction.
@@ -146,18 +161,36 @@ func (s *Store) AddSandboxEvents(ctx context.Context, events []SandboxEvent) err
 
 func (s *Store) insertSandboxEvents(ctx context.Context, tx *sql.Tx, events []SandboxEvent) error {
 	for _, e := range events {
-		if _, err := s.txExec(ctx, tx, `INSERT INTO sandbox_events (kind, payload, due_at, created_at) VALUES (?, ?, ?, ?)`,
-			e.Kind, string(e.Payload), e.DueAt.UnixMilli(), e.CreatedAt.UnixMilli()); err != nil {
+		if _, err := s.txExec(ctx, tx, `INSERT INTO sandbox_events (kind, payload, due_at, created_at, ordering_key) VALUES (?, ?, ?, ?, ?)`,
+			e.Kind, string(e.Payload), e.DueAt.UnixMilli(), e.CreatedAt.UnixMilli(), storedOrderingKey(e.OrderingKey)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// DueSandboxEvents returns up to max events due at now, oldest first.
+// DueSandboxEvents returns up to max events due at now, oldest first,
+// whoever holds them: a look at the queue, which claims nothing.
 func (s *Store) DueSandboxEvents(ctx context.Context, now time.Time, max int) ([]SandboxEvent, error) {
-	return s.sandboxEvents(ctx, `SELECT id, kind, payload, due_at, created_at FROM sandbox_events
+	return s.sandboxEvents(ctx, `SELECT `+sandboxEventColumns+` FROM sandbox_events
 		WHERE due_at <= ? ORDER BY due_at, id LIMIT ?`, now.UnixMilli(), max)
+}
+
+// ClaimSandboxEvents leases up to max events due at now to owner until
+// now+lease, oldest first. Events owner already holds are claimed again
+// (the caller has nothing in flight when it asks: what it holds was
+// neither acknowledged nor given back); another owner's live lease, or an
+// earlier event of the same ordering key held back after a failure, keeps
+// an event out.
+func (s *Store) ClaimSandboxEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]SandboxEvent, error) {
+	return claimRows(ctx, s, sandboxEventsQueue, claimRequest{owner: owner, now: now, lease: lease, limit: max, ownLeftovers: true},
+		scanSandboxEvent, compareSandboxEvents, func(e SandboxEvent) any { return e.ID })
+}
+
+// RetrySandboxEvents holds back events owner claimed and failed to handle
+// (see EventRetry). Events owner no longer holds are left alone.
+func (s *Store) RetrySandboxEvents(ctx context.Context, owner string, retries []EventRetry, now time.Time) error {
+	return s.holdEvents(ctx, sandboxEventsQueue, owner, retries, now)
 }
 
 func (s *Store) sandboxEvents(ctx context.Context, query string, args ...any) ([]SandboxEvent, error) {
@@ -165,28 +198,30 @@ func (s *Store) sandboxEvents(ctx context.Context, query string, args ...any) ([
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []SandboxEvent
-	for rows.Next() {
-		var (
-			e            SandboxEvent
-			payload      string
-			due, created int64
-		)
-		if err := rows.Scan(&e.ID, &e.Kind, &payload, &due, &created); err != nil {
-			return nil, err
-		}
-		e.Payload = []byte(payload)
-		e.DueAt, e.CreatedAt = time.UnixMilli(due).UTC(), time.UnixMilli(created).UTC()
-		out = append(out, e)
+	return collectRows(rows, scanSandboxEvent)
+}
+
+// scanSandboxEvent reads one row of sandboxEventColumns.
+func scanSandboxEvent(rows *sql.Rows) (SandboxEvent, error) {
+	var (
+		e            SandboxEvent
+		payload      string
+		due, created int64
+	)
+	if err := rows.Scan(&e.ID, &e.Kind, &payload, &due, &created, &e.OrderingKey, &e.Attempts); err != nil {
+		return SandboxEvent{}, err
 	}
-	return out, rows.Err()
+	e.Payload = []byte(payload)
+	e.DueAt, e.CreatedAt = time.UnixMilli(due).UTC(), time.UnixMilli(created).UTC()
+	return e, nil
 }
 
 // NextSandboxEventDue is when the earliest pending event falls due.
 func (s *Store) NextSandboxEventDue(ctx context.Context) (time.Time, bool, error) {
 	var due sql.NullInt64
-	if err := s.queryRow(ctx, `SELECT MIN(due_at) FROM sandbox_events`).Scan(&due); err != nil {
+	// An event held back after a failure falls due when the hold ends.
+	if err := s.queryRow(ctx, `SELECT MIN(CASE WHEN lease_owner = '' AND lease_until > due_at THEN lease_until ELSE due_at END)
+		FROM sandbox_events`).Scan(&due); err != nil {
 		return time.Time{}, false, err
 	}
 	if !due.Valid {
@@ -204,7 +239,7 @@ func (s *Store) SandboxEventsByID(ctx context.Context, ids []int64) ([]SandboxEv
 	for i, id := range ids {
 		args[i] = id
 	}
-	return s.sandboxEvents(ctx, `SELECT id, kind, payload, due_at, created_at FROM sandbox_events
+	return s.sandboxEvents(ctx, `SELECT `+sandboxEventColumns+` FROM sandbox_events
 		WHERE id IN (`+placeholders(len(ids))+`) ORDER BY due_at, id`, args...)
 }
 
@@ -368,22 +403,19 @@ func (s *Store) sandboxMessages(ctx context.Context, query string, args ...any) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []SandboxMessage
-	for rows.Next() {
+	return collectRows(rows, func(r *sql.Rows) (SandboxMessage, error) {
 		var (
 			m           SandboxMessage
 			body        string
 			at, updated int64
 		)
-		if err := rows.Scan(&m.ID, &m.WaID, &body, &m.Status, &at, &updated); err != nil {
-			return nil, err
+		if err := r.Scan(&m.ID, &m.WaID, &body, &m.Status, &at, &updated); err != nil {
+			return SandboxMessage{}, err
 		}
 		m.Body = []byte(body)
 		m.At, m.UpdatedAt = time.UnixMilli(at).UTC(), time.UnixMilli(updated).UTC()
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		return m, nil
+	})
 }
 
 // upsert builds "INSERT ... on conflict update every other column" for a

@@ -334,22 +334,33 @@ func retryable(err error) bool {
 	return strings.Contains(err.Error(), "SQLITE_BUSY")
 }
 
-// ReleaseLeases gives back every outbox message and callback that owner had
-// claimed. A process calls it at start with its own node id: what its
-// previous run held when it crashed is due again at once instead of when
-// the leases run out.
-func (s *Store) ReleaseLeases(ctx context.Context, owner string) (messages, callbacks int64, err error) {
-	res, err := s.exec(ctx, `UPDATE outbox SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?`, owner)
-	if err != nil {
-		return 0, 0, err
+// Released counts the rows ReleaseLeases gave back, queue by queue.
+type Released struct {
+	Messages, Callbacks, SandboxEvents, CloudEvents int64
+}
+
+// Total is the number of rows given back.
+func (r Released) Total() int64 { return r.Messages + r.Callbacks + r.SandboxEvents + r.CloudEvents }
+
+// ReleaseLeases gives back every row of every queue (outbox messages,
+// callbacks, sandbox and Cloud events) that owner had claimed. A process
+// calls it at start with its own node id: what its previous run held when
+// it crashed is due again at once instead of when the leases run out.
+// Events held back after a failed handling stay held: that is a retry
+// delay, not a lease.
+func (s *Store) ReleaseLeases(ctx context.Context, owner string) (Released, error) {
+	var r Released
+	for _, q := range []struct {
+		table string
+		count *int64
+	}{{"outbox", &r.Messages}, {"callbacks", &r.Callbacks}, {"sandbox_events", &r.SandboxEvents}, {"cloud_events", &r.CloudEvents}} {
+		n, err := s.releaseLeases(ctx, q.table, owner)
+		if err != nil {
+			return r, err
+		}
+		*q.count = n
 	}
-	messages, _ = res.RowsAffected()
-	res, err = s.exec(ctx, `UPDATE callbacks SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?`, owner)
-	if err != nil {
-		return messages, 0, err
-	}
-	callbacks, _ = res.RowsAffected()
-	return messages, callbacks, nil
+	return r, nil
 }
 
 func boolToInt(b bool) int {

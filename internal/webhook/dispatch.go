@@ -309,7 +309,7 @@ func (d *Dispatcher) recordFailure(ctx context.Context, tr *tracker, items []sto
 	earliest := time.Time{}
 	for _, cb := range items {
 		cb.Attempts++
-		cb.LastError = reason
+		cb.LastError, cb.FailedAt = reason, now
 		cb.NextAttemptAt = now.Add(retryDelay(cb.Attempts, app))
 		if cb.NextAttemptAt.Sub(cb.CreatedAt) > d.o.Horizon {
 			expired = append(expired, cb)

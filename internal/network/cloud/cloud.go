@@ -76,7 +76,8 @@ type Store interface {
 	CloudMessageByWAMID(ctx context.Context, wamid string) (store.CloudMessage, error)
 	AddCloudEvents(ctx context.Context, events []store.CloudEvent) (int, error)
 	ForgetCloudItems(ctx context.Context, before time.Time, limit int) (int64, error)
-	CloudEvents(ctx context.Context, max int) ([]store.CloudEvent, error)
+	ClaimCloudEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.CloudEvent, error)
+	RetryCloudEvents(ctx context.Context, owner string, retries []store.EventRetry, now time.Time) error
 	DeleteCloudEvents(ctx context.Context, ids []int64) error
 	GetCloudMedia(ctx context.Context, mediaID string) (store.CloudMedia, error)
 	PutCloudMedia(ctx context.Context, m store.CloudMedia) error

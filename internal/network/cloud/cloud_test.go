@@ -82,7 +82,7 @@ func TestSendRecordsTheWamidAndStatusesMapBack(t *testing.T) {
 		map[string]any{"id": "wamid.HBgL155500011110001", "status": "failed", "timestamp": "1700000002", "recipient_id": "15550001111",
 			"errors": []any{map[string]any{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement message", "error_data": map[string]any{"details": "24h"}}}},
 	}})
-	evs, err := f.net.Events(f.ctx, 10)
+	evs, err := f.net.Events(f.ctx, "node-a", 10)
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("events %+v, %v (sent is not an event)", evs, err)
 	}
@@ -93,13 +93,13 @@ func TestSendRecordsTheWamidAndStatusesMapBack(t *testing.T) {
 		t.Fatalf("failed: %+v", s)
 	}
 	// Events stay pending until acknowledged.
-	if again, _ := f.net.Events(f.ctx, 10); len(again) != 2 {
+	if again, _ := f.net.Events(f.ctx, "node-a", 10); len(again) != 2 {
 		t.Fatalf("unacknowledged events: %d", len(again))
 	}
 	if err := f.net.Ack(f.ctx, []string{evs[0].ID, evs[1].ID}); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := f.net.Events(f.ctx, 10); len(again) != 0 {
+	if again, _ := f.net.Events(f.ctx, "node-a", 10); len(again) != 0 {
 		t.Fatalf("after ack: %d", len(again))
 	}
 	// A reply to our message carries our message's wamid.
@@ -218,7 +218,7 @@ func TestInboundTranslation(t *testing.T) {
 				"system": map[string]any{"body": "changed", "wa_id": "15550003333", "type": "user_changed_number"}},
 		},
 	})
-	evs, err := f.net.Events(f.ctx, 10)
+	evs, err := f.net.Events(f.ctx, "node-a", 10)
 	if err != nil || len(evs) != 5 {
 		t.Fatalf("%d events, %v", len(evs), err)
 	}
@@ -246,11 +246,11 @@ func TestInboundTranslation(t *testing.T) {
 func TestUnmappedStatusWaitsThenPasses(t *testing.T) {
 	f := setup(t)
 	f.deliver(t, map[string]any{"statuses": []any{map[string]any{"id": "wamid.ELSEWHERE", "status": "read", "timestamp": "1700000000", "recipient_id": "1555"}}})
-	if evs, _ := f.net.Events(f.ctx, 10); len(evs) != 0 {
+	if evs, _ := f.net.Events(f.ctx, "node-a", 10); len(evs) != 0 {
 		t.Fatalf("unmapped status passed at once: %+v", evs)
 	}
 	*f.now = f.now.Add(3 * time.Minute)
-	evs, _ := f.net.Events(f.ctx, 10)
+	evs, _ := f.net.Events(f.ctx, "node-a", 10)
 	if len(evs) != 1 || evs[0].Status.MessageID != "wamid.ELSEWHERE" {
 		t.Fatalf("after the grace: %+v", evs)
 	}

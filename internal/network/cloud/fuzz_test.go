@@ -92,7 +92,7 @@ func FuzzHandleWebhook(f *testing.F) {
 		if err != nil && !errors.As(err, &sig) && !errors.As(err, &bad) {
 			t.Fatalf("delivery %q: %v (would be a 500)", body, err)
 		}
-		events, err := n.Events(ctx, 1000)
+		events, err := n.Events(ctx, "node-a", 1000)
 		if err != nil {
 			t.Fatalf("translating delivery %q: %v", body, err)
 		}

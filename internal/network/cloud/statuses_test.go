@@ -32,7 +32,7 @@ func TestStatusesCarryTheCloudsBilling(t *testing.T) {
 		"errors": []any{map[string]any{"code": 130429, "title": "Rate limit hit", "message": "(#130429) Rate limit hit",
 			"error_data": map[string]any{"details": "Cloud API message throughput has been reached."}, "href": "/docs/whatsapp/cloud-api/support/error-codes/"}},
 	})
-	evs, err := f.net.Events(f.ctx, 10)
+	evs, err := f.net.Events(f.ctx, "node-a", 10)
 	if err != nil || len(evs) != 5 {
 		t.Fatalf("%d events (want delivered, read, deleted, warning, error), %v: %+v", len(evs), err, evs)
 	}
@@ -74,7 +74,7 @@ func TestConversationExpirationAsNumber(t *testing.T) {
 		map[string]any{"id": wamid, "status": "read", "timestamp": "1700000002", "recipient_id": "15550001111",
 			"conversation": map[string]any{"origin": map[string]any{"type": "service"}}},
 	}})
-	evs, err := f.net.Events(f.ctx, 10)
+	evs, err := f.net.Events(f.ctx, "node-a", 10)
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("%d events, %v", len(evs), err)
 	}
@@ -101,20 +101,20 @@ func TestRepeatedDeliveriesAreHandledOnce(t *testing.T) {
 	}
 	f.deliver(t, value)
 	f.deliver(t, value)
-	evs, err := f.net.Events(f.ctx, 10)
+	evs, err := f.net.Events(f.ctx, "node-a", 10)
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("%d events after a repeated delivery, %v", len(evs), err)
 	}
 	f.net.Ack(f.ctx, []string{evs[0].ID, evs[1].ID})
 	*f.now = f.now.Add(24 * time.Hour)
 	f.deliver(t, value)
-	if evs, _ := f.net.Events(f.ctx, 10); len(evs) != 0 {
+	if evs, _ := f.net.Events(f.ctx, "node-a", 10); len(evs) != 0 {
 		t.Fatalf("a delivery repeated a day later was handled again: %+v", evs)
 	}
 	*f.now = f.now.Add(cloud.DefaultReplayWindow)
 	f.deliver(t, map[string]any{}) // a delivery past the window forgets old items
 	f.deliver(t, value)
-	if evs, _ := f.net.Events(f.ctx, 10); len(evs) != 2 {
+	if evs, _ := f.net.Events(f.ctx, "node-a", 10); len(evs) != 2 {
 		t.Fatalf("after the replay window: %d events", len(evs))
 	}
 }

@@ -244,7 +244,8 @@ func (n *Network) HandleWebhook(ctx context.Context, body []byte, signature stri
 				}
 				json.Unmarshal(m, &head)
 				payload, _ := json.Marshal(storedMessage{Message: json.RawMessage(m), ProfileName: names[head.From]})
-				events = append(events, store.CloudEvent{Kind: kindMessage, Payload: payload, ReceivedAt: now, Key: itemKey("m", head.ID)})
+				events = append(events, store.CloudEvent{Kind: kindMessage, Payload: payload, ReceivedAt: now, Key: itemKey("m", head.ID),
+					OrderingKey: orderingKey("user:", head.From)})
 			}
 			for _, s := range v.Statuses {
 				var st cloudStatus
@@ -258,7 +259,10 @@ func (n *Network) HandleWebhook(ctx context.Context, body []byte, signature stri
 				}
 				switch {
 				case storedStatuses[st.Status]:
-					events = append(events, store.CloudEvent{Kind: kindStatus, Payload: json.RawMessage(s), ReceivedAt: now, Key: itemKey("s", st.ID, st.Status)})
+					// Keyed by wamid: that is the message, whichever of our
+					// ids it turns out to map to.
+					events = append(events, store.CloudEvent{Kind: kindStatus, Payload: json.RawMessage(s), ReceivedAt: now, Key: itemKey("s", st.ID, st.Status),
+						OrderingKey: orderingKey("status:", st.ID)})
 				case st.Status != "sent":
 					n.log.Info("ignoring a Cloud status On-Premises has no counterpart for", "status", st.Status, "wamid", st.ID)
 					metrics.CloudWebhookItems.WithLabelValues("status", "ignored").Inc()
@@ -280,6 +284,15 @@ func (n *Network) HandleWebhook(ctx context.Context, body []byte, signature stri
 	}
 	n.forgetOldItems(ctx, now)
 	return nil
+}
+
+// orderingKey is what a stored item stays in order with (see
+// network.Event.OrderingKey); "" when the item names no one.
+func orderingKey(prefix, id string) string {
+	if id == "" {
+		return ""
+	}
+	return prefix + id
 }
 
 // itemKey identifies a webhook item across deliveries; "" (no id) stores
@@ -343,12 +356,12 @@ func (n *Network) forgetOldItems(ctx context.Context, now time.Time) {
 // maps to none of our messages stays pending for UnmappedGrace, in case
 // our send is still recording it, then passes with the wamid (the core
 // logs and drops it).
-func (n *Network) Events(ctx context.Context, max int) ([]network.Event, error) {
-	rows, err := n.store.CloudEvents(ctx, max)
+func (n *Network) Events(ctx context.Context, owner string, max int) ([]network.Event, error) {
+	now := n.now()
+	rows, err := n.store.ClaimCloudEvents(ctx, owner, now, network.EventLease, max)
 	if err != nil {
 		return nil, err
 	}
-	now := n.now()
 	var out []network.Event
 	var junk []int64
 	for _, r := range rows {
@@ -358,6 +371,7 @@ func (n *Network) Events(ctx context.Context, max int) ([]network.Event, error) 
 		}
 		switch {
 		case ok:
+			ev.Attempts = r.Attempts
 			out = append(out, ev)
 		case ev.ID == "junk":
 			junk = append(junk, r.ID)
@@ -382,6 +396,19 @@ func (n *Network) Ack(ctx context.Context, ids []string) error {
 		nums = append(nums, v)
 	}
 	return n.store.DeleteCloudEvents(ctx, nums)
+}
+
+// Retry implements network.Network.
+func (n *Network) Retry(ctx context.Context, owner string, retries []network.Retry) error {
+	rs := make([]store.EventRetry, 0, len(retries))
+	for _, r := range retries {
+		v, err := strconv.ParseInt(r.ID, 10, 64)
+		if err != nil {
+			continue // not one of ours, as in Ack
+		}
+		rs = append(rs, store.EventRetry{ID: v, Until: r.Until, Reason: r.Reason})
+	}
+	return n.store.RetryCloudEvents(ctx, owner, rs, n.now())
 }
 
 func unixString(s string, fallback time.Time) time.Time {

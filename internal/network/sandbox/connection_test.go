@@ -44,14 +44,14 @@ func TestConnectionDown(t *testing.T) {
 				t.Errorf("%s while the connection is down: %v", name, err)
 			}
 		}
-		if events, err := sb.Events(ctx, 10); err != nil || len(events) != 0 {
+		if events, err := sb.Events(ctx, "node-a", 10); err != nil || len(events) != 0 {
 			t.Fatalf("events while the connection is down: %v %v", events, err)
 		}
 		setDown(false)
 		if err := sb.ProbeConnection(ctx); err != nil {
 			t.Fatalf("probe with the connection back: %v", err)
 		}
-		events, err := sb.Events(ctx, 10)
+		events, err := sb.Events(ctx, "node-a", 10)
 		if err != nil || len(events) != 1 || events[0].Message == nil || events[0].Message.ID != id {
 			t.Fatalf("events with the connection back: %v %v", events, err)
 		}

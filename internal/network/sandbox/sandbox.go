@@ -29,7 +29,8 @@ type Store interface {
 	PutSandboxUser(ctx context.Context, u store.SandboxUser) error
 	ListSandboxUsers(ctx context.Context) ([]store.SandboxUser, error)
 	AddSandboxEvents(ctx context.Context, events []store.SandboxEvent) error
-	DueSandboxEvents(ctx context.Context, now time.Time, max int) ([]store.SandboxEvent, error)
+	ClaimSandboxEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]store.SandboxEvent, error)
+	RetrySandboxEvents(ctx context.Context, owner string, retries []store.EventRetry, now time.Time) error
 	DeleteSandboxEvents(ctx context.Context, ids []int64) error
 	SandboxEventsByID(ctx context.Context, ids []int64) ([]store.SandboxEvent, error)
 	RecordSandboxReceived(ctx context.Context, m store.SandboxMessage, events []store.SandboxEvent) (bool, error)
@@ -280,7 +281,8 @@ type eventPayload struct {
 
 func (s *Sandbox) event(kind network.EventKind, due time.Time, p eventPayload) store.SandboxEvent {
 	body, _ := json.Marshal(p)
-	return store.SandboxEvent{Kind: string(kind), Payload: body, DueAt: due, CreatedAt: s.now()}
+	key := network.Event{Status: p.Status, Message: p.Message, Change: p.Change, Identity: p.Identity}.OrderingKey()
+	return store.SandboxEvent{Kind: string(kind), Payload: body, DueAt: due, CreatedAt: s.now(), OrderingKey: key}
 }
 
 func (s *Sandbox) addEvents(ctx context.Context, events ...store.SandboxEvent) error {
@@ -309,13 +311,13 @@ func (s *Sandbox) signalDue(events []store.SandboxEvent) {
 // the business acknowledges a report (Ack): a report handed out and not
 // acknowledged (the core deferred it, or crashed) must still apply when it
 // is handed out again.
-func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) {
+func (s *Sandbox) Events(ctx context.Context, owner string, max int) ([]network.Event, error) {
 	if w, err := s.World(ctx); err != nil {
 		return nil, err
 	} else if w.ConnectionDown {
 		return nil, nil // the events wait for the connection
 	}
-	rows, err := s.store.DueSandboxEvents(ctx, s.now(), max)
+	rows, err := s.store.ClaimSandboxEvents(ctx, owner, s.now(), network.EventLease, max)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +329,7 @@ func (s *Sandbox) Events(ctx context.Context, max int) ([]network.Event, error) 
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
 			return nil, fmt.Errorf("sandbox: event %d is corrupt: %w", r.ID, err)
 		}
-		e := network.Event{ID: strconv.FormatInt(r.ID, 10), Kind: network.EventKind(r.Kind), Time: r.DueAt,
+		e := network.Event{ID: strconv.FormatInt(r.ID, 10), Kind: network.EventKind(r.Kind), Time: r.DueAt, Attempts: r.Attempts,
 			Status: p.Status, Message: p.Message, Change: p.Change, Identity: p.Identity}
 		if e.Status != nil && e.Status.Status != "failed" {
 			applies, err := s.statusApplies(ctx, e.Status)
@@ -401,6 +403,27 @@ func (s *Sandbox) Ack(ctx context.Context, ids []string) error {
 		advances = append(advances, store.SandboxAdvance{MessageID: p.Status.MessageID, Status: p.Status.Status, At: e.DueAt})
 	}
 	return s.store.AckSandboxEvents(ctx, advances, nums)
+}
+
+// Retry implements network.Network.
+func (s *Sandbox) Retry(ctx context.Context, owner string, retries []network.Retry) error {
+	rs, err := eventRetries(retries)
+	if err != nil {
+		return err
+	}
+	return s.store.RetrySandboxEvents(ctx, owner, rs, s.now())
+}
+
+func eventRetries(retries []network.Retry) ([]store.EventRetry, error) {
+	out := make([]store.EventRetry, len(retries))
+	for i, r := range retries {
+		n, err := strconv.ParseInt(r.ID, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: bad event id %q", r.ID)
+		}
+		out[i] = store.EventRetry{ID: n, Until: r.Until, Reason: r.Reason}
+	}
+	return out, nil
 }
 
 // NextEventDue says when the next delayed event (a delivery, a read) falls

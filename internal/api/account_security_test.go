@@ -1,10 +1,11 @@
-package api
+package api_test
 
 import (
 	"encoding/base64"
 	"strings"
 	"testing"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
 )
@@ -95,7 +96,7 @@ func (h *harness) configure(t *testing.T, admin string) {
 func (h *harness) state(t *testing.T, admin string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, p := range []string{"/v1/settings/application", "/v1/settings/profile/about", "/v1/settings/business/profile", complianceInfoPath,
+	for _, p := range []string{"/v1/settings/application", "/v1/settings/profile/about", "/v1/settings/business/profile", api.ComplianceInfoPath,
 		"/v1/settings/application/media/providers", "/sandbox/v1/business"} {
 		res := h.do(request{method: "GET", path: p, header: bearer(admin)})
 		b.WriteString(p + " " + string(res.Raw))

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -284,12 +284,12 @@ func TestCloudUploadsMediaAtUpload(t *testing.T) {
 	}
 
 	// A file the Cloud does not take: refused, not kept.
-	before := len(volumeFiles(t, s.srv.media))
+	before := len(volumeFiles(t, s.node.Media))
 	gif := []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 	w := s.raw("POST", "/v1/media", "image/gif", bytes.NewReader(gif), bearer(s.admin))
 	expectError(t, asResponse(t, w), 400, e(1009, "Parameter value is not valid",
 		"Media upload error: the file was refused: Cloud API error 131053: (#131053) Media upload error (Unsupported file type image/gif)"))
-	if after := len(volumeFiles(t, s.srv.media)); after != before {
+	if after := len(volumeFiles(t, s.node.Media)); after != before {
 		t.Fatalf("a refused file was kept: %d files, %d before", after, before)
 	}
 

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 	"github.com/wabiz/wabiz/internal/profile"
@@ -54,11 +55,11 @@ func (g *gate) waitArrivals(t *testing.T, n int) {
 // gatedMessaging is the real core whose contact checks and health checks
 // wait at gates.
 type gatedMessaging struct {
-	Messaging
+	api.Messaging
 	contacts, health *gate
 }
 
-func (g *gatedMessaging) setInner(m Messaging) { g.Messaging = m }
+func (g *gatedMessaging) setInner(m api.Messaging) { g.Messaging = m }
 
 func (g *gatedMessaging) CheckContacts(ctx context.Context, inputs []string, _, _ bool) ([]core.ContactResult, error) {
 	if err := g.contacts.pass(ctx); err != nil {
@@ -115,7 +116,7 @@ var overloaded = e(1016, "System overloaded", "Too many requests in progress on 
 // monitoring still answers, and the places come back when the held ones end.
 func TestConcurrentRequestsAreBounded(t *testing.T) {
 	gated := &gatedMessaging{contacts: newGate()}
-	h := sqliteHarness(t, withDeps(func(d *Deps) {
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) {
 		d.MaxConcurrentRequests, d.Messaging, d.HealthRateLimit = 3, gated, 0
 	}))
 	admin := h.adminToken()
@@ -155,16 +156,16 @@ func TestConcurrentRequestsAreBounded(t *testing.T) {
 // too, by its own pool, and leaves the API's places alone.
 func TestMonitoringHasPlacesOfItsOwn(t *testing.T) {
 	gated := &gatedMessaging{health: newGate()}
-	h := sqliteHarness(t, withDeps(func(d *Deps) {
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) {
 		d.MaxConcurrentRequests, d.Messaging, d.HealthRateLimit = 1, gated, 0
 	}))
 	admin := h.adminToken()
 
 	var held []<-chan *httptest.ResponseRecorder
-	for range monitoringSlots {
+	for range api.MonitoringSlots {
 		held = append(held, h.serveAsync("GET", "/v1/health", "", apikey()))
 	}
-	gated.health.waitArrivals(t, monitoringSlots)
+	gated.health.waitArrivals(t, api.MonitoringSlots)
 	expectError(t, h.do(request{method: "GET", path: "/v1/health", header: apikey()}), 503, overloaded)
 	expectError(t, h.do(request{method: "GET", path: "/metrics/", header: apikey()}), 503, overloaded)
 	if res := h.do(request{method: "GET", path: "/v1/settings/application", header: bearer(admin)}); res.Status != 200 {
@@ -176,7 +177,7 @@ func TestMonitoringHasPlacesOfItsOwn(t *testing.T) {
 
 func TestNoConcurrencyBoundWhenDisabled(t *testing.T) {
 	gated := &gatedMessaging{contacts: newGate()}
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.MaxConcurrentRequests, d.Messaging = 0, gated }))
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.MaxConcurrentRequests, d.Messaging = 0, gated }))
 	admin := h.adminToken()
 	var held []<-chan *httptest.ResponseRecorder
 	for range 40 {
@@ -194,7 +195,7 @@ func TestNoConcurrencyBoundWhenDisabled(t *testing.T) {
 type hideLength struct{ io.Reader }
 
 // TestRouteBodyLimits: each route's body limit, just under and just over,
-// through the real handler; JSON routes share Deps.MaxBodyBytes (4096 here).
+// through the real handler; JSON routes share api.Deps.MaxBodyBytes (4096 here).
 func TestRouteBodyLimits(t *testing.T) {
 	const mediaMax = 64 << 10
 	h := sqliteHarness(t, withMediaMaxBytes(mediaMax))
@@ -230,21 +231,21 @@ func TestRouteBodyLimits(t *testing.T) {
 	expectError(t, post("/v1/media", "text/plain", hideLength{strings.NewReader(strings.Repeat("a", mediaMax+1))}), 400, tooBigUpload)
 
 	// The profile photo: 5 MiB.
-	expectError(t, post(photoPath, "image/jpeg", hideLength{strings.NewReader(strings.Repeat("a", profile.MaxPhotoBytes+1))}), 400,
+	expectError(t, post(api.PhotoPath, "image/jpeg", hideLength{strings.NewReader(strings.Repeat("a", profile.MaxPhotoBytes+1))}), 400,
 		e(1009, "Parameter value is not valid", "Photo size too large. Max allowed size: 5242880 bytes"))
-	notTooLarge("photo at the limit", post(photoPath, "image/jpeg", hideLength{strings.NewReader(strings.Repeat("a", profile.MaxPhotoBytes))}))
+	notTooLarge("photo at the limit", post(api.PhotoPath, "image/jpeg", hideLength{strings.NewReader(strings.Repeat("a", profile.MaxPhotoBytes))}))
 
 	// Restore: 16 MiB of JSON, whatever the JSON limit.
 	restore := func(n int) io.Reader {
 		return hideLength{io.MultiReader(strings.NewReader(`{"password":"x","data":"`), strings.NewReader(strings.Repeat("A", n-len(`{"password":"x","data":""}`))), strings.NewReader(`"}`))}
 	}
 	notTooLarge("restore of 64 KiB", post("/v1/settings/restore", "application/json", restore(64<<10)))
-	expectError(t, post("/v1/settings/restore", "application/json", restore(maxRestoreBodyBytes+1)), 413,
+	expectError(t, post("/v1/settings/restore", "application/json", restore(api.MaxRestoreBodyBytes+1)), 413,
 		e(1025, "Request is not valid", "Request body is larger than 16777216 bytes"))
 
 	// Certificates: 1 MiB of PEM.
 	notTooLarge("certificate of 64 KiB", post("/v1/certificates/webhooks/ca", "text/plain", strings.NewReader(strings.Repeat("a", 64<<10))))
-	expectError(t, post("/v1/certificates/webhooks/ca", "text/plain", strings.NewReader(strings.Repeat("a", certBodyLimit+1))), 400,
+	expectError(t, post("/v1/certificates/webhooks/ca", "text/plain", strings.NewReader(strings.Repeat("a", api.CertBodyLimit+1))), 400,
 		e(1009, "Parameter value is not valid", "Request content exceeds size of 1024 KB"))
 }
 
@@ -257,19 +258,19 @@ func TestCloudWebhookBodyLimit(t *testing.T) {
 		return asResponse(t, h.raw("POST", "/cloud/webhook", "application/json", strings.NewReader(body), map[string]string{"X-Hub-Signature-256": "sha256=00"}))
 	}
 	expectError(t, deliver(2<<20), 401, e(1005, "Access denied", "Invalid webhook signature"))
-	expectError(t, deliver(maxCloudWebhookBytes+1), 413, e(1025, "Request is not valid", "Request body is larger than 3145728 bytes"))
+	expectError(t, deliver(api.MaxCloudWebhookBytes+1), 413, e(1025, "Request is not valid", "Request body is larger than 3145728 bytes"))
 }
 
-// liveServer serves h through NewHTTPServer on a loopback port.
-func (h *harness) liveServer(t *testing.T, to Timeouts) *httptest.Server {
+// liveServer serves h through api.NewHTTPServer on a loopback port.
+func (h *harness) liveServer(t *testing.T, to api.Timeouts) *httptest.Server {
 	ts := httptest.NewUnstartedServer(h.srv)
-	ts.Config = NewHTTPServer(h.srv, to, log.New(io.Discard, "", 0))
+	ts.Config = api.NewHTTPServer(h.srv, to, log.New(io.Discard, "", 0))
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return ts
 }
 
-var roomyTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 10 * time.Second, Write: 10 * time.Second, Idle: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+var roomyTimeouts = api.Timeouts{ReadHeader: 10 * time.Second, Read: 10 * time.Second, Write: 10 * time.Second, Idle: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 
 // closedWithin reads from conn until the server closes it, failing after
 // limit; it returns what the server sent.
@@ -354,7 +355,7 @@ func (s *trickle) Read(p []byte) (int, error) {
 // shorter than a slow client needs, an authenticated upload still completes
 // (it has TransferTimeout) while a JSON request as slow is cut off.
 func TestFileTransfersGetTheTransferTimeout(t *testing.T) {
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.TransferTimeout = 10 * time.Second }))
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.TransferTimeout = 10 * time.Second }))
 	admin := h.adminToken()
 	to := roomyTimeouts
 	to.Read, to.Write = 100*time.Millisecond, 100*time.Millisecond

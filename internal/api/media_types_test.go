@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -126,7 +126,7 @@ func TestUploadChecksTheBytesAgainstTheType(t *testing.T) {
 			expectError(t, asResponse(t, h.raw("POST", "/v1/media", tc.declared, bytes.NewReader(tc.body), bearer(admin))), 400,
 				e(1009, "Parameter value is not valid", "The media content does not match its type '"+tc.declared+"'"))
 		}
-		if files := volumeFiles(t, h.srv.media); len(files) != 0 {
+		if files := volumeFiles(t, h.node.Media); len(files) != 0 {
 			t.Fatalf("refused uploads left files: %v", files)
 		}
 

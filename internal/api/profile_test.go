@@ -1,37 +1,18 @@
-package api
+package api_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/wabiz/wabiz/internal/backup"
-	"github.com/wabiz/wabiz/internal/core"
-	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/profile"
-	"github.com/wabiz/wabiz/internal/settings"
-	"github.com/wabiz/wabiz/internal/store"
 )
-
-// newAccountServices wires the profile and backup services as serve.go does,
-// with a cheap KDF so backups do not slow the suite down.
-func newAccountServices(st *store.Store, net network.ProfilePublisher, compliance network.CompliancePublisher, setPIN func(context.Context, string) error,
-	set *settings.Service, engine *core.Core, log *slog.Logger, now func() time.Time) (ProfileService, AccountSecurity) {
-	p := profile.New(profile.Options{Store: st, Publisher: net, Compliance: compliance, SetPIN: setPIN, Log: log, Now: now})
-	b := backup.New(backup.Options{Store: st, TwoStep: p, Now: now, Log: log,
-		KDF: backup.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}, SettingsRules: settings.PatchRules{AllowHTTPWebhook: true},
-		AfterRestore: []func(context.Context) error{set.Refresh, engine.ReloadRegistration, p.Publish, p.PublishComplianceInfo}})
-	return p, b
-}
 
 func TestAbout(t *testing.T) {
 	h := sqliteHarness(t)

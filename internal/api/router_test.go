@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"net/http"
@@ -72,8 +72,7 @@ func TestRequestID(t *testing.T) {
 
 func TestPanicIsRecoveredAs500(t *testing.T) {
 	h := sqliteHarness(t)
-	sets := map[string]*routeSet{}
-	h.srv.handle("GET", "/v1/test-panic", authBasic, func(w http.ResponseWriter, r *http.Request) error { panic("boom") }, sets)
+	h.srv.HandleBasic("GET", "/v1/test-panic", func(w http.ResponseWriter, r *http.Request) error { panic("boom") })
 	res := h.do(request{method: "GET", path: "/v1/test-panic"})
 	expectError(t, res, 500, e(1014, "Internal error", ""))
 	if !strings.Contains(h.logBuf.String(), "boom") {

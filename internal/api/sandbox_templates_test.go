@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
@@ -231,7 +232,7 @@ func TestSandboxTemplateSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.MaxBodyBytes = 1 << 20 }))
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.MaxBodyBytes = 1 << 20 }))
 	admin := h.adminToken()
 	res := h.do(request{method: "POST", path: templatesPath, body: string(data), header: bearer(admin)})
 	_, list := templatesOf(t, res)

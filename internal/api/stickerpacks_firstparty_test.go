@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -186,7 +186,7 @@ func TestFirstPartyStickerpackSurvivesRestart(t *testing.T) {
 		before := first.expectFirstPartyReads(t, bearer(admin))
 		data := first.backup(t, admin, "s3cret pass")
 
-		again := newHarness(t, cfg, withMediaDir(first.srv.media.Dir()))
+		again := newHarness(t, cfg, withMediaDir(first.node.Media.Dir()))
 		admin = again.login("admin", testAdminPassword)
 		after := again.expectFirstPartyReads(t, bearer(admin))
 		fresh := newHarness(t, cfg)
@@ -222,7 +222,7 @@ func TestFirstPartyStickersSurviveMediaGC(t *testing.T) {
 		if res := h.do(request{method: "PUT", path: "/v1/services/media/gc", header: bearer(admin)}); res.Status != 200 {
 			t.Fatalf("media gc: %d %s", res.Status, res.Raw)
 		}
-		h.ops().Wait()
+		h.node.Collector.Wait()
 		if w := h.raw("GET", "/v1/media/"+stale, "", nil, bearer(admin)); w.Code != 404 {
 			t.Fatalf("the stale upload was not collected: %d", w.Code)
 		}

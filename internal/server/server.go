@@ -56,6 +56,11 @@ type Options struct {
 	// API, when set, may change the HTTP layer's dependencies before it is
 	// built.
 	API func(*api.Deps)
+	// MediaMaxBytes, when set, lowers the media volume's file size limit
+	// (media.MaxUploadBytes). For tests, which cannot upload 100 MB: the
+	// limit is Meta's, and its error names it, so it is no configuration
+	// option.
+	MediaMaxBytes int64
 }
 
 // Node is every part of one wabiz node.
@@ -130,7 +135,7 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 	if n.Settings, err = settings.NewService(ctx, s, rules, now); err != nil {
 		return nil, err
 	}
-	if n.Media, err = media.New(media.Options{Dir: c.MediaDir(), Store: s, Now: now, Fetch: media.FetchOptions{
+	if n.Media, err = media.New(media.Options{Dir: c.MediaDir(), Store: s, Now: now, MaxBytes: o.MediaMaxBytes, Fetch: media.FetchOptions{
 		Timeout: c.MediaLinkTimeout, AllowPrivate: c.MediaPrivateLinks, UserAgent: "wabiz/" + o.Version,
 	}}); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 )
 
 func TestTwoStepErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	for _, c := range []struct {
@@ -38,6 +39,7 @@ func (h *harness) reRegister(admin, pinField string) response {
 }
 
 func TestTwoStepGuardsRegistration(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -61,6 +63,7 @@ func TestTwoStepGuardsRegistration(t *testing.T) {
 }
 
 func TestBackupErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	missing := func(name string) errorItem {
@@ -115,6 +118,7 @@ func (h *harness) backup(t *testing.T, admin, password string) string {
 }
 
 func TestBackupRestoreAcrossEngines(t *testing.T) {
+	t.Parallel()
 	src := sqliteHarness(t)
 	srcAdmin := src.adminToken()
 	src.register(srcAdmin)

@@ -181,6 +181,7 @@ func handshake(t *testing.T, listener *certs.Store, roots *x509.CertPool) *x509.
 // --- POST /v1/certificates/external, GET /v1/certificates/external/ca ---
 
 func TestExternalCertificateInstalledAtOnceAndKept(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	user := h.createUser(admin, "alice", "Alice#Pass1")
@@ -252,6 +253,7 @@ func TestExternalCertificateInstalledAtOnceAndKept(t *testing.T) {
 }
 
 func TestExternalCertificateDefaultCA(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	wantPEM(t, h.getPEM(t, admin, "/v1/certificates/external/ca"), h.selfSignedCA(t))
@@ -261,6 +263,7 @@ func TestExternalCertificateDefaultCA(t *testing.T) {
 }
 
 func TestExternalCertificateErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	selfSigned := h.node.Listener.Current()
 	admin := h.adminToken()
@@ -340,6 +343,7 @@ func (failingDocs) PutDocument(context.Context, string, []byte, int64, time.Time
 // --- /v1/certificates/webhooks/ca ---
 
 func TestWebhookCAErrorsAndAccess(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	user := h.createUser(admin, "alice", "Alice#Pass1")
@@ -384,6 +388,7 @@ func TestWebhookCAErrorsAndAccess(t *testing.T) {
 }
 
 func TestWebhookCATrustedAtOnce(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	now := h.clock.Now()

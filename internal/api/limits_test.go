@@ -115,6 +115,7 @@ var overloaded = e(1016, "System overloaded", "Too many requests in progress on 
 // allows in a blocking handler: the next is refused at once with 503/1016,
 // monitoring still answers, and the places come back when the held ones end.
 func TestConcurrentRequestsAreBounded(t *testing.T) {
+	t.Parallel()
 	gated := &gatedMessaging{contacts: newGate()}
 	h := sqliteHarness(t, withDeps(func(d *api.Deps) {
 		d.MaxConcurrentRequests, d.Messaging, d.HealthRateLimit = 3, gated, 0
@@ -155,6 +156,7 @@ func TestConcurrentRequestsAreBounded(t *testing.T) {
 // TestMonitoringHasPlacesOfItsOwn: a flood of health checks is bounded
 // too, by its own pool, and leaves the API's places alone.
 func TestMonitoringHasPlacesOfItsOwn(t *testing.T) {
+	t.Parallel()
 	gated := &gatedMessaging{health: newGate()}
 	h := sqliteHarness(t, withDeps(func(d *api.Deps) {
 		d.MaxConcurrentRequests, d.Messaging, d.HealthRateLimit = 1, gated, 0
@@ -176,6 +178,7 @@ func TestMonitoringHasPlacesOfItsOwn(t *testing.T) {
 }
 
 func TestNoConcurrencyBoundWhenDisabled(t *testing.T) {
+	t.Parallel()
 	gated := &gatedMessaging{contacts: newGate()}
 	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.MaxConcurrentRequests, d.Messaging = 0, gated }))
 	admin := h.adminToken()
@@ -197,6 +200,7 @@ type hideLength struct{ io.Reader }
 // TestRouteBodyLimits: each route's body limit, just under and just over,
 // through the real handler; JSON routes share api.Deps.MaxBodyBytes (4096 here).
 func TestRouteBodyLimits(t *testing.T) {
+	t.Parallel()
 	const mediaMax = 64 << 10
 	h := sqliteHarness(t, withMediaMaxBytes(mediaMax))
 	admin := h.adminToken()
@@ -252,6 +256,7 @@ func TestRouteBodyLimits(t *testing.T) {
 // TestCloudWebhookBodyLimit: Meta's deliveries may take 3 MiB whatever the
 // JSON limit (the signature is checked on the whole body).
 func TestCloudWebhookBodyLimit(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t, withCloud(graphtest.New(t)))
 	deliver := func(n int) response {
 		body := `{"object":"whatsapp_business_account","x":"` + strings.Repeat("a", n-len(`{"object":"whatsapp_business_account","x":""}`)) + `"}`
@@ -288,6 +293,7 @@ func closedWithin(t *testing.T, conn net.Conn, limit time.Duration) string {
 // TestSlowClientsLoseTheirConnection: a client that trickles its headers
 // (slowloris) or sits idle on a keep-alive connection is cut off.
 func TestSlowClientsLoseTheirConnection(t *testing.T) {
+	// Not parallel: real-time timeouts of 100 ms, best kept away from a busy machine.
 	h := sqliteHarness(t)
 	to := roomyTimeouts
 	to.ReadHeader, to.Idle = 100*time.Millisecond, 100*time.Millisecond
@@ -319,6 +325,7 @@ func TestSlowClientsLoseTheirConnection(t *testing.T) {
 }
 
 func TestOversizedHeadersAre431(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	to := roomyTimeouts
 	to.MaxHeaderBytes = 4096
@@ -355,6 +362,7 @@ func (s *trickle) Read(p []byte) (int, error) {
 // shorter than a slow client needs, an authenticated upload still completes
 // (it has TransferTimeout) while a JSON request as slow is cut off.
 func TestFileTransfersGetTheTransferTimeout(t *testing.T) {
+	// Not parallel: real-time timeouts of 100 ms, best kept away from a busy machine.
 	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.TransferTimeout = 10 * time.Second }))
 	admin := h.adminToken()
 	to := roomyTimeouts

@@ -86,6 +86,7 @@ func volumeFiles(t *testing.T, svc *media.Service) []string {
 const emptyMeta = `{"meta":{"api_status":"stable","version":"v2.51.2"}}` + "\n"
 
 func TestMediaUploadDownloadDelete(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		user := h.createUser(h.adminToken(), "media_user", "Passw0rd!")
@@ -165,6 +166,7 @@ func hexString(b []byte) string {
 }
 
 func TestMediaUploadErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	auth := bearer(admin)
@@ -261,6 +263,7 @@ func makeUnwritable(t *testing.T, dir string) {
 }
 
 func TestMediaDirectoryNotWritable(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	makeUnwritable(t, filepath.Join(h.node.Media.Dir(), "tmp"))
@@ -272,6 +275,7 @@ func TestMediaDirectoryNotWritable(t *testing.T) {
 const providersPath = "/v1/settings/application/media/providers"
 
 func TestMediaProviders(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -324,6 +328,7 @@ func TestMediaProviders(t *testing.T) {
 }
 
 func TestMediaProviderValidation(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	one := e(1009, "Parameter value is not valid", "Can only add 1 config at a time")

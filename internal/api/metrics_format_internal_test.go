@@ -12,6 +12,7 @@ import (
 // one such sample (a summary's quantile before any observation, a gauge
 // that cannot be read) must not cost the whole answer.
 func TestMetricsJSONWritesNonFiniteValuesAsNull(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "unreadable", Help: "h"}, func() float64 { return math.NaN() }),

@@ -23,6 +23,7 @@ func apikeyAccepting(accept string) map[string]string {
 // histograms carry their buckets (with +Inf), sum and count, summaries
 // their quantiles.
 func TestMetricsAnswersJSONByDefault(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.do(request{method: "GET", path: "/v1/settings/application", header: bearer(admin)})
@@ -86,6 +87,7 @@ func TestMetricsAnswersJSONByDefault(t *testing.T) {
 // Prometheus's protobuf; ?format= wins over Accept either way; an unknown
 // format is refused.
 func TestMetricsNegotiatesTheExposition(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	const textType = "text/plain; version=0.0.4; charset=utf-8"

@@ -66,6 +66,7 @@ next:
 func apikey() map[string]string { return map[string]string{"Authorization": "Apikey " + testAPIKey} }
 
 func TestOperationsAccessAndShapes(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	user := h.createUser(admin, "ops_viewer", "Passw0rd!")
@@ -124,6 +125,7 @@ func TestOperationsAccessAndShapes(t *testing.T) {
 // TestMetricsMoveWithTraffic: after a round trip the counters of the
 // request path, the core and the webhook have moved.
 func TestMetricsMoveWithTraffic(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	before := h.scrape(apikey())
@@ -169,6 +171,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 // TestGarbageCollection deletes exactly what has passed its retention, on
 // the injected clock, and reports on the webhook.
 func TestGarbageCollection(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -263,6 +266,7 @@ func TestGarbageCollection(t *testing.T) {
 // TestPassThroughSweep: with pass_through on, read and failed messages go at
 // once and delivered ones after a day; with it off nothing goes.
 func TestPassThroughSweep(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	ctx := context.Background()
 	now := h.clock.Now()

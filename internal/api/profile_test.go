@@ -15,6 +15,7 @@ import (
 )
 
 func TestAbout(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	res := h.do(request{method: "GET", path: "/v1/settings/profile/about", header: bearer(admin)})
@@ -69,6 +70,7 @@ func testPNG(t *testing.T, w, hgt int) []byte {
 }
 
 func TestPhoto(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	expectError(t, h.do(request{method: "GET", path: "/v1/settings/profile/photo", header: bearer(admin)}), 404,
@@ -132,6 +134,7 @@ func TestPhoto(t *testing.T) {
 }
 
 func TestBusinessProfile(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	res := h.do(request{method: "GET", path: "/v1/settings/business/profile", header: bearer(admin)})
@@ -194,6 +197,7 @@ func httptestGet(h *harness, token, path string) *httptest.ResponseRecorder {
 // is stored. Line breaks and tabs are kept in the two texts WhatsApp
 // shows on several lines (about, description), refused elsewhere.
 func TestProfileTextsRefuseControlCharacters(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.postComplianceInfo(admin, fullComplianceInfo)

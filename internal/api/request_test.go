@@ -6,6 +6,7 @@ import (
 )
 
 func TestRequestBodyRules(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	lengthErr := e(1009, "Parameter value is not valid", "Username doesn't meet length requirements")

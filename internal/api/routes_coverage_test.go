@@ -11,6 +11,7 @@ import (
 // not found", no 405), answers the same both ways, in the envelope, with
 // the expected status.
 func TestEveryRouteOfTheReference(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -134,6 +135,7 @@ func truncate(b []byte) string {
 }
 
 func TestShards(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	expectError(t, h.do(request{method: "POST", path: "/v1/account/shards", header: bearer(admin), body: `{"cc":"1","phone_number":"5550100","shards":4,"cert":"x"}`}), 500,

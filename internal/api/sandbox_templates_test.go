@@ -53,6 +53,7 @@ func withNamespace(ns, canonical string) string {
 }
 
 func TestSandboxTemplatesCRUD(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -148,6 +149,7 @@ func TestSandboxTemplatesCRUD(t *testing.T) {
 }
 
 func TestSandboxTemplateErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	do := func(method, path, body string) response {
@@ -227,6 +229,7 @@ func TestSandboxTemplateErrors(t *testing.T) {
 // API and as WABIZ_SANDBOX_TEMPLATES seeds it, and seeding again with an
 // edited file replaces rather than duplicates.
 func TestSandboxTemplateSample(t *testing.T) {
+	t.Parallel()
 	const sample = "../../docs/examples/sandbox-templates.json"
 	data, err := os.ReadFile(sample)
 	if err != nil {
@@ -266,6 +269,7 @@ func TestSandboxTemplateSample(t *testing.T) {
 }
 
 func TestSandboxTemplateFiles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	sb := sandbox.New(storetest.Open(t, store.SQLite), nil)
 	one, two := simpleTemplate("a", "en"), simpleTemplate("b", "en")

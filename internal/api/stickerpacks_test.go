@@ -40,6 +40,7 @@ func expectBody(t *testing.T, res response, status int, body string) {
 }
 
 func TestStickerpackCRUD(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -109,6 +110,7 @@ func TestStickerpackCRUD(t *testing.T) {
 }
 
 func TestStickerpackErrors(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		tok := h.adminToken()

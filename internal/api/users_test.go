@@ -19,6 +19,7 @@ import (
 var policy = e(1009, "Parameter value is not valid", auth.PasswordPolicyDetail)
 
 func TestFirstLoginForcesPasswordChange(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		res := h.do(request{method: "POST", path: "/v1/users/login", header: basic("admin", "secret")})
@@ -60,6 +61,7 @@ func TestFirstLoginForcesPasswordChange(t *testing.T) {
 }
 
 func TestLoginCredentialErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	for name, hdr := range map[string]map[string]string{
 		"no header":      nil,
@@ -78,6 +80,7 @@ func TestLoginCredentialErrors(t *testing.T) {
 }
 
 func TestLoginThrottledPerIP(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	const ip = "192.0.2.7:5555"
 	for i := 1; i <= 30; i++ {
@@ -104,6 +107,7 @@ func TestLoginThrottledPerIP(t *testing.T) {
 }
 
 func TestPasswordChangeRequiredCountsAsFailure(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.LoginFailureLimit = 2 }))
 	const ip = "192.0.2.9:1"
 	for i := 0; i < 2; i++ {
@@ -115,6 +119,7 @@ func TestPasswordChangeRequiredCountsAsFailure(t *testing.T) {
 }
 
 func TestBearerTokenRules(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	get := func(hdr map[string]string) response {
@@ -140,6 +145,7 @@ func TestBearerTokenRules(t *testing.T) {
 }
 
 func TestTokenSignedWithAnotherKeyIsRejected(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	h.adminToken()
 	other, err := auth.NewService(h.store, auth.Options{SigningKey: []byte(strings.Repeat("z", 32)), BcryptCost: 4, Now: h.clock.Now})
@@ -154,6 +160,7 @@ func TestTokenSignedWithAnotherKeyIsRejected(t *testing.T) {
 }
 
 func TestLogoutRevokesOnlyThatToken(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	first := h.adminToken()
 	second := h.login("admin", testAdminPassword)
@@ -167,6 +174,7 @@ func TestLogoutRevokesOnlyThatToken(t *testing.T) {
 }
 
 func TestUserManagement(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -237,6 +245,7 @@ func TestUserManagement(t *testing.T) {
 }
 
 func TestCreateUserValidation(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	invalid := func(details string) errorItem { return e(1009, "Parameter value is not valid", details) }
@@ -275,6 +284,7 @@ func TestCreateUserValidation(t *testing.T) {
 }
 
 func TestUserWritesAreRateLimited(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	for i := 0; i < 256; i++ {
@@ -293,6 +303,7 @@ func TestUserWritesAreRateLimited(t *testing.T) {
 }
 
 func TestAPIKeyOnlyReachesHealth(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	key := map[string]string{"Authorization": "Apikey " + testAPIKey}
 	res := h.do(request{method: "GET", path: "/v1/health", header: key})
@@ -313,6 +324,7 @@ func TestAPIKeyOnlyReachesHealth(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	expectError(t, h.do(request{method: "GET", path: "/v1/health"}), 401, e(1005, "Access denied", "Missing or invalid authentication credentials"))
@@ -340,6 +352,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestHealthReportsGatewayFailure(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.Messaging = &failingGateway{} }))
 	admin := h.adminToken()
 	res := h.do(request{method: "GET", path: "/v1/health", header: bearer(admin)})
@@ -356,6 +369,7 @@ func (*failingGateway) GatewayStatus(context.Context) (string, error) {
 }
 
 func TestLoginThrottleCountsParallelAttempts(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.LoginFailureLimit = 5 }))
 	results := make(chan int, 20)
 	for range 20 {
@@ -380,6 +394,7 @@ func TestLoginThrottleCountsParallelAttempts(t *testing.T) {
 // TestLoginThrottleKeysIPv6ByPrefix: an IPv6 client cannot start afresh
 // from another address of its /64.
 func TestLoginThrottleKeysIPv6ByPrefix(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.LoginFailureLimit = 2 }))
 	login := func(remote string) int {
 		return h.do(request{method: "POST", path: "/v1/users/login", header: basic("admin", "wrong"), remote: remote}).Status

@@ -459,6 +459,50 @@ func TestWebhookCATrustedAtOnce(t *testing.T) {
 	}
 }
 
+// TestRestoredWebhookCATrustedAtOnce: a restore that brings back a webhook
+// CA bundle applies it to deliveries without a restart.
+func TestRestoredWebhookCATrustedAtOnce(t *testing.T) {
+	t.Parallel()
+	h := sqliteHarness(t)
+	admin := h.adminToken()
+	now := h.clock.Now()
+	ca := newTestCA(t, "private hook CA", now, 365*24*time.Hour)
+	_, leafPEM, key := ca.leaf(t, now, 90*24*time.Hour)
+	pair, err := tls.X509KeyPair(leafPEM, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	rcv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	rcv.StartTLS()
+	defer rcv.Close()
+	h.setWebhook(admin, rcv.URL)
+	const path = "/v1/certificates/webhooks/ca"
+	if res := h.postPEM(admin, path, "text/plain", string(ca.pem)); res.Status != 200 {
+		t.Fatalf("upload: %d %s", res.Status, res.Raw)
+	}
+	data := h.backup(t, admin, "s3cret pass")
+	if res := h.do(request{method: "DELETE", path: path, header: bearer(admin)}); res.Status != 200 {
+		t.Fatalf("delete: %d %s", res.Status, res.Raw)
+	}
+	ctx := context.Background()
+	if err := h.hooks.Enqueue(ctx, webhook.Notification{Kind: webhook.KindStatuses, Payload: json.RawMessage(`{"statuses":[]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.runHooks(); res.Delivered != 0 || res.Retried != 1 {
+		t.Fatalf("without the CA: %+v", res)
+	}
+
+	if res := h.do(request{method: "POST", path: "/v1/settings/restore", header: bearer(admin), body: `{"password":"s3cret pass","data":"` + data + `"}`}); res.Status != 200 {
+		t.Fatalf("restore: %d %s", res.Status, res.Raw)
+	}
+	wantPEM(t, h.getPEM(t, admin, path), ca.pem)
+	h.clock.Advance(time.Hour) // past the retry delay
+	if res := h.runHooks(); res.Delivered != 1 {
+		t.Fatalf("after the restore: %+v", res)
+	}
+}
+
 // runHooks runs one dispatcher round and waits for its POSTs.
 func (h *harness) runHooks() webhook.Result {
 	h.t.Helper()

@@ -143,6 +143,7 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 		env: map[string]string{
 			"WABIZ_DATA_DIR":        t.TempDir(),
 			"WABIZ_NODE_ID":         "test",
+			"WA_VERSION":            "v2.51.2", // what h.do expects in meta
 			"WA_API_KEY":            testAPIKey,
 			"WA_WEB_JWT_CRYPTO_KEY": strings.Repeat("k", 32),
 			"WABIZ_BCRYPT_COST":     "4", // the lowest: tests log in a lot

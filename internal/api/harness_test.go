@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/backup"
+	"github.com/wabiz/wabiz/internal/certs"
 	"github.com/wabiz/wabiz/internal/config"
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/network"
@@ -129,7 +132,9 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	t.Helper()
 	ctx := context.Background()
 	storetest.Prepare(t, cfg)
-	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	clk := &clock{t: harnessStart}
+	dataDir := t.TempDir()
+	seedSelfSigned(t, dataDir)
 	var logBuf bytes.Buffer
 	logW := &syncWriter{w: &logBuf}
 	t.Cleanup(func() {
@@ -141,7 +146,7 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	})
 	setup := harnessSetup{
 		env: map[string]string{
-			"WABIZ_DATA_DIR":        t.TempDir(),
+			"WABIZ_DATA_DIR":        dataDir,
 			"WABIZ_NODE_ID":         "test",
 			"WA_VERSION":            "v2.51.2", // what h.do expects in meta
 			"WA_API_KEY":            testAPIKey,
@@ -192,6 +197,54 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 	}
 	return &harness{t: t, node: node, srv: node.API, clock: clk, store: node.Store, auth: node.Auth, settings: node.Settings,
 		core: node.Core, sandbox: node.Sandbox, hooks: node.Hooks, logBuf: &logBuf}
+}
+
+// harnessStart is where every harness's clock starts.
+var harnessStart = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+// selfSigned is one generated TLS directory, which seedSelfSigned copies
+// into every harness's data directory: the node then finds its certificate
+// as a restarted one does. Generating a CA and a certificate, and syncing
+// their four files, for every test would cost more than most tests do.
+var selfSigned struct {
+	once  sync.Once
+	files map[string][]byte
+	err   error
+}
+
+func seedSelfSigned(t testing.TB, dataDir string) {
+	t.Helper()
+	selfSigned.once.Do(func() {
+		dir, err := os.MkdirTemp("", "wabiz-harness-tls-")
+		if err != nil {
+			selfSigned.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		if _, _, err := certs.EnsureSelfSigned(dir, "localhost", harnessStart); err != nil {
+			selfSigned.err = err
+			return
+		}
+		selfSigned.files = map[string][]byte{}
+		for _, name := range []string{certs.CAFile, certs.CAKeyFile, certs.CertFile, certs.KeyFile} {
+			if selfSigned.files[name], err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+				selfSigned.err = err
+				return
+			}
+		}
+	})
+	if selfSigned.err != nil {
+		t.Fatalf("self-signed certificate for the harness: %v", selfSigned.err)
+	}
+	dir := filepath.Join(dataDir, "tls")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range selfSigned.files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func sqliteHarness(t testing.TB, opts ...harnessOption) *harness {

@@ -1,7 +1,8 @@
 // Package server is the composition root: the one place that builds a wabiz
 // node's parts from the configuration and says which role runs which of
-// them. `wabiz serve` calls it; so, through the binary, do the black-box
-// tests and the benchmark.
+// them. `wabiz serve` calls it, and so does the API test harness (with a
+// configuration and Options of its own); the black-box tests and the
+// benchmark run the binary, so they go through serve.
 //
 // A node has two roles. The web role is the HTTP API (Node.API): stateless
 // apart from what it reads from the database. The core role is the

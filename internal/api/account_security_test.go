@@ -1,15 +1,17 @@
-package api
+package api_test
 
 import (
 	"encoding/base64"
 	"strings"
 	"testing"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
 )
 
 func TestTwoStepErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	for _, c := range []struct {
@@ -37,6 +39,7 @@ func (h *harness) reRegister(admin, pinField string) response {
 }
 
 func TestTwoStepGuardsRegistration(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -60,6 +63,7 @@ func TestTwoStepGuardsRegistration(t *testing.T) {
 }
 
 func TestBackupErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	missing := func(name string) errorItem {
@@ -95,7 +99,7 @@ func (h *harness) configure(t *testing.T, admin string) {
 func (h *harness) state(t *testing.T, admin string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, p := range []string{"/v1/settings/application", "/v1/settings/profile/about", "/v1/settings/business/profile", complianceInfoPath,
+	for _, p := range []string{"/v1/settings/application", "/v1/settings/profile/about", "/v1/settings/business/profile", api.ComplianceInfoPath,
 		"/v1/settings/application/media/providers", "/sandbox/v1/business"} {
 		res := h.do(request{method: "GET", path: p, header: bearer(admin)})
 		b.WriteString(p + " " + string(res.Raw))
@@ -114,6 +118,7 @@ func (h *harness) backup(t *testing.T, admin, password string) string {
 }
 
 func TestBackupRestoreAcrossEngines(t *testing.T) {
+	t.Parallel()
 	src := sqliteHarness(t)
 	srcAdmin := src.adminToken()
 	src.register(srcAdmin)

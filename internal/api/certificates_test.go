@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -16,33 +16,18 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/certs"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/webhook"
 )
-
-// testCerts is the harness's certificate service: the real Manager plus the
-// listener store it switches, so tests can see what a handshake would get.
-type testCerts struct {
-	*certs.Manager
-	listener *certs.Store
-}
-
-// newTestCerts is cheap (no key generation): most tests never touch it.
-func newTestCerts(st *store.Store, hooks *webhook.Dispatcher, now func() time.Time) *testCerts {
-	listener := &certs.Store{}
-	return &testCerts{
-		Manager:  certs.NewManager(certs.ManagerOptions{Docs: st, Listener: listener, ApplyWebhookCA: hooks.SetRootCAs, Now: now}),
-		listener: listener,
-	}
-}
-
-func (h *harness) testCerts() *testCerts { return h.srv.certs.(*testCerts) }
 
 // --- a tiny PKI ---
 
@@ -114,6 +99,32 @@ func (ca testCA) leaf(t *testing.T, now time.Time, validFor time.Duration) (cert
 
 func join(parts ...[]byte) string { return string(bytes.Join(parts, nil)) }
 
+// selfSignedCA is the CA of the certificate the node generated in its data
+// directory, which it serves until one is uploaded.
+func (h *harness) selfSignedCA(t *testing.T) []byte {
+	t.Helper()
+	caPEM, err := os.ReadFile(filepath.Join(h.node.Config.DataDir, "tls", certs.CAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caPEM
+}
+
+// writePair writes a certificate chain and its key where
+// WABIZ_TLS_CERT_FILE and WABIZ_TLS_KEY_FILE can name them.
+func writePair(t *testing.T, chainPEM, keyPEM []byte) (certFile, keyFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, chainPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
 // --- helpers ---
 
 func (h *harness) postPEM(token, path, contentType, body string) response {
@@ -170,14 +181,15 @@ func handshake(t *testing.T, listener *certs.Store, roots *x509.CertPool) *x509.
 // --- POST /v1/certificates/external, GET /v1/certificates/external/ca ---
 
 func TestExternalCertificateInstalledAtOnceAndKept(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	user := h.createUser(admin, "alice", "Alice#Pass1")
 	now := h.clock.Now()
-	tc := h.testCerts()
+	listener := h.node.Listener
 
-	expectError(t, asResponse(t, h.getPEM(t, user, "/v1/certificates/external/ca")), 404,
-		errorItem{Code: 1006, Title: "Resource not found", Details: "External CA cert file not found"})
+	// Before any upload: the CA of the self-signed certificate served.
+	wantPEM(t, h.getPEM(t, user, "/v1/certificates/external/ca"), h.selfSignedCA(t))
 
 	ca := newTestCA(t, "test CA", now, 365*24*time.Hour)
 	leaf, leafPEM, key := ca.leaf(t, now, 90*24*time.Hour)
@@ -188,10 +200,10 @@ func TestExternalCertificateInstalledAtOnceAndKept(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.cert)
 	// A real handshake with no restart; the self-signed root is not sent.
-	if got := handshake(t, tc.listener, roots); !got.Equal(leaf) {
+	if got := handshake(t, listener, roots); !got.Equal(leaf) {
 		t.Fatalf("served %s, want the uploaded certificate", got.Subject)
 	}
-	if n := len(tc.listener.Current().Certificate); n != 1 {
+	if n := len(listener.Current().Certificate); n != 1 {
 		t.Fatalf("chain of %d certificates; the self-signed root should be left out", n)
 	}
 	wantPEM(t, h.getPEM(t, user, "/v1/certificates/external/ca"), ca.pem)
@@ -211,16 +223,16 @@ func TestExternalCertificateInstalledAtOnceAndKept(t *testing.T) {
 	}
 	roots2 := x509.NewCertPool()
 	roots2.AddCert(root2.cert)
-	if got := handshake(t, tc.listener, roots2); !got.Equal(leaf2) {
+	if got := handshake(t, listener, roots2); !got.Equal(leaf2) {
 		t.Fatalf("served %s after the second upload", got.Subject)
 	}
-	if n := len(tc.listener.Current().Certificate); n != 2 {
+	if n := len(listener.Current().Certificate); n != 2 {
 		t.Fatalf("chain of %d certificates, want leaf + intermediate", n)
 	}
 	wantPEM(t, h.getPEM(t, user, "/v1/certificates/external/ca"), []byte(join(interPEM, root2.pem)))
 
 	// A restart: a fresh manager over the same database serves it again.
-	listener := &certs.Store{}
+	listener = &certs.Store{}
 	m := certs.NewManager(certs.ManagerOptions{Docs: h.store, Listener: listener, Now: h.clock.Now})
 	external, _, skipped, err := m.Load(context.Background())
 	if err != nil || !external || skipped != nil {
@@ -241,21 +253,19 @@ func TestExternalCertificateInstalledAtOnceAndKept(t *testing.T) {
 }
 
 func TestExternalCertificateDefaultCA(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
-	bundle, _, err := certs.EnsureSelfSigned(t.TempDir(), "localhost", h.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.srv.certs = certs.NewManager(certs.ManagerOptions{Docs: h.store, Listener: &certs.Store{}, DefaultCAPEM: bundle.CAPEM, Now: h.clock.Now})
-	wantPEM(t, h.getPEM(t, admin, "/v1/certificates/external/ca"), bundle.CAPEM)
+	wantPEM(t, h.getPEM(t, admin, "/v1/certificates/external/ca"), h.selfSignedCA(t))
 	if w := h.getPEM(t, admin, "/v1/certificates/external/ca"); w.Header().Get("Content-Disposition") != `attachment; filename="ca.pem"` {
 		t.Fatalf("Content-Disposition %q", w.Header().Get("Content-Disposition"))
 	}
 }
 
 func TestExternalCertificateErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
+	selfSigned := h.node.Listener.Current()
 	admin := h.adminToken()
 	user := h.createUser(admin, "alice", "Alice#Pass1")
 	now := h.clock.Now()
@@ -294,22 +304,27 @@ func TestExternalCertificateErrors(t *testing.T) {
 		})
 	}
 	wantErr(t, h.postPEM(user, "/v1/certificates/external", "text/plain", join(key, leafPEM, ca.pem)), 403, 1005, "")
-	if h.testCerts().listener.Current() != nil {
+	if h.node.Listener.Current() != selfSigned {
 		t.Fatal("a refused upload changed the served certificate")
 	}
-	if w := h.getPEM(t, admin, "/v1/certificates/external/ca"); w.Code != 404 {
-		t.Fatalf("CA after refused uploads: %d", w.Code)
-	}
+	wantPEM(t, h.getPEM(t, admin, "/v1/certificates/external/ca"), h.selfSignedCA(t))
 
-	// Configuration files pin the certificate.
-	h.srv.certs = certs.NewManager(certs.ManagerOptions{Docs: h.store, Listener: &certs.Store{}, Pinned: true, Now: h.clock.Now})
-	wantErr(t, h.postPEM(admin, "/v1/certificates/external", "text/plain", join(key, leafPEM, ca.pem)), 403, 1005, "WABIZ_TLS_CERT_FILE")
+	// Configuration files pin the certificate; their CA is unknown.
+	certFile, keyFile := writePair(t, []byte(join(leafPEM, ca.pem)), key)
+	pinned := sqliteHarness(t, withConfig("WABIZ_TLS_CERT_FILE", certFile), withConfig("WABIZ_TLS_KEY_FILE", keyFile))
+	pinnedAdmin := pinned.adminToken()
+	wantErr(t, pinned.postPEM(pinnedAdmin, "/v1/certificates/external", "text/plain", join(key, leafPEM, ca.pem)), 403, 1005, "WABIZ_TLS_CERT_FILE")
+	expectError(t, asResponse(t, pinned.getPEM(t, pinnedAdmin, "/v1/certificates/external/ca")), 404,
+		errorItem{Code: 1006, Title: "Resource not found", Details: "External CA cert file not found"})
 
 	// A storage failure installs nothing and says so.
 	listener := &certs.Store{}
-	h.srv.certs = certs.NewManager(certs.ManagerOptions{Docs: failingDocs{}, Listener: listener, Now: h.clock.Now})
-	wantErr(t, h.postPEM(admin, "/v1/certificates/external", "text/plain", join(key, leafPEM, ca.pem)), 500, 1000, "Updating certificate in database failed")
-	wantErr(t, h.postPEM(admin, "/v1/certificates/webhooks/ca", "text/plain", string(ca.pem)), 500, 1000, "Updating certificate in database failed")
+	failing := sqliteHarness(t, withDeps(func(d *api.Deps) {
+		d.Certs = certs.NewManager(certs.ManagerOptions{Docs: failingDocs{}, Listener: listener, Now: d.Now})
+	}))
+	failingAdmin := failing.adminToken()
+	wantErr(t, failing.postPEM(failingAdmin, "/v1/certificates/external", "text/plain", join(key, leafPEM, ca.pem)), 500, 1000, "Updating certificate in database failed")
+	wantErr(t, failing.postPEM(failingAdmin, "/v1/certificates/webhooks/ca", "text/plain", string(ca.pem)), 500, 1000, "Updating certificate in database failed")
 	if listener.Current() != nil {
 		t.Fatal("served a certificate that was not stored")
 	}
@@ -328,6 +343,7 @@ func (failingDocs) PutDocument(context.Context, string, []byte, int64, time.Time
 // --- /v1/certificates/webhooks/ca ---
 
 func TestWebhookCAErrorsAndAccess(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	user := h.createUser(admin, "alice", "Alice#Pass1")
@@ -372,6 +388,7 @@ func TestWebhookCAErrorsAndAccess(t *testing.T) {
 }
 
 func TestWebhookCATrustedAtOnce(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	now := h.clock.Now()
@@ -439,6 +456,50 @@ func TestWebhookCATrustedAtOnce(t *testing.T) {
 	applied = nil
 	if _, hook, _, err := m.Load(ctx); err != nil || hook || applied != nil {
 		t.Fatalf("load after DELETE: %v %v", hook, err)
+	}
+}
+
+// TestRestoredWebhookCATrustedAtOnce: a restore that brings back a webhook
+// CA bundle applies it to deliveries without a restart.
+func TestRestoredWebhookCATrustedAtOnce(t *testing.T) {
+	t.Parallel()
+	h := sqliteHarness(t)
+	admin := h.adminToken()
+	now := h.clock.Now()
+	ca := newTestCA(t, "private hook CA", now, 365*24*time.Hour)
+	_, leafPEM, key := ca.leaf(t, now, 90*24*time.Hour)
+	pair, err := tls.X509KeyPair(leafPEM, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	rcv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	rcv.StartTLS()
+	defer rcv.Close()
+	h.setWebhook(admin, rcv.URL)
+	const path = "/v1/certificates/webhooks/ca"
+	if res := h.postPEM(admin, path, "text/plain", string(ca.pem)); res.Status != 200 {
+		t.Fatalf("upload: %d %s", res.Status, res.Raw)
+	}
+	data := h.backup(t, admin, "s3cret pass")
+	if res := h.do(request{method: "DELETE", path: path, header: bearer(admin)}); res.Status != 200 {
+		t.Fatalf("delete: %d %s", res.Status, res.Raw)
+	}
+	ctx := context.Background()
+	if err := h.hooks.Enqueue(ctx, webhook.Notification{Kind: webhook.KindStatuses, Payload: json.RawMessage(`{"statuses":[]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.runHooks(); res.Delivered != 0 || res.Retried != 1 {
+		t.Fatalf("without the CA: %+v", res)
+	}
+
+	if res := h.do(request{method: "POST", path: "/v1/settings/restore", header: bearer(admin), body: `{"password":"s3cret pass","data":"` + data + `"}`}); res.Status != 200 {
+		t.Fatalf("restore: %d %s", res.Status, res.Raw)
+	}
+	wantPEM(t, h.getPEM(t, admin, path), ca.pem)
+	h.clock.Advance(time.Hour) // past the retry delay
+	if res := h.runHooks(); res.Delivered != 1 {
+		t.Fatalf("after the restore: %+v", res)
 	}
 }
 

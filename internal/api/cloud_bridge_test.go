@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -104,6 +104,7 @@ var conversationIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // statuses are passed on; "played" is not; value.errors become an errors
 // callback. Every step goes in as a signed delivery and out as a callback.
 func TestCloudStatusesUseTheCloudsBilling(t *testing.T) {
+	t.Parallel()
 	s := newCloudSetup(t)
 	s.customerWrites("wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkMx", "Hello?")
 	first := s.send(s.admin, `{"to":"`+customer+`","type":"text","text":{"body":"Hello Dana"}}`)
@@ -180,6 +181,7 @@ func TestCloudStatusesUseTheCloudsBilling(t *testing.T) {
 // and status again (its retry of a delivery whose 200 it never got), before
 // and after the first copy was handled: one callback each.
 func TestCloudReplayedDeliveryIsHandledOnce(t *testing.T) {
+	t.Parallel()
 	s := newCloudSetup(t)
 	s.customerWrites("wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkMy", "Are you open?")
 	s.customerWrites("wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkMy", "Are you open?")
@@ -206,6 +208,7 @@ func TestCloudReplayedDeliveryIsHandledOnce(t *testing.T) {
 // from GET /{media-id}, the message reaches the webhook once, and
 // GET /v1/media serves the whole file.
 func TestCloudInboundMediaURLExpiresMidDownload(t *testing.T) {
+	t.Parallel()
 	s := newCloudSetup(t)
 	photo := bytes.Repeat([]byte("not really a jpeg, but long enough to break off "), 2000)
 	s.graph.AddMedia("1166426254101831", "image/jpeg", photo)
@@ -262,6 +265,7 @@ func TestCloudInboundMediaURLExpiresMidDownload(t *testing.T) {
 // take it (down, token expired) the upload still succeeds and the file
 // goes at its first send.
 func TestCloudUploadsMediaAtUpload(t *testing.T) {
+	t.Parallel()
 	s := newCloudSetup(t)
 	s.customerWrites("wamid.HBgLMTU1NTAwMDExMTEVAgASGBQzQkM1", "Send me the map")
 	png, _ := media.Sample("image")
@@ -284,12 +288,12 @@ func TestCloudUploadsMediaAtUpload(t *testing.T) {
 	}
 
 	// A file the Cloud does not take: refused, not kept.
-	before := len(volumeFiles(t, s.srv.media))
+	before := len(volumeFiles(t, s.node.Media))
 	gif := []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 	w := s.raw("POST", "/v1/media", "image/gif", bytes.NewReader(gif), bearer(s.admin))
 	expectError(t, asResponse(t, w), 400, e(1009, "Parameter value is not valid",
 		"Media upload error: the file was refused: Cloud API error 131053: (#131053) Media upload error (Unsupported file type image/gif)"))
-	if after := len(volumeFiles(t, s.srv.media)); after != before {
+	if after := len(volumeFiles(t, s.node.Media)); after != before {
 		t.Fatalf("a refused file was kept: %d files, %d before", after, before)
 	}
 
@@ -318,6 +322,7 @@ func TestCloudUploadsMediaAtUpload(t *testing.T) {
 // the Cloud gets the very JPEG that GET serves, once; a later profile
 // change does not upload it again.
 func TestCloudPublishesTheProfilePhoto(t *testing.T) {
+	t.Parallel()
 	s := newCloudSetup(t)
 	res := s.do(request{method: "POST", path: "/v1/settings/profile/photo", header: bearer(s.admin), contentType: "image/png", body: string(testPNG(t, 900, 700))})
 	if res.Status != 201 {
@@ -346,6 +351,7 @@ func TestCloudPublishesTheProfilePhoto(t *testing.T) {
 // Meta really sent them: it retries) and leave nothing behind; each is
 // logged.
 func TestCloudWebhookRefusesWhatIsNotADelivery(t *testing.T) {
+	t.Parallel()
 	s := newCloudSetup(t)
 	post := func(body []byte, sig string) int {
 		t.Helper()

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 // Cloud webhook), the business replies (a Cloud send), statuses come back in
 // On-Premises shape; forged deliveries are refused and store nothing.
 func TestCloudBridgeWalkthrough(t *testing.T) {
+	t.Parallel()
 	graph := graphtest.New(t)
 	h := sqliteHarness(t, withCloud(graph))
 	admin := h.adminToken()
@@ -112,6 +113,7 @@ func waitReady(t *testing.T, h *harness) {
 // namespace; a customer's image is downloaded with the token onto the media
 // volume and served by GET /v1/media/{id}.
 func TestCloudBridgeMediaAndTemplates(t *testing.T) {
+	t.Parallel()
 	graph := graphtest.New(t)
 	graph.AddTemplate(map[string]any{"name": "appointment_reminder", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
 		"components": []any{map[string]any{"type": "BODY", "text": "Reminder: your appointment with {{1}} is on {{2}}."}}})

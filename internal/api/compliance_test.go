@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"encoding/json"
@@ -105,6 +105,7 @@ func withCompliance(entity string) string {
 // partial updates, the information kept across a restart on the same
 // database, and admin only.
 func TestComplianceInfo(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -180,6 +181,7 @@ func TestComplianceInfo(t *testing.T) {
 // phone numbers without separators; a call the Cloud refuses or that
 // fails leaves the information stored in wabiz, with a warning.
 func TestCloudPublishesComplianceInfo(t *testing.T) {
+	t.Parallel()
 	graph := graphtest.New(t)
 	h := sqliteHarness(t, withCloud(graph))
 	admin := h.adminToken()

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -56,6 +56,7 @@ const connectionLostLog = `level=WARN msg="the connection to WhatsApp is lost: /
 // health says connected and both arrive. A second outage, found by a failed
 // send rather than a probe, is reported on its own.
 func TestLostConnectionIsReportedOnce(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -143,6 +144,7 @@ func TestLostConnectionIsReportedOnce(t *testing.T) {
 // and it comes back within the bound: no errors callback, health stays
 // connected, and the message goes out when it is tried again.
 func TestShortConnectionLossIsNotReported(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -181,6 +183,7 @@ func TestShortConnectionLossIsNotReported(t *testing.T) {
 // while the Graph API answers only a load balancer's 503 page, the loss
 // is reported past the bound, and the first good answer ends it.
 func TestCloudLostConnection(t *testing.T) {
+	t.Parallel()
 	s := newCloudSetup(t)
 	probe := "GET " + graphtest.Version + "/" + s.graph.PhoneNumberID
 	probes := func() int {

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -48,6 +48,7 @@ const mediaDownloadError = `{"code":1014,"details":"Could not download media","t
 // lost) repeats both callbacks while the download still fails: at least
 // once, never the message without its error.
 func TestFailedAutoDownloadIsReported(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		net := &unreachableMedia{}
 		h := newHarness(t, cfg, withNetwork(func(n network.Network) network.Network { net.Network = n; return net }))
@@ -106,6 +107,7 @@ func TestFailedAutoDownloadIsReported(t *testing.T) {
 // TestCloudFailedAutoDownloadIsReported: through the Cloud bridge, an
 // image the Graph API cannot hand out is reported the same way.
 func TestCloudFailedAutoDownloadIsReported(t *testing.T) {
+	t.Parallel()
 	s := newCloudSetup(t)
 	s.deliver(map[string]any{
 		"contacts": []any{map[string]any{"profile": map[string]any{"name": "Dana"}, "wa_id": customer}},

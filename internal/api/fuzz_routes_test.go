@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/media"
 )
@@ -253,7 +254,7 @@ func FuzzMediaUpload(f *testing.F) {
 // accepted, 401, 403 or 429, never an internal error.
 func FuzzAuthorizationHeader(f *testing.F) {
 	// No health rate limit: it would turn every input into 429.
-	h := newFuzzState(f, false, withDeps(func(d *Deps) { d.HealthRateLimit = 0 }))
+	h := newFuzzState(f, false, withDeps(func(d *api.Deps) { d.HealthRateLimit = 0 }))
 	for _, s := range []string{"Bearer " + h.token, "Bearer " + h.token + "x", "Apikey " + testAPIKey, "Apikey ", "Basic YWRtaW46c2VjcmV0",
 		"Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..", "bearer " + h.token, "Bearer  " + h.token, ""} {
 		f.Add(uint8(0), s)

@@ -1,29 +1,34 @@
-package api
+package api_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/auth"
+	"github.com/wabiz/wabiz/internal/backup"
+	"github.com/wabiz/wabiz/internal/certs"
+	"github.com/wabiz/wabiz/internal/config"
 	"github.com/wabiz/wabiz/internal/core"
-	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/network"
-	"github.com/wabiz/wabiz/internal/network/cloud"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
+	"github.com/wabiz/wabiz/internal/server"
 	"github.com/wabiz/wabiz/internal/settings"
-	"github.com/wabiz/wabiz/internal/stickerpack"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
 	"github.com/wabiz/wabiz/internal/webhook"
@@ -54,67 +59,84 @@ const (
 	testAdminPassword = "Admin#Pass1"
 )
 
+// harness is one node built by server.Build, as wabiz serve builds it, on a
+// frozen clock and without its background loops: tests drive the outbox,
+// deliveries and collections themselves.
 type harness struct {
 	t        testing.TB
-	srv      *Server
+	node     *server.Node
+	srv      *api.Server
 	clock    *clock
 	store    *store.Store
 	auth     *auth.Service
 	settings *settings.Service
 	core     *core.Core
-	sandbox  *sandbox.Sandbox
+	sandbox  *sandbox.Sandbox // nil on the cloud network
 	hooks    *webhook.Dispatcher
 	logBuf   *bytes.Buffer
 }
 
-// harnessSetup is what options may change before the server is built.
+// harnessSetup is what options may change before the node is built.
 type harnessSetup struct {
-	graph             *graphtest.Server // when set, the cloud network talks to this Graph double
-	deps              *Deps
-	allowPrivateLinks bool                                  // media links may reach loopback (httptest servers)
-	mediaMaxBytes     int64                                 // when set, the media volume's file size limit
-	mediaDir          string                                // when set, the media volume (another harness's, for a restart)
-	network           func(network.Network) network.Network // wraps the sandbox, e.g. to block start-up
+	env     map[string]string // configuration, by environment variable name
+	options server.Options
+	deps    []func(*api.Deps)
 }
 
 type harnessOption func(*harnessSetup)
 
-func withDeps(fn func(*Deps)) harnessOption { return func(s *harnessSetup) { fn(s.deps) } }
-
-func withCloud(g *graphtest.Server) harnessOption { return func(s *harnessSetup) { s.graph = g } }
-
-func withPrivateLinks() harnessOption { return func(s *harnessSetup) { s.allowPrivateLinks = true } }
-
-func withMediaMaxBytes(n int64) harnessOption { return func(s *harnessSetup) { s.mediaMaxBytes = n } }
-
-func withMediaDir(dir string) harnessOption { return func(s *harnessSetup) { s.mediaDir = dir } }
-
-func withNetwork(wrap func(network.Network) network.Network) harnessOption {
-	return func(s *harnessSetup) { s.network = wrap }
+// withConfig sets one configuration option, by its environment variable
+// name; an empty value leaves the option at its default.
+func withConfig(name, value string) harnessOption {
+	return func(s *harnessSetup) { s.env[name] = value }
 }
 
+// withDeps changes the API's dependencies. A Messaging it installs that has
+// a setInner method gets the node's engine to pass calls on to.
+func withDeps(fn func(*api.Deps)) harnessOption {
+	return func(s *harnessSetup) { s.deps = append(s.deps, fn) }
+}
+
+// withCloud puts the node on the cloud network, talking to the Graph double g.
+func withCloud(g *graphtest.Server) harnessOption {
+	return func(s *harnessSetup) {
+		for name, value := range map[string]string{
+			"WABIZ_NETWORK": "cloud", "WABIZ_CLOUD_GRAPH_URL": g.GraphURL(),
+			"WABIZ_CLOUD_PHONE_NUMBER_ID": g.PhoneNumberID, "WABIZ_CLOUD_WABA_ID": g.WABAID, "WABIZ_CLOUD_APP_ID": g.AppID,
+			"WABIZ_CLOUD_ACCESS_TOKEN": g.Token, "WABIZ_CLOUD_APP_SECRET": testAppSecret, "WABIZ_CLOUD_VERIFY_TOKEN": "verify-me",
+		} {
+			s.env[name] = value
+		}
+	}
+}
+
+// withPrivateLinks lets media links reach loopback (httptest servers).
+func withPrivateLinks() harnessOption { return withConfig("WABIZ_MEDIA_ALLOW_PRIVATE_LINKS", "true") }
+
+// withMediaMaxBytes lowers the media volume's file size limit.
+func withMediaMaxBytes(n int64) harnessOption {
+	return func(s *harnessSetup) { s.options.MediaMaxBytes = n }
+}
+
+// withMediaDir uses another harness's media volume, for a restart.
+func withMediaDir(dir string) harnessOption { return withConfig("WABIZ_MEDIA_DIR", dir) }
+
+// withNetwork wraps the network the core uses, e.g. to block start-up.
+func withNetwork(wrap func(network.Network) network.Network) harnessOption {
+	return func(s *harnessSetup) { s.options.WrapNetwork = wrap }
+}
+
+// newHarness builds a node on the database cfg names. Opening the same cfg
+// again is a restart: the second node finds what the first left.
 func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st := storetest.OpenConfig(t, cfg)
-	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
-	authSvc, err := auth.NewService(st, auth.Options{
-		SigningKey: bytes.Repeat([]byte("k"), 32), APIKey: testAPIKey, BcryptCost: 4, Now: clk.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := authSvc.EnsureAdmin(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Webhook receivers in tests are plain-HTTP httptest servers.
-	settingsSvc, err := settings.NewService(ctx, st, settings.PatchRules{AllowHTTPWebhook: true}, clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.Prepare(t, cfg)
+	clk := &clock{t: harnessStart}
+	dataDir := t.TempDir()
+	seedSelfSigned(t, dataDir)
 	var logBuf bytes.Buffer
 	logW := &syncWriter{w: &logBuf}
-	log := slog.New(slog.NewTextHandler(logW, nil))
 	t.Cleanup(func() {
 		if t.Failed() {
 			logW.mu.Lock()
@@ -122,65 +144,107 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 			logW.mu.Unlock()
 		}
 	})
-	hooks, err := webhook.New(ctx, webhook.Options{Store: st, Settings: settingsSvc.Current, Now: clk.Now, Log: log, NodeID: "test"})
-	if err != nil {
-		t.Fatal(err)
+	setup := harnessSetup{
+		env: map[string]string{
+			"WABIZ_DATA_DIR":        dataDir,
+			"WABIZ_NODE_ID":         "test",
+			"WA_VERSION":            "v2.51.2", // what h.do expects in meta
+			"WA_API_KEY":            testAPIKey,
+			"WA_WEB_JWT_CRYPTO_KEY": strings.Repeat("k", 32),
+			"WABIZ_BCRYPT_COST":     "4", // the lowest: tests log in a lot
+			// Webhook receivers in tests are plain-HTTP httptest servers.
+			"WABIZ_WEBHOOK_ALLOW_HTTP":  "true",
+			"WABIZ_MAX_BODY_BYTES":      "4096",
+			"WABIZ_LOGIN_FAILURE_LIMIT": "30",
+			"WABIZ_HEALTH_RATE_LIMIT":   "10",
+		},
+		options: server.Options{
+			Log:       slog.New(slog.NewTextHandler(logW, nil)),
+			Now:       clk.Now,
+			BackupKDF: &backup.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}, // backups in milliseconds
+		},
 	}
-	sandboxNet := sandbox.New(st, clk.Now)
-	d := Deps{
-		Log: log, Auth: authSvc, Settings: settingsSvc, Sandbox: sandboxNet,
-		Media:   newTestMedia(t, st, clk.Now),
-		Certs:   newTestCerts(st, hooks, clk.Now), // certificates_test.go
-		Version: "v2.51.2", MaxBodyBytes: 4096, LoginFailureLimit: 30, HealthRateLimit: 10, Now: clk.Now,
+	for _, kv := range storetest.Env(cfg) {
+		name, value, _ := strings.Cut(kv, "=")
+		setup.env[name] = value
 	}
-	setup := harnessSetup{deps: &d, network: func(n network.Network) network.Network { return n }}
+	if cfg.MaxOpenConns > 0 {
+		setup.env["WABIZ_DB_MAX_OPEN_CONNS"] = strconv.Itoa(cfg.MaxOpenConns)
+	}
 	for _, o := range opts {
 		o(&setup)
 	}
-	if setup.allowPrivateLinks || setup.mediaMaxBytes > 0 || setup.mediaDir != "" {
-		dir := setup.mediaDir
-		if dir == "" {
-			dir = filepath.Join(t.TempDir(), "media-custom")
+	setup.options.API = func(d *api.Deps) {
+		engine := d.Messaging
+		for _, fn := range setup.deps {
+			fn(d)
 		}
-		m, err := media.New(media.Options{Dir: dir, Store: st, Now: clk.Now,
-			MaxBytes: setup.mediaMaxBytes, Fetch: media.FetchOptions{AllowPrivate: setup.allowPrivateLinks}})
-		if err != nil {
-			t.Fatal(err)
+		if wrap, ok := d.Messaging.(interface{ setInner(api.Messaging) }); ok {
+			wrap.setInner(engine)
 		}
-		d.Media = m
 	}
-	if d.Stickerpacks == nil {
-		stickerpacks := stickerpack.New(st, d.Media, clk.Now)
-		if err := stickerpacks.EnsureFirstParty(ctx); err != nil { // as serve does at start-up
-			t.Fatal(err)
-		}
-		d.Stickerpacks = stickerpacks
-	}
-	var (
-		base       network.Network          = sandboxNet
-		publisher  network.ProfilePublisher = sandboxNet
-		compliance network.CompliancePublisher
-		setPIN     func(context.Context, string) error
-	)
-	if g := setup.graph; g != nil {
-		cloudNet := cloud.New(cloud.Options{GraphURL: g.GraphURL(), PhoneNumberID: g.PhoneNumberID, WABAID: g.WABAID,
-			AccessToken: g.Token, AppSecret: testAppSecret, VerifyToken: "verify-me", AppID: g.AppID, Store: st, Now: clk.Now, Log: log})
-		base, d.Sandbox, d.Cloud, d.MediaPublisher = cloudNet, nil, cloudNet, cloudNet
-		publisher, compliance, setPIN = cloudNet, cloudNet, cloudNet.SetPIN
-	}
-	engine := core.New(core.Options{Store: st, Network: setup.network(base), Hooks: hooks, Settings: settingsSvc, Media: d.Media, Log: log, Now: clk.Now, NodeID: "test"})
-	if err := engine.Start(ctx); err != nil {
+	c, err := config.Load(flag.NewFlagSet("harness", flag.ContinueOnError), nil, func(name string) string { return setup.env[name] })
+	if err != nil {
 		t.Fatal(err)
 	}
-	d.Profile, d.Security = newAccountServices(st, publisher, compliance, setPIN, settingsSvc, engine, log, clk.Now)
-	if d.Messaging == nil {
-		d.Messaging = engine
-	} else if wrap, ok := d.Messaging.(interface{ setInner(Messaging) }); ok {
-		wrap.setInner(engine)
+	node, err := server.Build(ctx, c, setup.options)
+	if err != nil {
+		t.Fatal(err)
 	}
-	d.Operations = newTestOperations(st, hooks, settingsSvc, d.Media, clk.Now) // operations_test.go
-	return &harness{t: t, srv: New(d), clock: clk, store: st, auth: authSvc, settings: settingsSvc,
-		core: engine, sandbox: sandboxNet, hooks: hooks, logBuf: &logBuf}
+	t.Cleanup(func() { node.Close() })
+	if err := node.Core.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, node: node, srv: node.API, clock: clk, store: node.Store, auth: node.Auth, settings: node.Settings,
+		core: node.Core, sandbox: node.Sandbox, hooks: node.Hooks, logBuf: &logBuf}
+}
+
+// harnessStart is where every harness's clock starts.
+var harnessStart = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+// selfSigned is one generated TLS directory, which seedSelfSigned copies
+// into every harness's data directory: the node then finds its certificate
+// as a restarted one does. Generating a CA and a certificate, and syncing
+// their four files, for every test would cost more than most tests do.
+var selfSigned struct {
+	once  sync.Once
+	files map[string][]byte
+	err   error
+}
+
+func seedSelfSigned(t testing.TB, dataDir string) {
+	t.Helper()
+	selfSigned.once.Do(func() {
+		dir, err := os.MkdirTemp("", "wabiz-harness-tls-")
+		if err != nil {
+			selfSigned.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		if _, _, err := certs.EnsureSelfSigned(dir, "localhost", harnessStart); err != nil {
+			selfSigned.err = err
+			return
+		}
+		selfSigned.files = map[string][]byte{}
+		for _, name := range []string{certs.CAFile, certs.CAKeyFile, certs.CertFile, certs.KeyFile} {
+			if selfSigned.files[name], err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+				selfSigned.err = err
+				return
+			}
+		}
+	})
+	if selfSigned.err != nil {
+		t.Fatalf("self-signed certificate for the harness: %v", selfSigned.err)
+	}
+	dir := filepath.Join(dataDir, "tls")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range selfSigned.files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func sqliteHarness(t testing.TB, opts ...harnessOption) *harness {

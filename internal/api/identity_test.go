@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 // until acknowledged; with it off, nothing is announced and sends go
 // through.
 func TestIdentityChanges(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -92,6 +93,7 @@ func TestIdentityChanges(t *testing.T) {
 // as a no-op, any other is 1009; the identity is not put on inbound
 // messages and does not block sends.
 func TestIdentityOfAKnownContact(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import "testing"
 
@@ -6,6 +6,7 @@ import "testing"
 // (spec §5.3); the removed Groups API and the database-migration route are
 // unknown paths (spec §13). Every route with and without a trailing slash.
 func TestLegacyRoutes(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	auth := bearer(h.adminToken())
 	missing := e(1008, "Required parameter is missing", "Atleast one of the following parameters must be present: 'age', 'before'")

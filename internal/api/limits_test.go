@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 	"github.com/wabiz/wabiz/internal/profile"
@@ -54,11 +55,11 @@ func (g *gate) waitArrivals(t *testing.T, n int) {
 // gatedMessaging is the real core whose contact checks and health checks
 // wait at gates.
 type gatedMessaging struct {
-	Messaging
+	api.Messaging
 	contacts, health *gate
 }
 
-func (g *gatedMessaging) setInner(m Messaging) { g.Messaging = m }
+func (g *gatedMessaging) setInner(m api.Messaging) { g.Messaging = m }
 
 func (g *gatedMessaging) CheckContacts(ctx context.Context, inputs []string, _, _ bool) ([]core.ContactResult, error) {
 	if err := g.contacts.pass(ctx); err != nil {
@@ -114,8 +115,9 @@ var overloaded = e(1016, "System overloaded", "Too many requests in progress on 
 // allows in a blocking handler: the next is refused at once with 503/1016,
 // monitoring still answers, and the places come back when the held ones end.
 func TestConcurrentRequestsAreBounded(t *testing.T) {
+	t.Parallel()
 	gated := &gatedMessaging{contacts: newGate()}
-	h := sqliteHarness(t, withDeps(func(d *Deps) {
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) {
 		d.MaxConcurrentRequests, d.Messaging, d.HealthRateLimit = 3, gated, 0
 	}))
 	admin := h.adminToken()
@@ -154,17 +156,18 @@ func TestConcurrentRequestsAreBounded(t *testing.T) {
 // TestMonitoringHasPlacesOfItsOwn: a flood of health checks is bounded
 // too, by its own pool, and leaves the API's places alone.
 func TestMonitoringHasPlacesOfItsOwn(t *testing.T) {
+	t.Parallel()
 	gated := &gatedMessaging{health: newGate()}
-	h := sqliteHarness(t, withDeps(func(d *Deps) {
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) {
 		d.MaxConcurrentRequests, d.Messaging, d.HealthRateLimit = 1, gated, 0
 	}))
 	admin := h.adminToken()
 
 	var held []<-chan *httptest.ResponseRecorder
-	for range monitoringSlots {
+	for range api.MonitoringSlots {
 		held = append(held, h.serveAsync("GET", "/v1/health", "", apikey()))
 	}
-	gated.health.waitArrivals(t, monitoringSlots)
+	gated.health.waitArrivals(t, api.MonitoringSlots)
 	expectError(t, h.do(request{method: "GET", path: "/v1/health", header: apikey()}), 503, overloaded)
 	expectError(t, h.do(request{method: "GET", path: "/metrics/", header: apikey()}), 503, overloaded)
 	if res := h.do(request{method: "GET", path: "/v1/settings/application", header: bearer(admin)}); res.Status != 200 {
@@ -175,8 +178,9 @@ func TestMonitoringHasPlacesOfItsOwn(t *testing.T) {
 }
 
 func TestNoConcurrencyBoundWhenDisabled(t *testing.T) {
+	t.Parallel()
 	gated := &gatedMessaging{contacts: newGate()}
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.MaxConcurrentRequests, d.Messaging = 0, gated }))
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.MaxConcurrentRequests, d.Messaging = 0, gated }))
 	admin := h.adminToken()
 	var held []<-chan *httptest.ResponseRecorder
 	for range 40 {
@@ -194,8 +198,9 @@ func TestNoConcurrencyBoundWhenDisabled(t *testing.T) {
 type hideLength struct{ io.Reader }
 
 // TestRouteBodyLimits: each route's body limit, just under and just over,
-// through the real handler; JSON routes share Deps.MaxBodyBytes (4096 here).
+// through the real handler; JSON routes share api.Deps.MaxBodyBytes (4096 here).
 func TestRouteBodyLimits(t *testing.T) {
+	t.Parallel()
 	const mediaMax = 64 << 10
 	h := sqliteHarness(t, withMediaMaxBytes(mediaMax))
 	admin := h.adminToken()
@@ -230,46 +235,47 @@ func TestRouteBodyLimits(t *testing.T) {
 	expectError(t, post("/v1/media", "text/plain", hideLength{strings.NewReader(strings.Repeat("a", mediaMax+1))}), 400, tooBigUpload)
 
 	// The profile photo: 5 MiB.
-	expectError(t, post(photoPath, "image/jpeg", hideLength{strings.NewReader(strings.Repeat("a", profile.MaxPhotoBytes+1))}), 400,
+	expectError(t, post(api.PhotoPath, "image/jpeg", hideLength{strings.NewReader(strings.Repeat("a", profile.MaxPhotoBytes+1))}), 400,
 		e(1009, "Parameter value is not valid", "Photo size too large. Max allowed size: 5242880 bytes"))
-	notTooLarge("photo at the limit", post(photoPath, "image/jpeg", hideLength{strings.NewReader(strings.Repeat("a", profile.MaxPhotoBytes))}))
+	notTooLarge("photo at the limit", post(api.PhotoPath, "image/jpeg", hideLength{strings.NewReader(strings.Repeat("a", profile.MaxPhotoBytes))}))
 
 	// Restore: 16 MiB of JSON, whatever the JSON limit.
 	restore := func(n int) io.Reader {
 		return hideLength{io.MultiReader(strings.NewReader(`{"password":"x","data":"`), strings.NewReader(strings.Repeat("A", n-len(`{"password":"x","data":""}`))), strings.NewReader(`"}`))}
 	}
 	notTooLarge("restore of 64 KiB", post("/v1/settings/restore", "application/json", restore(64<<10)))
-	expectError(t, post("/v1/settings/restore", "application/json", restore(maxRestoreBodyBytes+1)), 413,
+	expectError(t, post("/v1/settings/restore", "application/json", restore(api.MaxRestoreBodyBytes+1)), 413,
 		e(1025, "Request is not valid", "Request body is larger than 16777216 bytes"))
 
 	// Certificates: 1 MiB of PEM.
 	notTooLarge("certificate of 64 KiB", post("/v1/certificates/webhooks/ca", "text/plain", strings.NewReader(strings.Repeat("a", 64<<10))))
-	expectError(t, post("/v1/certificates/webhooks/ca", "text/plain", strings.NewReader(strings.Repeat("a", certBodyLimit+1))), 400,
+	expectError(t, post("/v1/certificates/webhooks/ca", "text/plain", strings.NewReader(strings.Repeat("a", api.CertBodyLimit+1))), 400,
 		e(1009, "Parameter value is not valid", "Request content exceeds size of 1024 KB"))
 }
 
 // TestCloudWebhookBodyLimit: Meta's deliveries may take 3 MiB whatever the
 // JSON limit (the signature is checked on the whole body).
 func TestCloudWebhookBodyLimit(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t, withCloud(graphtest.New(t)))
 	deliver := func(n int) response {
 		body := `{"object":"whatsapp_business_account","x":"` + strings.Repeat("a", n-len(`{"object":"whatsapp_business_account","x":""}`)) + `"}`
 		return asResponse(t, h.raw("POST", "/cloud/webhook", "application/json", strings.NewReader(body), map[string]string{"X-Hub-Signature-256": "sha256=00"}))
 	}
 	expectError(t, deliver(2<<20), 401, e(1005, "Access denied", "Invalid webhook signature"))
-	expectError(t, deliver(maxCloudWebhookBytes+1), 413, e(1025, "Request is not valid", "Request body is larger than 3145728 bytes"))
+	expectError(t, deliver(api.MaxCloudWebhookBytes+1), 413, e(1025, "Request is not valid", "Request body is larger than 3145728 bytes"))
 }
 
-// liveServer serves h through NewHTTPServer on a loopback port.
-func (h *harness) liveServer(t *testing.T, to Timeouts) *httptest.Server {
+// liveServer serves h through api.NewHTTPServer on a loopback port.
+func (h *harness) liveServer(t *testing.T, to api.Timeouts) *httptest.Server {
 	ts := httptest.NewUnstartedServer(h.srv)
-	ts.Config = NewHTTPServer(h.srv, to, log.New(io.Discard, "", 0))
+	ts.Config = api.NewHTTPServer(h.srv, to, log.New(io.Discard, "", 0))
 	ts.Start()
 	t.Cleanup(ts.Close)
 	return ts
 }
 
-var roomyTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 10 * time.Second, Write: 10 * time.Second, Idle: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+var roomyTimeouts = api.Timeouts{ReadHeader: 10 * time.Second, Read: 10 * time.Second, Write: 10 * time.Second, Idle: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 
 // closedWithin reads from conn until the server closes it, failing after
 // limit; it returns what the server sent.
@@ -287,6 +293,7 @@ func closedWithin(t *testing.T, conn net.Conn, limit time.Duration) string {
 // TestSlowClientsLoseTheirConnection: a client that trickles its headers
 // (slowloris) or sits idle on a keep-alive connection is cut off.
 func TestSlowClientsLoseTheirConnection(t *testing.T) {
+	// Not parallel: real-time timeouts of 100 ms, best kept away from a busy machine.
 	h := sqliteHarness(t)
 	to := roomyTimeouts
 	to.ReadHeader, to.Idle = 100*time.Millisecond, 100*time.Millisecond
@@ -318,6 +325,7 @@ func TestSlowClientsLoseTheirConnection(t *testing.T) {
 }
 
 func TestOversizedHeadersAre431(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	to := roomyTimeouts
 	to.MaxHeaderBytes = 4096
@@ -354,7 +362,8 @@ func (s *trickle) Read(p []byte) (int, error) {
 // shorter than a slow client needs, an authenticated upload still completes
 // (it has TransferTimeout) while a JSON request as slow is cut off.
 func TestFileTransfersGetTheTransferTimeout(t *testing.T) {
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.TransferTimeout = 10 * time.Second }))
+	// Not parallel: real-time timeouts of 100 ms, best kept away from a busy machine.
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.TransferTimeout = 10 * time.Second }))
 	admin := h.adminToken()
 	to := roomyTimeouts
 	to.Read, to.Write = 100*time.Millisecond, 100*time.Millisecond

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -16,22 +16,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
 )
-
-// newTestMedia is the harness's media volume: a fresh directory per test.
-func newTestMedia(t testing.TB, st *store.Store, now func() time.Time) *media.Service {
-	t.Helper()
-	svc, err := media.New(media.Options{Dir: filepath.Join(t.TempDir(), "media"), Store: st, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
-}
 
 // raw sends a request with any body (a reader, possibly without a known
 // length) and returns the recorder: downloads are not JSON.
@@ -97,6 +86,7 @@ func volumeFiles(t *testing.T, svc *media.Service) []string {
 const emptyMeta = `{"meta":{"api_status":"stable","version":"v2.51.2"}}` + "\n"
 
 func TestMediaUploadDownloadDelete(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		user := h.createUser(h.adminToken(), "media_user", "Passw0rd!")
@@ -160,7 +150,7 @@ func TestMediaUploadDownloadDelete(t *testing.T) {
 		notFound := e(1006, "Resource not found", "File with id "+id+" not found")
 		expectError(t, asResponse(t, h.raw("GET", "/v1/media/"+id, "", nil, bearer(user))), 404, notFound)
 		expectError(t, h.do(request{method: "DELETE", path: "/v1/media/" + id, header: bearer(user)}), 404, notFound)
-		if files := volumeFiles(t, h.srv.media); len(files) != 1 {
+		if files := volumeFiles(t, h.node.Media); len(files) != 1 {
 			t.Fatalf("volume after delete: %v", files)
 		}
 	})
@@ -176,6 +166,7 @@ func hexString(b []byte) string {
 }
 
 func TestMediaUploadErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	auth := bearer(admin)
@@ -205,7 +196,7 @@ func TestMediaUploadErrors(t *testing.T) {
 	// partial file is gone afterwards.
 	chunked := io.MultiReader(strings.NewReader("%PDF-1.4\n"), io.LimitReader(zeroReader{}, media.MaxUploadBytes-8))
 	expectError(t, post("application/pdf", chunked), 400, tooLarge)
-	if files := volumeFiles(t, h.srv.media); len(files) != 0 {
+	if files := volumeFiles(t, h.node.Media); len(files) != 0 {
 		t.Fatalf("files left after a refused upload: %v", files)
 	}
 	// Exactly 100 MiB is accepted; uploads are not held to the JSON body
@@ -221,7 +212,7 @@ func TestMediaUploadErrors(t *testing.T) {
 		expectError(t, asResponse(t, h.raw("GET", "/v1/media/"+id, "", nil, auth)), 404,
 			e(1006, "Resource not found", "File with id "+id+" not found"))
 	}
-	pending, err := h.srv.media.CreatePending(context.Background(), media.KindImage, "image/jpeg", "net-1", "")
+	pending, err := h.node.Media.CreatePending(context.Background(), media.KindImage, "image/jpeg", "net-1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,9 +263,10 @@ func makeUnwritable(t *testing.T, dir string) {
 }
 
 func TestMediaDirectoryNotWritable(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
-	makeUnwritable(t, filepath.Join(h.srv.media.Dir(), "tmp"))
+	makeUnwritable(t, filepath.Join(h.node.Media.Dir(), "tmp"))
 	png, _ := media.Sample(media.KindImage)
 	expectError(t, asResponse(t, h.raw("POST", "/v1/media", "image/png", bytes.NewReader(png), bearer(admin))), 403,
 		e(1005, "Access denied", "Media directory is not writable. Please check permissions"))
@@ -283,6 +275,7 @@ func TestMediaDirectoryNotWritable(t *testing.T) {
 const providersPath = "/v1/settings/application/media/providers"
 
 func TestMediaProviders(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -335,6 +328,7 @@ func TestMediaProviders(t *testing.T) {
 }
 
 func TestMediaProviderValidation(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	one := e(1009, "Parameter value is not valid", "Can only add 1 config at a time")

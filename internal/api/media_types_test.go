@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -41,6 +41,7 @@ func typedFiles(t *testing.T, files map[string][]byte) *httptest.Server {
 // audio/ogg; codecs=opus, and that is the stored media's type. Bytes that
 // contradict what matters still fail the message with 1009.
 func TestLinkedVoiceNoteWithAPlainServerType(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		ctx := context.Background()
 		opus, _ := media.Sample(media.KindVoice)
@@ -108,6 +109,7 @@ func quoteJSON(s string) string {
 // the real samples are still taken, and a voice note uploaded as plain
 // audio/ogg is stored, served and sendable as Ogg/Opus.
 func TestUploadChecksTheBytesAgainstTheType(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -126,7 +128,7 @@ func TestUploadChecksTheBytesAgainstTheType(t *testing.T) {
 			expectError(t, asResponse(t, h.raw("POST", "/v1/media", tc.declared, bytes.NewReader(tc.body), bearer(admin))), 400,
 				e(1009, "Parameter value is not valid", "The media content does not match its type '"+tc.declared+"'"))
 		}
-		if files := volumeFiles(t, h.srv.media); len(files) != 0 {
+		if files := volumeFiles(t, h.node.Media); len(files) != 0 {
 			t.Fatalf("refused uploads left files: %v", files)
 		}
 
@@ -152,6 +154,7 @@ func TestUploadChecksTheBytesAgainstTheType(t *testing.T) {
 // refused before anything goes to the Cloud, and the Cloud gets a voice
 // note uploaded as plain audio/ogg as Ogg/Opus.
 func TestCloudUploadChecksTheBytes(t *testing.T) {
+	t.Parallel()
 	s := newCloudSetup(t)
 	expectError(t, asResponse(t, s.raw("POST", "/v1/media", "video/mp4", bytes.NewReader([]byte("no video here\n")), bearer(s.admin))), 400,
 		e(1009, "Parameter value is not valid", "The media content does not match its type 'video/mp4'"))

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"crypto/sha256"
@@ -45,6 +45,7 @@ func (h *harness) ready(admin string) *receiver {
 // TestMediaRoundTrips: an uploaded file reaches the user byte for byte; an
 // inbound file reaches the business's media volume byte for byte.
 func TestMediaRoundTrips(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -136,6 +137,7 @@ func TestMediaRoundTrips(t *testing.T) {
 // TestMediaByLink: the server downloads a link before sending; links to
 // private addresses are refused unless allowed.
 func TestMediaByLink(t *testing.T) {
+	t.Parallel()
 	png, _ := media.Sample("image")
 	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/secret.png" && r.Header.Get("Authorization") != "Bearer tok_9f2c61" {
@@ -192,6 +194,7 @@ func TestMediaByLink(t *testing.T) {
 // TestEveryOutboundTypeReachesTheUser sends the non-media types and checks
 // the user's phone shows each as sent.
 func TestEveryOutboundTypeReachesTheUser(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	hook := h.ready(admin)
@@ -246,6 +249,7 @@ func TestEveryOutboundTypeReachesTheUser(t *testing.T) {
 // TestEveryInboundTypeReachesTheWebhook makes the simulated user send each
 // inbound type and checks the webhook shape.
 func TestEveryInboundTypeReachesTheWebhook(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	hook := h.ready(admin)

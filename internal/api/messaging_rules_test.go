@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 )
 
 func TestAccountValidation(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	missing := func(name string) errorItem {
@@ -84,6 +85,7 @@ func TestAccountValidation(t *testing.T) {
 }
 
 func TestContacts(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -138,6 +140,7 @@ func TestContacts(t *testing.T) {
 }
 
 func TestSendFailuresAndStatusToggles(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -209,6 +212,7 @@ func TestSendFailuresAndStatusToggles(t *testing.T) {
 }
 
 func TestMessagesPendingADayFailWith408(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -228,6 +232,7 @@ func TestMessagesPendingADayFailWith408(t *testing.T) {
 }
 
 func TestNumberChangeIsGatedBySetting(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -254,6 +259,7 @@ func TestNumberChangeIsGatedBySetting(t *testing.T) {
 }
 
 func TestSandboxUserAPI(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	res := h.do(request{method: "GET", path: "/sandbox/v1/users/15550001111", header: bearer(admin)})
@@ -294,6 +300,7 @@ func TestSandboxUserAPI(t *testing.T) {
 }
 
 func TestBlockedUserNeverGetsDelivery(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -329,6 +336,7 @@ func TestBlockedUserNeverGetsDelivery(t *testing.T) {
 // the core is down are received and processed by the start-up process,
 // before sends are accepted again.
 func TestStartUpReceivesOfflineMessages(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -366,6 +374,7 @@ func TestStartUpReceivesOfflineMessages(t *testing.T) {
 // online before a delivery falls due gets each report once, and an offline
 // user's phone never reports delivery.
 func TestTogglingAUserNeverDuplicatesReports(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -157,6 +157,7 @@ const customer = "15550001111"
 // registration, webhook, a customer writes, the business replies and sees
 // delivered and read; outside the window a free-form message fails with 470.
 func TestGettingStartedPath(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		hook := newReceiver(t)
@@ -282,6 +283,7 @@ func (b *blockingNetwork) Templates(ctx context.Context) ([]network.Template, er
 }
 
 func TestSendDuringStartUpIs1011(t *testing.T) {
+	t.Parallel()
 	blocker := &blockingNetwork{release: make(chan struct{})}
 	h := sqliteHarness(t, withNetwork(func(n network.Network) network.Network { blocker.Network = n; return blocker }))
 	admin := h.adminToken()

@@ -1,12 +1,9 @@
-package api
+package api_test
 
 import (
-	"encoding/json"
-	"math"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -26,6 +23,7 @@ func apikeyAccepting(accept string) map[string]string {
 // histograms carry their buckets (with +Inf), sum and count, summaries
 // their quantiles.
 func TestMetricsAnswersJSONByDefault(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.do(request{method: "GET", path: "/v1/settings/application", header: bearer(admin)})
@@ -89,6 +87,7 @@ func TestMetricsAnswersJSONByDefault(t *testing.T) {
 // Prometheus's protobuf; ?format= wins over Accept either way; an unknown
 // format is refused.
 func TestMetricsNegotiatesTheExposition(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	const textType = "text/plain; version=0.0.4; charset=utf-8"
@@ -151,27 +150,4 @@ func TestMetricsNegotiatesTheExposition(t *testing.T) {
 	}
 	expectError(t, h.do(request{method: "GET", path: "/metrics", header: map[string]string{"Accept": prometheusAccept}}), 401,
 		e(1005, "Access denied", "Missing or invalid authentication credentials"))
-}
-
-// TestMetricsJSONWritesNonFiniteValuesAsNull: JSON has no NaN or infinity;
-// one such sample (a summary's quantile before any observation, a gauge
-// that cannot be read) must not cost the whole answer.
-func TestMetricsJSONWritesNonFiniteValuesAsNull(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "unreadable", Help: "h"}, func() float64 { return math.NaN() }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "unbounded", Help: "h"}, func() float64 { return math.Inf(1) }),
-		prometheus.NewSummary(prometheus.SummaryOpts{Name: "unobserved", Help: "h", Objectives: map[float64]float64{0.5: 0.05}}),
-	)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := json.Marshal(familiesJSON(mfs))
-	want := `{"unbounded":{"type":"gauge","help":"h","data":[{"labels":{},"value":null}]},` +
-		`"unobserved":{"type":"summary","help":"h","data":[{"labels":{},"quantile":{"0.5":null},"sum":0,"count":0}]},` +
-		`"unreadable":{"type":"gauge","help":"h","data":[{"labels":{},"value":null}]}}`
-	if err != nil || string(got) != want {
-		t.Fatalf("got %s, %v\nwant %s", got, err, want)
-	}
 }

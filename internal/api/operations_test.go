@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -12,27 +12,10 @@ import (
 
 	"github.com/wabiz/wabiz/internal/gc"
 	"github.com/wabiz/wabiz/internal/media"
-	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
-	"github.com/wabiz/wabiz/internal/webhook"
 )
-
-// testOperations is what serve.go builds, on the harness's clock.
-type testOperations struct {
-	*metrics.Service
-	*gc.Collector
-}
-
-func newTestOperations(st *store.Store, hooks *webhook.Dispatcher, s *settings.Service, m *media.Service, now func() time.Time) *testOperations {
-	return &testOperations{
-		Service:   metrics.New(metrics.Options{Store: st, Hooks: hooks.Stats, DataDir: ".", MediaDir: m.Dir(), NodeID: "test", Version: "test", Now: now}),
-		Collector: gc.New(context.Background(), gc.Options{Store: st, Media: m, Hooks: hooks, Settings: s.Current, Now: now}),
-	}
-}
-
-func (h *harness) ops() *testOperations { return h.srv.operations.(*testOperations) }
 
 // scrape parses /metrics?format=prometheus with Prometheus's own text parser.
 func (h *harness) scrape(header map[string]string) map[string]*dto.MetricFamily {
@@ -83,6 +66,7 @@ next:
 func apikey() map[string]string { return map[string]string{"Authorization": "Apikey " + testAPIKey} }
 
 func TestOperationsAccessAndShapes(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	user := h.createUser(admin, "ops_viewer", "Passw0rd!")
@@ -141,6 +125,7 @@ func TestOperationsAccessAndShapes(t *testing.T) {
 // TestMetricsMoveWithTraffic: after a round trip the counters of the
 // request path, the core and the webhook have moved.
 func TestMetricsMoveWithTraffic(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	before := h.scrape(apikey())
@@ -186,6 +171,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 // TestGarbageCollection deletes exactly what has passed its retention, on
 // the injected clock, and reports on the webhook.
 func TestGarbageCollection(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -222,7 +208,7 @@ func TestGarbageCollection(t *testing.T) {
 		if res.Status != 200 || !strings.HasPrefix(string(res.Raw), `{"services":{"message":{"gc":{"status":"processing"}}},"meta":`) {
 			t.Fatalf("message gc: %d %s", res.Status, res.Raw)
 		}
-		h.ops().Wait()
+		h.node.Collector.Wait()
 		if _, err := h.hooks.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +240,7 @@ func TestGarbageCollection(t *testing.T) {
 		if res.Status != 200 || !strings.HasPrefix(string(res.Raw), `{"services":{"media":{"gc":{"status":"processing"}}},"meta":`) {
 			t.Fatalf("media gc: %d %s", res.Status, res.Raw)
 		}
-		h.ops().Wait()
+		h.node.Collector.Wait()
 		if _, err := h.hooks.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +250,7 @@ func TestGarbageCollection(t *testing.T) {
 		if w := h.raw("GET", "/v1/media/"+fresh, "", nil, bearer(admin)); w.Code != 200 {
 			t.Errorf("fresh media gone: %d", w.Code)
 		}
-		if files := volumeFiles(t, h.srv.media); len(files) != 1 {
+		if files := volumeFiles(t, h.node.Media); len(files) != 1 {
 			t.Errorf("volume files %v", files)
 		}
 		svc = hook.items("services")
@@ -280,6 +266,7 @@ func TestGarbageCollection(t *testing.T) {
 // TestPassThroughSweep: with pass_through on, read and failed messages go at
 // once and delivered ones after a day; with it off nothing goes.
 func TestPassThroughSweep(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	ctx := context.Background()
 	now := h.clock.Now()

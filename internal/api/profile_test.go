@@ -1,39 +1,21 @@
-package api
+package api_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/wabiz/wabiz/internal/backup"
-	"github.com/wabiz/wabiz/internal/core"
-	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/profile"
-	"github.com/wabiz/wabiz/internal/settings"
-	"github.com/wabiz/wabiz/internal/store"
 )
 
-// newAccountServices wires the profile and backup services as serve.go does,
-// with a cheap KDF so backups do not slow the suite down.
-func newAccountServices(st *store.Store, net network.ProfilePublisher, compliance network.CompliancePublisher, setPIN func(context.Context, string) error,
-	set *settings.Service, engine *core.Core, log *slog.Logger, now func() time.Time) (ProfileService, AccountSecurity) {
-	p := profile.New(profile.Options{Store: st, Publisher: net, Compliance: compliance, SetPIN: setPIN, Log: log, Now: now})
-	b := backup.New(backup.Options{Store: st, TwoStep: p, Now: now, Log: log,
-		KDF: backup.KDFParams{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}, SettingsRules: settings.PatchRules{AllowHTTPWebhook: true},
-		AfterRestore: []func(context.Context) error{set.Refresh, engine.ReloadRegistration, p.Publish, p.PublishComplianceInfo}})
-	return p, b
-}
-
 func TestAbout(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	res := h.do(request{method: "GET", path: "/v1/settings/profile/about", header: bearer(admin)})
@@ -88,6 +70,7 @@ func testPNG(t *testing.T, w, hgt int) []byte {
 }
 
 func TestPhoto(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	expectError(t, h.do(request{method: "GET", path: "/v1/settings/profile/photo", header: bearer(admin)}), 404,
@@ -151,6 +134,7 @@ func TestPhoto(t *testing.T) {
 }
 
 func TestBusinessProfile(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	res := h.do(request{method: "GET", path: "/v1/settings/business/profile", header: bearer(admin)})
@@ -213,6 +197,7 @@ func httptestGet(h *harness, token, path string) *httptest.ResponseRecorder {
 // is stored. Line breaks and tabs are kept in the two texts WhatsApp
 // shows on several lines (about, description), refused elsewhere.
 func TestProfileTextsRefuseControlCharacters(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.postComplianceInfo(admin, fullComplianceInfo)

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"net/http"
@@ -8,6 +8,7 @@ import (
 )
 
 func TestUnknownPathIs404(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	for _, path := range []string{"/", "/v1", "/v1/nope", "/v2/users", "/v1/users/a/b", "/metricsx"} {
 		res := h.do(request{method: "GET", path: path})
@@ -16,6 +17,7 @@ func TestUnknownPathIs404(t *testing.T) {
 }
 
 func TestWrongMethodIs405(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	res := h.do(request{method: "DELETE", path: "/v1/health"})
 	expectError(t, res, 405, e(1014, "Internal error", ""))
@@ -30,6 +32,7 @@ func TestWrongMethodIs405(t *testing.T) {
 }
 
 func TestEveryRouteWithAndWithoutTrailingSlash(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	for _, c := range []struct{ method, path string }{
@@ -57,6 +60,7 @@ func TestEveryRouteWithAndWithoutTrailingSlash(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	res := h.do(request{method: "GET", path: "/nope", header: map[string]string{"X-Request-ID": "abc-123"}})
 	if got := res.Header.Get("X-Request-ID"); got != "abc-123" {
@@ -71,9 +75,9 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestPanicIsRecoveredAs500(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
-	sets := map[string]*routeSet{}
-	h.srv.handle("GET", "/v1/test-panic", authBasic, func(w http.ResponseWriter, r *http.Request) error { panic("boom") }, sets)
+	h.srv.HandleBasic("GET", "/v1/test-panic", func(w http.ResponseWriter, r *http.Request) error { panic("boom") })
 	res := h.do(request{method: "GET", path: "/v1/test-panic"})
 	expectError(t, res, 500, e(1014, "Internal error", ""))
 	if !strings.Contains(h.logBuf.String(), "boom") {
@@ -86,6 +90,7 @@ func TestPanicIsRecoveredAs500(t *testing.T) {
 }
 
 func TestAccessLogLine(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	h.do(request{method: "GET", path: "/v1/nope", header: map[string]string{"X-Request-ID": "req-1"}})
 	line := h.logBuf.String()
@@ -97,6 +102,7 @@ func TestAccessLogLine(t *testing.T) {
 }
 
 func TestAnInternalErrorDoesNotLeakItsCause(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	// The token is checked once, and trusted for a moment after.
@@ -115,6 +121,7 @@ func TestAnInternalErrorDoesNotLeakItsCause(t *testing.T) {
 // database's (checking a token, storing a send), the answer says so with
 // 500/1023, still without the cause.
 func TestDatabaseFailureOnTheAcceptPath(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.ready(admin)

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"strings"
@@ -11,6 +11,7 @@ import (
 // not found", no 405), answers the same both ways, in the envelope, with
 // the expected status.
 func TestEveryRouteOfTheReference(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	h.register(admin)
@@ -56,7 +57,6 @@ func TestEveryRouteOfTheReference(t *testing.T) {
 		{"POST", "/v1/settings/backup", `{}`, 400},
 		{"POST", "/v1/settings/restore", `{}`, 400},
 		{"POST", "/v1/certificates/external", "", 400},
-		{"GET", "/v1/certificates/external/ca", "", 404}, // the harness serves no certificate of its own
 		{"GET", "/v1/certificates/webhooks/ca", "", 404},
 		{"POST", "/v1/certificates/webhooks/ca", "", 400},
 		{"DELETE", "/v1/certificates/webhooks/ca", "", 200},
@@ -86,6 +86,12 @@ func TestEveryRouteOfTheReference(t *testing.T) {
 		}
 		if w := h.raw("GET", path+"?format=prometheus", "", nil, bearer(admin)); w.Code != 200 || !strings.Contains(w.Body.String(), "# TYPE") {
 			t.Errorf("GET %s?format=prometheus: %d", path, w.Code)
+		}
+	}
+	// The CA of the self-signed certificate the node serves, as PEM.
+	for _, path := range []string{"/v1/certificates/external/ca", "/v1/certificates/external/ca/"} {
+		if w := h.raw("GET", path, "", nil, bearer(admin)); w.Code != 200 || !strings.HasPrefix(w.Body.String(), "-----BEGIN CERTIFICATE-----") {
+			t.Errorf("GET %s: %d %s", path, w.Code, truncate(w.Body.Bytes()))
 		}
 	}
 	for _, c := range cases {
@@ -129,6 +135,7 @@ func truncate(b []byte) string {
 }
 
 func TestShards(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	expectError(t, h.do(request{method: "POST", path: "/v1/account/shards", header: bearer(admin), body: `{"cc":"1","phone_number":"5550100","shards":4,"cert":"x"}`}), 500,

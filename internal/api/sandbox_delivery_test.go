@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 // comes later as an event. The settings that switch callbacks off hold on
 // this path too, and with a delay delivery is an event again.
 func TestDeliveryWithoutDelay(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		ctx := context.Background()
 		h := newHarness(t, cfg)

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
@@ -52,6 +53,7 @@ func withNamespace(ns, canonical string) string {
 }
 
 func TestSandboxTemplatesCRUD(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -147,6 +149,7 @@ func TestSandboxTemplatesCRUD(t *testing.T) {
 }
 
 func TestSandboxTemplateErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	do := func(method, path, body string) response {
@@ -226,12 +229,13 @@ func TestSandboxTemplateErrors(t *testing.T) {
 // API and as WABIZ_SANDBOX_TEMPLATES seeds it, and seeding again with an
 // edited file replaces rather than duplicates.
 func TestSandboxTemplateSample(t *testing.T) {
+	t.Parallel()
 	const sample = "../../docs/examples/sandbox-templates.json"
 	data, err := os.ReadFile(sample)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.MaxBodyBytes = 1 << 20 }))
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.MaxBodyBytes = 1 << 20 }))
 	admin := h.adminToken()
 	res := h.do(request{method: "POST", path: templatesPath, body: string(data), header: bearer(admin)})
 	_, list := templatesOf(t, res)
@@ -265,6 +269,7 @@ func TestSandboxTemplateSample(t *testing.T) {
 }
 
 func TestSandboxTemplateFiles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	sb := sandbox.New(storetest.Open(t, store.SQLite), nil)
 	one, two := simpleTemplate("a", "en"), simpleTemplate("b", "en")

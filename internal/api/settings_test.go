@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"strings"
@@ -18,6 +18,7 @@ const defaultSettingsJSON = `{"settings":{"application":{"callback_backoff_delay
 	`"meta":{"api_status":"stable","version":"v2.51.2"}}` + "\n"
 
 func TestApplicationSettingsOverHTTP(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -82,6 +83,7 @@ func TestApplicationSettingsOverHTTP(t *testing.T) {
 }
 
 func TestSettingsAreAdminOnly(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	ops := h.createUser(admin, "ops_team", "Passw0rd!")

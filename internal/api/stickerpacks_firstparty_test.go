@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -59,6 +59,7 @@ func (h *harness) expectFirstPartyReads(t *testing.T, auth map[string]string) []
 // shipped pack, and each sticker's id downloads as a distinct 512×512 WebP
 // a sticker send accepts.
 func TestFirstPartyStickerpackReads(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		tok := h.createUser(h.adminToken(), "agent", "Agent#Pass1") // any user may read them
@@ -112,6 +113,7 @@ func TestFirstPartyStickerpackReads(t *testing.T) {
 // does not find the pack, and its files cannot be deleted; afterwards the
 // pack reads as before.
 func TestFirstPartyStickerpackIsReadOnly(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		tok := h.adminToken()
@@ -151,6 +153,7 @@ func TestFirstPartyStickerpackIsReadOnly(t *testing.T) {
 // TestFirstPartyStickerSend: a first-party sticker id sends like any
 // sticker and reaches the user's phone as its WebP.
 func TestFirstPartyStickerSend(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -180,13 +183,14 @@ func TestFirstPartyStickerSend(t *testing.T) {
 // one; a restore of the settings backup leaves it alone; a start on a volume
 // that lost the files (restored without them) puts the same files back.
 func TestFirstPartyStickerpackSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		first := newHarness(t, cfg)
 		admin := first.adminToken()
 		before := first.expectFirstPartyReads(t, bearer(admin))
 		data := first.backup(t, admin, "s3cret pass")
 
-		again := newHarness(t, cfg, withMediaDir(first.srv.media.Dir()))
+		again := newHarness(t, cfg, withMediaDir(first.node.Media.Dir()))
 		admin = again.login("admin", testAdminPassword)
 		after := again.expectFirstPartyReads(t, bearer(admin))
 		fresh := newHarness(t, cfg)
@@ -212,6 +216,7 @@ func TestFirstPartyStickerpackSurvivesRestart(t *testing.T) {
 // TestFirstPartyStickersSurviveMediaGC: the media collector removes a file
 // nobody used for 30 days, but never a first-party sticker, used or not.
 func TestFirstPartyStickersSurviveMediaGC(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -222,7 +227,7 @@ func TestFirstPartyStickersSurviveMediaGC(t *testing.T) {
 		if res := h.do(request{method: "PUT", path: "/v1/services/media/gc", header: bearer(admin)}); res.Status != 200 {
 			t.Fatalf("media gc: %d %s", res.Status, res.Raw)
 		}
-		h.ops().Wait()
+		h.node.Collector.Wait()
 		if w := h.raw("GET", "/v1/media/"+stale, "", nil, bearer(admin)); w.Code != 404 {
 			t.Fatalf("the stale upload was not collected: %d", w.Code)
 		}

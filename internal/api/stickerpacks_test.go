@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -40,6 +40,7 @@ func expectBody(t *testing.T, res response, status int, body string) {
 }
 
 func TestStickerpackCRUD(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -109,6 +110,7 @@ func TestStickerpackCRUD(t *testing.T) {
 }
 
 func TestStickerpackErrors(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		tok := h.adminToken()
@@ -123,7 +125,7 @@ func TestStickerpackErrors(t *testing.T) {
 		// uploads were checked is still refused by the pack.
 		expectError(t, asResponse(t, h.raw("POST", "/v1/media", "image/webp", bytes.NewReader(png), auth)), 400,
 			e(1009, "Parameter value is not valid", "The media content does not match its type 'image/webp'"))
-		stored, err := h.srv.media.Save(context.Background(), bytes.NewReader(png), "image/webp", "", store.MediaOriginUpload)
+		stored, err := h.node.Media.Save(context.Background(), bytes.NewReader(png), "image/webp", "", store.MediaOriginUpload)
 		if err != nil {
 			t.Fatal(err)
 		}

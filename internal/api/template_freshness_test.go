@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -37,6 +37,7 @@ func (h *harness) sendStatus(admin, body string) response {
 // The clock stands still after a first miss, so the reload a miss may cause
 // is spent: only the sandbox's word to the core can bring the changes.
 func TestSandboxTemplateChangesApplyAtOnce(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -89,6 +90,7 @@ func TestSandboxTemplateChangesApplyAtOnce(t *testing.T) {
 // which the core runs every second, sees it and reloads; when nothing
 // changed it reads the count only.
 func TestSandboxTemplateChangeFromAnotherProcess(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -146,6 +148,7 @@ func cloudTemplate(name, status string) map[string]any {
 // that misses reloads the catalogue (one fetch) and is accepted, and goes
 // out to the Cloud.
 func TestCloudTemplateApprovedAfterLoadIsSentAtOnce(t *testing.T) {
+	t.Parallel()
 	graph := graphtest.New(t)
 	graph.PageSize = 100 // one page per fetch
 	graph.AddTemplate(cloudTemplate("welcome", "PENDING"))
@@ -181,6 +184,7 @@ func TestCloudTemplateApprovedAfterLoadIsSentAtOnce(t *testing.T) {
 // catalogue fetch per 5 seconds, and every send is answered 2001 naming
 // what is missing; a fetch that fails leaves the answer as it was.
 func TestTemplateMissReloadsAreBounded(t *testing.T) {
+	t.Parallel()
 	graph := graphtest.New(t)
 	graph.PageSize = 100
 	graph.AddTemplate(cloudTemplate("welcome", "APPROVED"))

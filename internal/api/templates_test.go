@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 // template fails with 2061, at accept time and, for a message accepted
 // before the pause, on the webhook.
 func TestTemplatesEndToEnd(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()

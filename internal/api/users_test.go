@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
@@ -18,6 +19,7 @@ import (
 var policy = e(1009, "Parameter value is not valid", auth.PasswordPolicyDetail)
 
 func TestFirstLoginForcesPasswordChange(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		res := h.do(request{method: "POST", path: "/v1/users/login", header: basic("admin", "secret")})
@@ -59,6 +61,7 @@ func TestFirstLoginForcesPasswordChange(t *testing.T) {
 }
 
 func TestLoginCredentialErrors(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	for name, hdr := range map[string]map[string]string{
 		"no header":      nil,
@@ -77,6 +80,7 @@ func TestLoginCredentialErrors(t *testing.T) {
 }
 
 func TestLoginThrottledPerIP(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	const ip = "192.0.2.7:5555"
 	for i := 1; i <= 30; i++ {
@@ -103,7 +107,8 @@ func TestLoginThrottledPerIP(t *testing.T) {
 }
 
 func TestPasswordChangeRequiredCountsAsFailure(t *testing.T) {
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.LoginFailureLimit = 2 }))
+	t.Parallel()
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.LoginFailureLimit = 2 }))
 	const ip = "192.0.2.9:1"
 	for i := 0; i < 2; i++ {
 		expectError(t, h.do(request{method: "POST", path: "/v1/users/login", header: basic("admin", "secret"), remote: ip}), 401,
@@ -114,6 +119,7 @@ func TestPasswordChangeRequiredCountsAsFailure(t *testing.T) {
 }
 
 func TestBearerTokenRules(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	get := func(hdr map[string]string) response {
@@ -139,6 +145,7 @@ func TestBearerTokenRules(t *testing.T) {
 }
 
 func TestTokenSignedWithAnotherKeyIsRejected(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	h.adminToken()
 	other, err := auth.NewService(h.store, auth.Options{SigningKey: []byte(strings.Repeat("z", 32)), BcryptCost: 4, Now: h.clock.Now})
@@ -153,6 +160,7 @@ func TestTokenSignedWithAnotherKeyIsRejected(t *testing.T) {
 }
 
 func TestLogoutRevokesOnlyThatToken(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	first := h.adminToken()
 	second := h.login("admin", testAdminPassword)
@@ -166,6 +174,7 @@ func TestLogoutRevokesOnlyThatToken(t *testing.T) {
 }
 
 func TestUserManagement(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		h := newHarness(t, cfg)
 		admin := h.adminToken()
@@ -236,6 +245,7 @@ func TestUserManagement(t *testing.T) {
 }
 
 func TestCreateUserValidation(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	invalid := func(details string) errorItem { return e(1009, "Parameter value is not valid", details) }
@@ -274,6 +284,7 @@ func TestCreateUserValidation(t *testing.T) {
 }
 
 func TestUserWritesAreRateLimited(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	for i := 0; i < 256; i++ {
@@ -292,6 +303,7 @@ func TestUserWritesAreRateLimited(t *testing.T) {
 }
 
 func TestAPIKeyOnlyReachesHealth(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	key := map[string]string{"Authorization": "Apikey " + testAPIKey}
 	res := h.do(request{method: "GET", path: "/v1/health", header: key})
@@ -307,12 +319,12 @@ func TestAPIKeyOnlyReachesHealth(t *testing.T) {
 	expectError(t, h.do(request{method: "GET", path: "/v1/health", header: map[string]string{"Authorization": "Apikey wrong-key-000000"}}), 401,
 		e(1005, "Access denied", "Invalid credentials."))
 
-	noKey := sqliteHarness(t)
-	noKey.srv.auth, _ = auth.NewService(noKey.store, auth.Options{SigningKey: []byte(strings.Repeat("k", 32)), BcryptCost: 4})
+	noKey := sqliteHarness(t, withConfig("WA_API_KEY", ""))
 	expectError(t, noKey.do(request{method: "GET", path: "/v1/health", header: key}), 401, e(1005, "Access denied", "Invalid credentials."))
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
 	expectError(t, h.do(request{method: "GET", path: "/v1/health"}), 401, e(1005, "Access denied", "Missing or invalid authentication credentials"))
@@ -330,7 +342,7 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("after a minute: %d", res.Status)
 	}
 
-	unlimited := sqliteHarness(t, withDeps(func(d *Deps) { d.HealthRateLimit = 0 }))
+	unlimited := sqliteHarness(t, withDeps(func(d *api.Deps) { d.HealthRateLimit = 0 }))
 	tok := unlimited.adminToken()
 	for i := 0; i < 50; i++ {
 		if res := unlimited.do(request{method: "GET", path: "/v1/health", header: bearer(tok)}); res.Status != 200 {
@@ -340,23 +352,25 @@ func TestHealth(t *testing.T) {
 }
 
 func TestHealthReportsGatewayFailure(t *testing.T) {
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.Messaging = &failingGateway{} }))
+	t.Parallel()
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.Messaging = &failingGateway{} }))
 	admin := h.adminToken()
 	res := h.do(request{method: "GET", path: "/v1/health", header: bearer(admin)})
 	expectError(t, res, 500, e(1014, "Internal error", ""))
 }
 
 // failingGateway is the real core whose health check fails.
-type failingGateway struct{ Messaging }
+type failingGateway struct{ api.Messaging }
 
-func (f *failingGateway) setInner(m Messaging) { f.Messaging = m }
+func (f *failingGateway) setInner(m api.Messaging) { f.Messaging = m }
 
 func (*failingGateway) GatewayStatus(context.Context) (string, error) {
 	return "", errors.New("database unreachable")
 }
 
 func TestLoginThrottleCountsParallelAttempts(t *testing.T) {
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.LoginFailureLimit = 5 }))
+	t.Parallel()
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.LoginFailureLimit = 5 }))
 	results := make(chan int, 20)
 	for range 20 {
 		go func() {
@@ -380,7 +394,8 @@ func TestLoginThrottleCountsParallelAttempts(t *testing.T) {
 // TestLoginThrottleKeysIPv6ByPrefix: an IPv6 client cannot start afresh
 // from another address of its /64.
 func TestLoginThrottleKeysIPv6ByPrefix(t *testing.T) {
-	h := sqliteHarness(t, withDeps(func(d *Deps) { d.LoginFailureLimit = 2 }))
+	t.Parallel()
+	h := sqliteHarness(t, withDeps(func(d *api.Deps) { d.LoginFailureLimit = 2 }))
 	login := func(remote string) int {
 		return h.do(request{method: "POST", path: "/v1/users/login", header: basic("admin", "wrong"), remote: remote}).Status
 	}
@@ -400,7 +415,7 @@ func TestLoginThrottleKeysIPv6ByPrefix(t *testing.T) {
 		"not an address":       "not an address",
 		"2001:db8:a:b:c:d:e:f": "2001:db8:a:b::/64",
 	} {
-		if got := throttleKey(ip); got != want {
+		if got := api.ThrottleKey(ip); got != want {
 			t.Errorf("throttleKey(%q) = %q, want %q", ip, got, want)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/backup"
+	"github.com/wabiz/wabiz/internal/server"
 	"github.com/wabiz/wabiz/internal/settings"
 )
 
@@ -31,7 +32,7 @@ func runBackup(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, _, err := openStore(ctx, c)
+	s, _, err := server.OpenStore(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func runRestore(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, _, err := openStore(ctx, c)
+	s, _, err := server.OpenStore(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/wabiz/wabiz/internal/config"
+	"github.com/wabiz/wabiz/internal/server"
 	"github.com/wabiz/wabiz/internal/store"
 )
 
@@ -100,40 +101,6 @@ func loadConfig(e env, name string, args []string, fs *flag.FlagSet) (*config.Co
 	return config.Load(fs, args, e.getenv)
 }
 
-// storeConfig translates the configuration into the store's terms.
-func storeConfig(c *config.Config) store.Config {
-	return store.Config{
-		Engine:          store.Dialect(c.DB.Engine),
-		SQLitePath:      c.SQLitePath(),
-		Host:            c.DB.Hostname,
-		Port:            c.DB.Port,
-		User:            c.DB.Username,
-		Password:        c.DB.Password,
-		NamePrefix:      c.DB.NamePrefix,
-		SSLCA:           c.DB.SSLCA,
-		SSLCert:         c.DB.SSLCert,
-		SSLKey:          c.DB.SSLKey,
-		SSLVerify:       c.DB.SSLVerify,
-		ConnIdleTimeout: c.DB.ConnIdleTimeout,
-		MaxOpenConns:    c.DB.MaxOpenConns,
-	}
-}
-
-// openStore connects and migrates: every command that touches the database
-// brings the schema up to date first, as the server does at start.
-func openStore(ctx context.Context, c *config.Config) (*store.Store, []int, error) {
-	s, err := store.Open(ctx, storeConfig(c))
-	if err != nil {
-		return nil, nil, err
-	}
-	applied, err := s.Migrate(ctx)
-	if err != nil {
-		s.Close()
-		return nil, nil, err
-	}
-	return s, applied, nil
-}
-
 func buildVersion() string {
 	if Version != "" {
 		return Version
@@ -158,7 +125,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, applied, err := openStore(ctx, c)
+	s, applied, err := server.OpenStore(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/auth"
-	"github.com/wabiz/wabiz/internal/config"
+	"github.com/wabiz/wabiz/internal/server"
 	"github.com/wabiz/wabiz/internal/store"
 )
 
@@ -52,12 +52,12 @@ func runUser(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("unknown action %q\n%s", action, userUsage)
 	}
 
-	s, _, err := openStore(ctx, c)
+	s, _, err := server.OpenStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	svc, err := newAuthService(ctx, c, s, time.Now)
+	svc, err := server.NewAuthService(ctx, c, s, time.Now)
 	if err != nil {
 		return err
 	}
@@ -129,24 +129,4 @@ func readPassword(e env, file string) (string, error) {
 		return "", errors.New("no password: give it on standard input or with --password-file")
 	}
 	return strings.TrimRight(line, "\r\n"), nil
-}
-
-// newAuthService builds the auth service with the deployment's signing key:
-// WA_WEB_JWT_CRYPTO_KEY when set, else the key the first node stored.
-func newAuthService(ctx context.Context, c *config.Config, s *store.Store, now func() time.Time) (*auth.Service, error) {
-	key := c.JWTKey
-	if key == "" {
-		var err error
-		if key, err = s.Secret(ctx, "jwt_signing_key", now()); err != nil {
-			return nil, fmt.Errorf("read the token signing key: %w", err)
-		}
-	}
-	return auth.NewService(s, auth.Options{
-		SigningKey:    []byte(key),
-		APIKey:        c.APIKey,
-		TokenLifetime: c.TokenLifetime,
-		BcryptCost:    c.BcryptCost,
-		LookupTimeout: c.DBTimeout,
-		Now:           now,
-	})
 }

@@ -93,8 +93,17 @@ func Config(t testing.TB, engine store.Dialect) store.Config {
 func Migrated(t testing.TB, engine store.Dialect) store.Config {
 	t.Helper()
 	cfg := Config(t, engine)
-	copyTemplate(t, cfg)
+	Prepare(t, cfg)
 	return cfg
+}
+
+// Prepare gives the database cfg names the current schema (a copy of the
+// template) when Config made cfg and nothing has created the database yet,
+// for tests that hand cfg to code that opens the store itself. Opening the
+// same cfg again later (a restart) gets what the first run left.
+func Prepare(t testing.TB, cfg store.Config) {
+	t.Helper()
+	copyTemplate(t, cfg)
 }
 
 // Open returns a migrated store on engine, closed when the test ends.

@@ -1,0 +1,445 @@
+// Package server is the composition root: the one place that builds a wabiz
+// node's parts from the configuration and says which role runs which of
+// them. `wabiz serve` calls it, and so does the API test harness (with a
+// configuration and Options of its own); the black-box tests and the
+// benchmark run the binary, so they go through serve.
+//
+// A node has two roles. The web role is the HTTP API (Node.API): stateless
+// apart from what it reads from the database. The core role is the
+// messaging engine and its loops: the outbox worker and the network's
+// events (Node.Core), webhook delivery (Node.Hooks) and the periodic jobs
+// (garbage collection, expired tokens). `wabiz serve` runs both in one
+// process; every part a role needs is built whichever roles run, so the
+// answers of the API do not depend on which roles share its process.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/api"
+	"github.com/wabiz/wabiz/internal/auth"
+	"github.com/wabiz/wabiz/internal/backup"
+	"github.com/wabiz/wabiz/internal/certs"
+	"github.com/wabiz/wabiz/internal/config"
+	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/gc"
+	"github.com/wabiz/wabiz/internal/media"
+	"github.com/wabiz/wabiz/internal/metrics"
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/network/cloud"
+	"github.com/wabiz/wabiz/internal/network/sandbox"
+	"github.com/wabiz/wabiz/internal/periodic"
+	"github.com/wabiz/wabiz/internal/profile"
+	"github.com/wabiz/wabiz/internal/settings"
+	"github.com/wabiz/wabiz/internal/stickerpack"
+	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/webhook"
+)
+
+// Options are what a caller may set beyond the configuration.
+type Options struct {
+	Log *slog.Logger
+	// Now is every part's clock (time.Now when nil).
+	Now func() time.Time
+	// Version is the build's version: the webhooks' User-Agent and
+	// /v1/support.
+	Version string
+	// WrapNetwork, when set, wraps the network the configuration selects
+	// before the core uses it.
+	WrapNetwork func(network.Network) network.Network
+	// BackupKDF, when set, replaces the backup key derivation's cost.
+	BackupKDF *backup.KDFParams
+	// API, when set, may change the HTTP layer's dependencies before it is
+	// built.
+	API func(*api.Deps)
+	// MediaMaxBytes, when set, lowers the media volume's file size limit
+	// (media.MaxUploadBytes). For tests, which cannot upload 100 MB: the
+	// limit is Meta's, and its error names it, so it is no configuration
+	// option.
+	MediaMaxBytes int64
+}
+
+// Node is every part of one wabiz node.
+type Node struct {
+	Config *config.Config
+	Log    *slog.Logger
+	NodeID string
+	now    func() time.Time
+
+	Store    *store.Store
+	Auth     *auth.Service
+	Settings *settings.Service
+	Media    *media.Service
+	Hooks    *webhook.Dispatcher
+	Network  network.Network
+	Sandbox  *sandbox.Sandbox // set when the sandbox network is selected
+	Cloud    *cloud.Network   // set when the Cloud API is selected
+	Core     *core.Core
+
+	// Listener is the certificate the HTTPS listener serves; Certs changes
+	// it when one is uploaded.
+	Listener     *certs.Store
+	Certs        *certs.Manager
+	Profile      *profile.Service
+	Backup       *backup.Service
+	Metrics      *metrics.Service
+	Collector    *gc.Collector
+	Stickerpacks *stickerpack.Service
+
+	// API is the web role's handler.
+	API *api.Server
+}
+
+// Build opens (and migrates) the database and builds every part. Nothing
+// runs yet: RunCore starts the core role's work. Close the node when done.
+func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Version == "" {
+		o.Version = "devel"
+	}
+	log, now := o.Log, o.Now
+	n := &Node{Config: c, Log: log, NodeID: NodeID(c.NodeID), now: now}
+
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", c.DataDir, err)
+	}
+	s, applied, err := OpenStore(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	n.Store = s
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	log.Info("database ready", "engine", s.Dialect(), "database", s.Name(), "schema_version", store.LatestVersion(), "migrations_applied", applied)
+
+	if n.Auth, err = NewAuthService(ctx, c, s, now); err != nil {
+		return nil, err
+	}
+	if created, err := n.Auth.EnsureAdmin(ctx); err != nil {
+		return nil, fmt.Errorf("create the built-in admin: %w", err)
+	} else if created {
+		log.Warn("created the built-in user admin with the factory password; its first login must set a new one")
+	}
+	rules := settings.PatchRules{AllowHTTPWebhook: c.WebhookAllowHTTP}
+	if n.Settings, err = settings.NewService(ctx, s, rules, now); err != nil {
+		return nil, err
+	}
+	if n.Media, err = media.New(media.Options{Dir: c.MediaDir(), Store: s, Now: now, MaxBytes: o.MediaMaxBytes, Fetch: media.FetchOptions{
+		Timeout: c.MediaLinkTimeout, AllowPrivate: c.MediaPrivateLinks, UserAgent: "wabiz/" + o.Version,
+	}}); err != nil {
+		return nil, err
+	}
+	// Before the API: clients cache first-party sticker ids, which must work
+	// from the first request on.
+	n.Stickerpacks = stickerpack.New(s, n.Media, now)
+	if err := n.Stickerpacks.EnsureFirstParty(ctx); err != nil {
+		return nil, err
+	}
+	if r, err := s.ReleaseLeases(ctx, n.NodeID); err != nil {
+		return nil, fmt.Errorf("release the leases of the previous run: %w", err)
+	} else if r.Total() > 0 {
+		log.Warn("took back work the previous run had claimed (it did not shut down cleanly)", "node", n.NodeID,
+			"messages", r.Messages, "callbacks", r.Callbacks, "sandbox_events", r.SandboxEvents, "cloud_events", r.CloudEvents)
+	}
+	if n.Hooks, err = webhook.New(ctx, webhook.Options{
+		Store: s, Settings: n.Settings.Current, Log: log, Now: now, Version: o.Version, NodeID: n.NodeID,
+		BatchMax: c.WebhookBatchMax, Horizon: c.WebhookRetryHorizon, QueueLimit: c.WebhookQueueLimit,
+		RequestTimeout: c.WebhookTimeout,
+	}); err != nil {
+		return nil, err
+	}
+	// A new webhook URL or concurrency takes effect at once, not at the
+	// dispatcher's next poll.
+	n.Settings.OnChange(func(settings.Application) { n.Hooks.Wake() })
+
+	if err := n.buildNetwork(ctx, now); err != nil {
+		return nil, err
+	}
+	waNet := n.Network
+	if o.WrapNetwork != nil {
+		waNet = o.WrapNetwork(waNet)
+	}
+	n.Core = core.New(core.Options{
+		Store: s, Network: waNet, Hooks: n.Hooks, Settings: n.Settings, Media: n.Media, Log: log, Now: now, NodeID: n.NodeID,
+		OfflineDrainLimit: c.StartupOfflineLimit, DBTimeout: c.DBTimeout, ConnectionLostAfter: c.ConnectionLostAfter,
+	})
+
+	// Before the API: a certificate uploaded through it replaces the
+	// self-signed one from the next handshake on.
+	listener, defaultCA, err := serverCertificate(c, log, now)
+	if err != nil {
+		return nil, err
+	}
+	n.Listener = listener
+	if n.Certs, err = uploadedCertificates(ctx, c, s, listener, defaultCA, n.Hooks, log, now); err != nil {
+		return nil, err
+	}
+
+	n.buildAccountServices(o, rules)
+	n.Metrics = metrics.New(metrics.Options{Store: s, Hooks: n.Hooks.Stats, DataDir: c.DataDir, MediaDir: c.MediaDir(), NodeID: n.NodeID, Version: o.Version, Now: now})
+	n.Collector = gc.New(ctx, gc.Options{Store: s, Media: n.Media, Hooks: n.Hooks, Settings: n.Settings.Current, Log: log, Now: now})
+
+	deps := api.Deps{
+		Operations:        operations{n.Metrics, n.Collector},
+		Log:               log,
+		Auth:              n.Auth,
+		Settings:          n.Settings,
+		Messaging:         n.Core,
+		Media:             n.Media,
+		Profile:           n.Profile,
+		Security:          n.Backup,
+		Certs:             n.Certs,
+		Stickerpacks:      n.Stickerpacks,
+		Version:           c.APIVersion,
+		MaxBodyBytes:      c.MaxBodyBytes,
+		LoginFailureLimit: c.LoginFailureLimit,
+		HealthRateLimit:   c.HealthRateLimit,
+		// A file transfer never gets less time than any other request.
+		TransferTimeout:       max(c.TransferTimeout, c.ReadTimeout, c.WriteTimeout),
+		MaxConcurrentRequests: c.MaxInFlight,
+		Now:                   now,
+	}
+	// Nil networks stay nil interfaces, so the API leaves out what the
+	// selected network does not do.
+	if n.Sandbox != nil {
+		deps.Sandbox = n.Sandbox
+	}
+	if n.Cloud != nil {
+		deps.Cloud, deps.MediaPublisher = n.Cloud, n.Cloud
+	}
+	if o.API != nil {
+		o.API(&deps)
+	}
+	n.API = api.New(deps)
+	return n, nil
+}
+
+// buildNetwork builds the network the configuration selects: the offline
+// sandbox (with its templates file, before the core's first template load
+// can miss them), or Meta's Cloud API.
+func (n *Node) buildNetwork(ctx context.Context, now func() time.Time) error {
+	c := n.Config
+	if c.Network == "cloud" {
+		n.Cloud = cloud.New(cloud.Options{
+			GraphURL: c.Cloud.GraphURL, PhoneNumberID: c.Cloud.PhoneNumberID, WABAID: c.Cloud.WABAID,
+			AccessToken: c.Cloud.AccessToken, AppSecret: c.Cloud.AppSecret, VerifyToken: c.Cloud.VerifyToken,
+			AppID: c.Cloud.AppID, Store: n.Store, Log: n.Log, Now: now, Rate: float64(c.Cloud.Rate),
+		})
+		n.Network = n.Cloud
+		return nil
+	}
+	n.Sandbox = sandbox.New(n.Store, now)
+	n.Network = n.Sandbox
+	if path := c.SandboxTemplates; path != "" {
+		defs, err := sandbox.ReadTemplateFile(path)
+		var added, replaced int
+		if err == nil {
+			added, replaced, err = n.Sandbox.SeedTemplates(ctx, defs)
+		}
+		if err != nil {
+			return fmt.Errorf("sandbox templates file %s (WABIZ_SANDBOX_TEMPLATES): %w", path, err)
+		}
+		n.Log.Info("sandbox templates loaded", "file", path, "added", added, "replaced", replaced)
+	}
+	return nil
+}
+
+// buildAccountServices builds the profile and the backup services. The
+// sandbox shows its users the profile but no compliance information; the
+// Cloud API takes both and the two-step PIN.
+func (n *Node) buildAccountServices(o Options, rules settings.PatchRules) {
+	var (
+		publisher  network.ProfilePublisher
+		compliance network.CompliancePublisher
+		setPIN     func(context.Context, string) error
+	)
+	switch {
+	case n.Cloud != nil:
+		publisher, compliance, setPIN = n.Cloud, n.Cloud, n.Cloud.SetPIN
+	case n.Sandbox != nil:
+		publisher = n.Sandbox
+	}
+	n.Profile = profile.New(profile.Options{Store: n.Store, Publisher: publisher, Compliance: compliance, SetPIN: setPIN, Log: n.Log, Now: o.Now})
+	bo := backup.Options{Store: n.Store, TwoStep: n.Profile, Log: n.Log, Now: o.Now, SettingsRules: rules,
+		AfterRestore: []func(context.Context) error{n.Settings.Refresh, n.Core.ReloadRegistration, n.Profile.Publish, n.Profile.PublishComplianceInfo,
+			// A restored webhook CA bundle applies to deliveries at once.
+			func(ctx context.Context) error { _, _, _, err := n.Certs.Load(ctx); return err }}}
+	if o.BackupKDF != nil {
+		bo.KDF = *o.BackupKDF
+	}
+	n.Backup = backup.New(bo)
+}
+
+// operations joins the read-outs and the collectors into
+// api.OperationsService.
+type operations struct {
+	*metrics.Service
+	*gc.Collector
+}
+
+// RunCore runs the core role until ctx ends: the engine (start-up, then the
+// outbox worker and the network's events), webhook delivery, the periodic
+// jobs, and the settings refresh every role needs. It returns once the
+// engine has started; the loops stop with ctx.
+func (n *Node) RunCore(ctx context.Context) error {
+	go n.Settings.Run(ctx, n.Config.SettingsRefresh, n.Log)
+	go removeExpiredTokens(ctx, n.Store, n.Log, n.now)
+	go n.Hooks.Run(ctx)
+	go operations{n.Metrics, n.Collector}.Run(ctx) // daily message/media GC and the pass_through sweep
+	if err := n.Core.Start(ctx); err != nil {
+		return err
+	}
+	go n.Core.Run(ctx)
+	return nil
+}
+
+// Close releases the database.
+func (n *Node) Close() error { return n.Store.Close() }
+
+// OpenStore connects and migrates: every command that touches the database
+// brings the schema up to date first, as the server does at start.
+func OpenStore(ctx context.Context, c *config.Config) (*store.Store, []int, error) {
+	s, err := store.Open(ctx, StoreConfig(c))
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, applied, nil
+}
+
+// StoreConfig translates the configuration into the store's terms.
+func StoreConfig(c *config.Config) store.Config {
+	return store.Config{
+		Engine:          store.Dialect(c.DB.Engine),
+		SQLitePath:      c.SQLitePath(),
+		Host:            c.DB.Hostname,
+		Port:            c.DB.Port,
+		User:            c.DB.Username,
+		Password:        c.DB.Password,
+		NamePrefix:      c.DB.NamePrefix,
+		SSLCA:           c.DB.SSLCA,
+		SSLCert:         c.DB.SSLCert,
+		SSLKey:          c.DB.SSLKey,
+		SSLVerify:       c.DB.SSLVerify,
+		ConnIdleTimeout: c.DB.ConnIdleTimeout,
+		MaxOpenConns:    c.DB.MaxOpenConns,
+	}
+}
+
+// NewAuthService builds the auth service with the deployment's signing key:
+// WA_WEB_JWT_CRYPTO_KEY when set, else the key the first node stored.
+func NewAuthService(ctx context.Context, c *config.Config, s *store.Store, now func() time.Time) (*auth.Service, error) {
+	key := c.JWTKey
+	if key == "" {
+		var err error
+		if key, err = s.Secret(ctx, "jwt_signing_key", now()); err != nil {
+			return nil, fmt.Errorf("read the token signing key: %w", err)
+		}
+	}
+	return auth.NewService(s, auth.Options{
+		SigningKey:    []byte(key),
+		APIKey:        c.APIKey,
+		TokenLifetime: c.TokenLifetime,
+		BcryptCost:    c.BcryptCost,
+		LookupTimeout: c.DBTimeout,
+		Now:           now,
+	})
+}
+
+// NodeID names this process in queue leases: the configured name, or the
+// host name. It is stable across restarts on purpose: at start a process
+// gives back what its previous run had claimed (see ReleaseLeases), so after
+// a crash nothing waits for a lease to run out. Processes sharing a database
+// on one host must set WABIZ_NODE_ID.
+func NodeID(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return host
+	}
+	return "wabiz"
+}
+
+// serverCertificate loads the configured pair, or keeps a self-signed one in
+// the data directory (generated on first start, renewed before it expires).
+// caPEM is the self-signed CA, nil for configured files (their CA is unknown).
+func serverCertificate(c *config.Config, log *slog.Logger, now func() time.Time) (_ *certs.Store, caPEM []byte, _ error) {
+	if c.TLSCertFile != "" {
+		pair, err := certs.LoadPair(c.TLSCertFile, c.TLSKeyFile, now())
+		if err != nil {
+			return nil, nil, fmt.Errorf("WABIZ_TLS_CERT_FILE/WABIZ_TLS_KEY_FILE: %w", err)
+		}
+		return certs.NewStore(pair), nil, nil
+	}
+	dir := filepath.Join(c.DataDir, "tls")
+	bundle, generated, err := certs.EnsureSelfSigned(dir, c.ServerName, now())
+	if err != nil {
+		return nil, nil, fmt.Errorf("self-signed certificate in %s: %w", dir, err)
+	}
+	if generated {
+		log.Info("generated a self-signed TLS certificate; clients can trust its CA", "server_name", c.ServerName, "ca_file", filepath.Join(dir, certs.CAFile))
+	}
+	pair, err := tls.X509KeyPair(bundle.CertPEM, bundle.KeyPEM)
+	if err != nil {
+		return nil, nil, err
+	}
+	return certs.NewStore(pair), bundle.CAPEM, nil
+}
+
+// uploadedCertificates builds the /v1/certificates service and applies what
+// was uploaded before: the external certificate (unless configuration files
+// pin the certificate) and the webhook CA bundle. A stored item that no
+// longer validates is logged and skipped so the server still starts.
+func uploadedCertificates(ctx context.Context, c *config.Config, s *store.Store, listener *certs.Store, defaultCA []byte, hooks *webhook.Dispatcher, log *slog.Logger, now func() time.Time) (*certs.Manager, error) {
+	m := certs.NewManager(certs.ManagerOptions{
+		Docs: s, Listener: listener, DefaultCAPEM: defaultCA, Pinned: c.TLSCertFile != "",
+		ApplyWebhookCA: hooks.SetRootCAs, Now: now,
+	})
+	external, webhookCA, skipped, err := m.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load uploaded certificates: %w", err)
+	}
+	for _, e := range skipped {
+		log.Error("certificate from the database skipped", "err", e)
+	}
+	if external {
+		log.Info("serving the TLS certificate uploaded through /v1/certificates/external")
+	}
+	if webhookCA {
+		log.Info("webhook deliveries trust the CA bundle uploaded through /v1/certificates/webhooks/ca")
+	}
+	return m, nil
+}
+
+// removeExpiredTokens keeps the tokens table from growing with sessions
+// nobody logged out of.
+func removeExpiredTokens(ctx context.Context, s *store.Store, log *slog.Logger, now func() time.Time) {
+	periodic.Every(ctx, time.Hour, func(ctx context.Context) {
+		// Past the 600 s clock-skew allowance a token can never be accepted again.
+		n, err := s.DeleteExpiredTokens(ctx, now().Add(-10*time.Minute))
+		if err != nil && ctx.Err() == nil {
+			log.Warn("remove expired tokens", "err", err)
+		} else if n > 0 {
+			log.Debug("removed expired tokens", "count", n)
+		}
+	})
+}

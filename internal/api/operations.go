@@ -22,7 +22,7 @@ import (
 
 // OperationsService is what the handlers of operations: /v1/support,
 // /v1/stats/..., /metrics, /v1/services/.../gc need. internal/metrics and
-// internal/gc implement it between them.
+// internal/retention implement it between them.
 type OperationsService interface {
 	Support(ctx context.Context, apiVersion string) (metrics.Support, error)
 	Stats(area string, internal bool) ([]*dto.MetricFamily, error)

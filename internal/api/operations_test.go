@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/wabiz/wabiz/internal/gc"
 	"github.com/wabiz/wabiz/internal/media"
+	"github.com/wabiz/wabiz/internal/retention"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
@@ -179,7 +179,7 @@ func TestGarbageCollection(t *testing.T) {
 		h.setWebhook(admin, hook.srv.URL)
 		ctx := context.Background()
 		now := h.clock.Now()
-		old, recent := now.Add(-gc.MessageRetention-time.Hour), now.Add(-gc.MessageRetention+time.Hour)
+		old, recent := now.Add(-retention.MessageRetention-time.Hour), now.Add(-retention.MessageRetention+time.Hour)
 
 		outbox := func(id, status string, at time.Time) {
 			t.Helper()
@@ -233,7 +233,7 @@ func TestGarbageCollection(t *testing.T) {
 		// Media: one file unused for more than 30 days, one used since.
 		png, _ := media.Sample("image")
 		stale := h.upload(admin, "image/png", png, nil)
-		h.clock.Advance(gc.MediaRetention + time.Hour)
+		h.clock.Advance(retention.MediaRetention + time.Hour)
 		admin = h.login("admin", testAdminPassword) // the token expired meanwhile
 		fresh := h.upload(admin, "image/png", png, nil)
 		res = h.do(request{method: "PUT", path: "/v1/services/media/gc/", header: bearer(admin)})
@@ -283,7 +283,7 @@ func TestPassThroughSweep(t *testing.T) {
 		}
 	}
 	passThrough := false
-	c := gc.New(ctx, gc.Options{Store: h.store, Hooks: h.hooks, Now: h.clock.Now, Settings: func() settings.Application {
+	c := retention.New(ctx, retention.Options{Store: h.store, Hooks: h.hooks, Now: h.clock.Now, Settings: func() settings.Application {
 		a := h.settings.Current()
 		a.PassThrough = passThrough
 		return a

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wabiz/wabiz/internal/gc"
 	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/media/webptest"
+	"github.com/wabiz/wabiz/internal/retention"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
 )
@@ -222,7 +222,7 @@ func TestFirstPartyStickersSurviveMediaGC(t *testing.T) {
 		admin := h.adminToken()
 		png, _ := media.Sample(media.KindImage)
 		stale := h.upload(admin, "image/png", png, nil)
-		h.clock.Advance(gc.MediaRetention + time.Hour)
+		h.clock.Advance(retention.MediaRetention + time.Hour)
 		admin = h.login("admin", testAdminPassword) // the token expired meanwhile
 		if res := h.do(request{method: "PUT", path: "/v1/services/media/gc", header: bearer(admin)}); res.Status != 200 {
 			t.Fatalf("media gc: %d %s", res.Status, res.Raw)

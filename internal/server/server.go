@@ -28,7 +28,6 @@ import (
 	"github.com/wabiz/wabiz/internal/certs"
 	"github.com/wabiz/wabiz/internal/config"
 	"github.com/wabiz/wabiz/internal/core"
-	"github.com/wabiz/wabiz/internal/gc"
 	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
@@ -36,6 +35,7 @@ import (
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/periodic"
 	"github.com/wabiz/wabiz/internal/profile"
+	"github.com/wabiz/wabiz/internal/retention"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/stickerpack"
 	"github.com/wabiz/wabiz/internal/store"
@@ -89,7 +89,7 @@ type Node struct {
 	Profile      *profile.Service
 	Backup       *backup.Service
 	Metrics      *metrics.Service
-	Collector    *gc.Collector
+	Collector    *retention.Collector
 	Stickerpacks *stickerpack.Service
 
 	// API is the web role's handler.
@@ -191,7 +191,7 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 
 	n.buildAccountServices(o, rules)
 	n.Metrics = metrics.New(metrics.Options{Store: s, Hooks: n.Hooks.Stats, DataDir: c.DataDir, MediaDir: c.MediaDir(), NodeID: n.NodeID, Version: o.Version, Now: now})
-	n.Collector = gc.New(ctx, gc.Options{Store: s, Media: n.Media, Hooks: n.Hooks, Settings: n.Settings.Current, Log: log, Now: now})
+	n.Collector = retention.New(ctx, retention.Options{Store: s, Media: n.Media, Hooks: n.Hooks, Settings: n.Settings.Current, Log: log, Now: now})
 
 	deps := api.Deps{
 		Operations:        operations{n.Metrics, n.Collector},
@@ -288,7 +288,7 @@ func (n *Node) buildAccountServices(o Options, rules settings.PatchRules) {
 // api.OperationsService.
 type operations struct {
 	*metrics.Service
-	*gc.Collector
+	*retention.Collector
 }
 
 // RunCore runs the core role until ctx ends: the engine (start-up, then the

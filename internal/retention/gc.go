@@ -1,4 +1,5 @@
-// Package gc is wabiz's garbage collection (spec §11): message GC removes
+// Package retention is how long wabiz keeps messages and media, and the
+// garbage collection that enforces it (spec §11): message GC removes
 // finished outbound messages and inbound messages past the 7-day
 // retention; media GC removes media nobody used for 30 days; the
 // pass_through sweep removes outbound messages soon after they are read.
@@ -6,7 +7,7 @@
 // A collection asked for through the API (PUT /v1/services/{message,media}/gc)
 // runs in the background and reports on the webhook as a "services"
 // notification; the automatic daily collections only log.
-package gc
+package retention
 
 import (
 	"context"

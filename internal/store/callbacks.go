@@ -95,7 +95,7 @@ func (s *Store) ClaimCallbacks(ctx context.Context, owner string, now time.Time,
 }
 
 // scanCallback reads one row of callbackColumns.
-func scanCallback(rows *sql.Rows) (Callback, error) {
+func scanCallback(rows rowScanner) (Callback, error) {
 	var (
 		cb            Callback
 		payload       string
@@ -122,7 +122,7 @@ func (s *Store) DeleteCallbacks(ctx context.Context, ids []int64) error {
 		for i, id := range chunk {
 			args[i] = id
 		}
-		if _, err := s.execGrouped(ctx, `DELETE FROM callbacks WHERE id IN (`+sqlMarks(len(chunk))+`)`, args...); err != nil {
+		if _, err := s.execGrouped(ctx, `DELETE FROM callbacks WHERE id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
 			return err
 		}
 	}
@@ -143,7 +143,7 @@ func (s *Store) ReleaseCallbackClaims(ctx context.Context, owner string, untils 
 			args = append(args, u.UnixMilli())
 		}
 		res, err := s.exec(ctx, `UPDATE callbacks SET lease_owner = '', lease_until = 0
-			WHERE lease_owner = ? AND lease_until IN (`+sqlMarks(len(chunk))+`)`, args...)
+			WHERE lease_owner = ? AND lease_until IN (`+placeholders(len(chunk))+`)`, args...)
 		if err != nil {
 			return released, err
 		}
@@ -180,9 +180,4 @@ func (s *Store) CountCallbacks(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM callbacks`).Scan(&n)
 	return n, err
-}
-
-// sqlMarks returns "?, ?, ..." with n marks (rebound by s.q on PostgreSQL).
-func sqlMarks(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

@@ -113,7 +113,7 @@ func cloneMySQL(ctx context.Context, from, to Config) error {
 	if err != nil {
 		return err
 	}
-	tables, err := collectRows(rows, func(r *sql.Rows) (string, error) {
+	tables, err := collectRows(rows, func(r rowScanner) (string, error) {
 		var name string
 		return name, r.Scan(&name)
 	})
@@ -165,20 +165,6 @@ func copyMySQLTables(ctx context.Context, conn *sql.Conn, src string, tables []s
 		}
 	}
 	return nil
-}
-
-// collectRows scans every row with scan and closes rows.
-func collectRows[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // VacuumInto writes a compact copy of this SQLite database to path (which

@@ -186,7 +186,7 @@ func (s *Store) ForgetCloudItems(ctx context.Context, before time.Time, limit in
 	if err != nil {
 		return 0, err
 	}
-	items, err := collectRows(rows, func(r *sql.Rows) (any, error) {
+	items, err := collectRows(rows, func(r rowScanner) (any, error) {
 		var item string
 		return item, r.Scan(&item)
 	})
@@ -224,7 +224,7 @@ func (s *Store) RetryCloudEvents(ctx context.Context, owner string, retries []Ev
 }
 
 // scanCloudEvent reads one row of cloudEventColumns.
-func scanCloudEvent(rows *sql.Rows) (CloudEvent, error) {
+func scanCloudEvent(rows rowScanner) (CloudEvent, error) {
 	var (
 		e        CloudEvent
 		payload  string

@@ -42,17 +42,11 @@ func (s *Store) deleteBatch(ctx context.Context, table, where, order string, arg
 	if err != nil {
 		return 0, err
 	}
-	var ids []any
-	for rows.Next() {
+	ids, err := collectRows(rows, func(r rowScanner) (any, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return id, r.Scan(&id)
+	})
+	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
 	res, err := s.execRetry(ctx, `DELETE FROM `+table+` WHERE id IN (`+placeholders(len(ids))+`) AND `+where,

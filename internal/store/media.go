@@ -127,16 +127,7 @@ func (s *Store) ListMediaUnusedSince(ctx context.Context, cutoff time.Time, limi
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Media
-	for rows.Next() {
-		m, err := scanMedia(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collectRows(rows, scanMedia)
 }
 
 // affectedOrMissing turns "no row changed" into ErrNotFound only when the

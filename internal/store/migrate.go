@@ -394,7 +394,7 @@ func (s *Store) migrateTo(ctx context.Context, target int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	versions, err := collectRows(rows, func(r *sql.Rows) (int, error) {
+	versions, err := collectRows(rows, func(r rowScanner) (int, error) {
 		var v int
 		return v, r.Scan(&v)
 	})

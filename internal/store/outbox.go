@@ -193,7 +193,7 @@ func (s *Store) outboxRows(ctx context.Context, q queryer, query string, args ..
 }
 
 // scanOutbox reads one row of outboxColumns.
-func scanOutbox(rows *sql.Rows) (OutboxMessage, error) {
+func scanOutbox(rows rowScanner) (OutboxMessage, error) {
 	var (
 		m                                             OutboxMessage
 		body                                          string

@@ -119,7 +119,7 @@ func (s *Store) candidates(q queueTable, c claimRequest, columns string) (string
 // scan reads one row of q.columns, compare orders two of them as q.order
 // does (RETURNING promises no order).
 func claimRows[T any](ctx context.Context, s *Store, q queueTable, c claimRequest,
-	scan func(*sql.Rows) (T, error), compare func(a, b T) int, id func(T) any) ([]T, error) {
+	scan func(rowScanner) (T, error), compare func(a, b T) int, id func(T) any) ([]T, error) {
 	if c.limit <= 0 {
 		return nil, nil
 	}
@@ -266,7 +266,7 @@ func (s *Store) retryRows(ctx context.Context, tx *sql.Tx, q queueTable, mode re
 		if err != nil {
 			return err
 		}
-		found, err := collectRows(rows, func(r *sql.Rows) (stored, error) {
+		found, err := collectRows(rows, func(r rowScanner) (stored, error) {
 			var v stored
 			return v, r.Scan(&v.id, &v.attempts, &v.history)
 		})

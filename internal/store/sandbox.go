@@ -101,7 +101,7 @@ func (s *Store) ListSandboxUsers(ctx context.Context) ([]SandboxUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := collectRows(rows, func(r *sql.Rows) (string, error) {
+	ids, err := collectRows(rows, func(r rowScanner) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	})
@@ -202,7 +202,7 @@ func (s *Store) sandboxEvents(ctx context.Context, query string, args ...any) ([
 }
 
 // scanSandboxEvent reads one row of sandboxEventColumns.
-func scanSandboxEvent(rows *sql.Rows) (SandboxEvent, error) {
+func scanSandboxEvent(rows rowScanner) (SandboxEvent, error) {
 	var (
 		e            SandboxEvent
 		payload      string
@@ -403,7 +403,7 @@ func (s *Store) sandboxMessages(ctx context.Context, query string, args ...any) 
 	if err != nil {
 		return nil, err
 	}
-	return collectRows(rows, func(r *sql.Rows) (SandboxMessage, error) {
+	return collectRows(rows, func(r rowScanner) (SandboxMessage, error) {
 		var (
 			m           SandboxMessage
 			body        string
@@ -439,14 +439,6 @@ func (s *Store) upsert(table, key string, cols ...string) string {
 		b.WriteString(" ON CONFLICT (" + key + ") DO UPDATE SET " + strings.Join(sets, ", "))
 	}
 	return b.String()
-}
-
-// placeholders is "?, ?, ?" for n arguments.
-func placeholders(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	return strings.Repeat("?, ", n-1) + "?"
 }
 
 // lastSandboxSentSQL runs for every free-form send (the 24-hour window): it

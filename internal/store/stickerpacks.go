@@ -78,16 +78,11 @@ func (s *Store) ListStickerpacks(ctx context.Context, namespace string) ([]Stick
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Stickerpack{}
-	for rows.Next() {
-		p, err := scanStickerpack(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
+	out, err := collectRows(rows, scanStickerpack)
+	if out == nil && err == nil {
+		out = []Stickerpack{} // an empty list, not null, in the answer
 	}
-	return out, rows.Err()
+	return out, err
 }
 
 // UpdateStickerpack writes the metadata of p (not its namespace);
@@ -188,22 +183,17 @@ func (s *Store) EnsureStickerpack(ctx context.Context, p Stickerpack, stickers [
 		if _, err := s.txExec(ctx, tx, `UPDATE stickerpacks SET next_index = ? WHERE id = ? AND next_index < ?`, nextIndex, p.ID, nextIndex); err != nil {
 			return err
 		}
-		existing := map[int64]Sticker{}
 		rows, err := s.txQuery(ctx, tx, `SELECT `+stickerColumns+` FROM stickers WHERE pack_id = ?`, p.ID)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			st, err := scanSticker(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			existing[st.Index] = st
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		stored, err := collectRows(rows, scanSticker)
+		if err != nil {
 			return err
+		}
+		existing := map[int64]Sticker{}
+		for _, st := range stored {
+			existing[st.Index] = st
 		}
 		for _, st := range stickers {
 			emojis, err := json.Marshal(nonNilStrings(st.Emojis))
@@ -236,16 +226,11 @@ func (s *Store) ListStickers(ctx context.Context, packID string) ([]Sticker, err
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Sticker{}
-	for rows.Next() {
-		st, err := scanSticker(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
+	out, err := collectRows(rows, scanSticker)
+	if out == nil && err == nil {
+		out = []Sticker{} // an empty list, not null, in the answer
 	}
-	return out, rows.Err()
+	return out, err
 }
 
 // GetSticker reads one sticker; ErrNotFound when absent.

@@ -388,3 +388,26 @@ func ping(ctx context.Context, db *sql.DB, engine Dialect) error {
 		delay = min(2*delay, 200*time.Millisecond)
 	}
 }
+
+// placeholders is "?, ?, ?" for n arguments: an IN list or a VALUES row,
+// rebound for PostgreSQL like every other query.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// collectRows scans every row with scan and closes rows.
+func collectRows[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -47,17 +47,12 @@ func (s *Store) ListSandboxTemplates(ctx context.Context) ([]SandboxTemplate, er
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []SandboxTemplate{}
-	for rows.Next() {
-		t, err := scanSandboxTemplate(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collectRows(rows, scanSandboxTemplate)
+	if err != nil {
 		return nil, err
+	}
+	if out == nil {
+		out = []SandboxTemplate{}
 	}
 	slices.SortFunc(out, func(a, b SandboxTemplate) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {

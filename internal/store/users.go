@@ -97,16 +97,10 @@ func (s *Store) ListUsernames(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	return names, rows.Err()
+	return collectRows(rows, func(r rowScanner) (string, error) {
+		var name string
+		return name, r.Scan(&name)
+	})
 }
 
 // Token is a row of the tokens table; Hash is the SHA-256 (hex) of the JWT.

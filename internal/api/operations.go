@@ -18,13 +18,14 @@ import (
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/metrics"
+	"github.com/wabiz/wabiz/internal/monitoring"
 )
 
 // OperationsService is what the handlers of operations: /v1/support,
 // /v1/stats/..., /metrics, /v1/services/.../gc need. internal/metrics and
 // internal/retention implement it between them.
 type OperationsService interface {
-	Support(ctx context.Context, apiVersion string) (metrics.Support, error)
+	Support(ctx context.Context, apiVersion string) (monitoring.Support, error)
 	Stats(area string, internal bool) ([]*dto.MetricFamily, error)
 	Gatherer() prometheus.Gatherer
 	// StartGC begins the "message" or "media" collection in the background.
@@ -59,7 +60,7 @@ type supportResponse struct {
 // documented meanings; vname, wa_id and gateway_status say the same in
 // wabiz's words.
 type supportInfo struct {
-	metrics.Support
+	monitoring.Support
 	DebugInfo     string `json:"debug_info"`
 	WaID          string `json:"wa_id"`
 	VName         string `json:"vname"`

@@ -1,11 +1,11 @@
-// Package metrics holds wabiz's Prometheus instruments and the operations
-// read-outs built on them: GET /metrics, /v1/stats/{app,db}[/internal] and
-// /v1/support.
+// Package metrics holds wabiz's Prometheus instruments. It imports nothing
+// of wabiz, so every package can move them; the read-outs built on them
+// (GET /metrics, /v1/stats, /v1/support) are package monitoring.
 //
 // The instruments the request and message paths move are package variables:
 // they count what this process did, exactly like a process-wide registry
 // would, and the paths that move them (api middleware, core) need no wiring.
-// Each registry built by NewRegistry exposes them, so several servers in one
+// Each registry monitoring builds exposes them, so several servers in one
 // test binary share the counts; tests compare before and after.
 package metrics
 
@@ -79,8 +79,8 @@ var (
 	}, []string{"kind"})
 )
 
-// global lists the package instruments every registry exposes.
-var global = []prometheus.Collector{
+// All lists the package's instruments, which every registry exposes.
+var All = []prometheus.Collector{
 	HTTPRequests, HTTPDuration, APIRequestsDuration, WebHandledRequests, HTTPInFlight,
 	MessagesSent, MessagesReceived, MessageStatuses, CloudWebhookItems,
 	DBQueryDuration, GCDeleted,

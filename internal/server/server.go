@@ -29,7 +29,7 @@ import (
 	"github.com/wabiz/wabiz/internal/config"
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/media"
-	"github.com/wabiz/wabiz/internal/metrics"
+	"github.com/wabiz/wabiz/internal/monitoring"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/network/cloud"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
@@ -88,7 +88,7 @@ type Node struct {
 	Certs        *certs.Manager
 	Profile      *profile.Service
 	Backup       *backup.Service
-	Metrics      *metrics.Service
+	Metrics      *monitoring.Service
 	Collector    *retention.Collector
 	Stickerpacks *stickerpack.Service
 
@@ -190,7 +190,7 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 	}
 
 	n.buildAccountServices(o, rules)
-	n.Metrics = metrics.New(metrics.Options{Store: s, Hooks: n.Hooks.Stats, DataDir: c.DataDir, MediaDir: c.MediaDir(), NodeID: n.NodeID, Version: o.Version, Now: now})
+	n.Metrics = monitoring.New(monitoring.Options{Store: s, Hooks: n.Hooks.Stats, DataDir: c.DataDir, MediaDir: c.MediaDir(), NodeID: n.NodeID, Version: o.Version, Now: now})
 	n.Collector = retention.New(ctx, retention.Options{Store: s, Media: n.Media, Hooks: n.Hooks, Settings: n.Settings.Current, Log: log, Now: now})
 
 	deps := api.Deps{
@@ -287,7 +287,7 @@ func (n *Node) buildAccountServices(o Options, rules settings.PatchRules) {
 // operations joins the read-outs and the collectors into
 // api.OperationsService.
 type operations struct {
-	*metrics.Service
+	*monitoring.Service
 	*retention.Collector
 }
 

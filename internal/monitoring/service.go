@@ -1,4 +1,7 @@
-package metrics
+// Package monitoring is what an operator reads about a node: /v1/support,
+// the /v1/stats read-outs and the registry behind /metrics, which collects
+// the instruments of package metrics and the database's counts.
+package monitoring
 
 import (
 	"context"
@@ -10,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/webhook"
 )
@@ -54,7 +58,7 @@ func New(o Options) *Service {
 	}
 	s := &Service{o: o, started: o.Now()}
 	s.metrics = prometheus.NewRegistry()
-	s.metrics.MustRegister(global...)
+	s.metrics.MustRegister(metrics.All...)
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "web_uptime", Help: "Seconds since the server started."},
 		func() float64 { return s.Uptime().Seconds() }))
@@ -63,11 +67,11 @@ func New(o Options) *Service {
 	s.app = prometheus.NewRegistry()
 	s.app.MustRegister(appCollector{s})
 	s.appInternal = prometheus.NewRegistry()
-	s.appInternal.MustRegister(queueCollector{s}, MessageStatuses, GCDeleted)
+	s.appInternal.MustRegister(queueCollector{s}, metrics.MessageStatuses, metrics.GCDeleted)
 	s.db = prometheus.NewRegistry()
 	s.db.MustRegister(dbCollector{s})
 	s.dbInternal = prometheus.NewRegistry()
-	s.dbInternal.MustRegister(DBQueryDuration)
+	s.dbInternal.MustRegister(metrics.DBQueryDuration)
 	return s
 }
 
@@ -161,6 +165,6 @@ func timed[T any](query string, fn func(ctx context.Context) (T, error)) (T, err
 	defer cancel()
 	start := time.Now()
 	v, err := fn(ctx)
-	DBQueryDuration.WithLabelValues(query).Observe(time.Since(start).Seconds())
+	metrics.DBQueryDuration.WithLabelValues(query).Observe(time.Since(start).Seconds())
 	return v, err
 }

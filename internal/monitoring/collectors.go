@@ -1,8 +1,9 @@
-package metrics
+package monitoring
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/wabiz/wabiz/internal/metrics"
 )
 
 // Scrape-time collectors: what already has a source of truth (the webhook
@@ -91,8 +92,8 @@ func (c appCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(appRequestsDesc, prometheus.CounterValue, float64(st.Retried), "failed")
 		ch <- prometheus.MustNewConstMetric(appRequestsDesc, prometheus.CounterValue, float64(st.Dropped), "dropped")
 	}
-	ch <- prometheus.MustNewConstMetric(appIncomingDesc, prometheus.CounterValue, counterValue(MessagesReceived))
-	ch <- prometheus.MustNewConstMetric(appOutgoingDesc, prometheus.CounterValue, counterValue(MessagesSent))
+	ch <- prometheus.MustNewConstMetric(appIncomingDesc, prometheus.CounterValue, counterValue(metrics.MessagesReceived))
+	ch <- prometheus.MustNewConstMetric(appOutgoingDesc, prometheus.CounterValue, counterValue(metrics.MessagesSent))
 	counts, err := timed("count_outbox_by_status", c.s.o.Store.CountOutboxByStatus)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(appPendingDesc, err)

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -39,7 +40,20 @@ const (
 	stopTimeout  = 20 * time.Second
 )
 
+// defaultParallel is how many tests run at once unless -parallel says
+// otherwise. The tests here mostly wait: for child processes to start, for
+// retries spaced in real time, for a database cut to end. go test's default
+// (the number of CPUs, 2 on the CI machine) left the cores idle for most
+// of the package's run.
+const defaultParallel = "4"
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", defaultParallel)
+	}
 	os.Exit(buildAndRun(m))
 }
 

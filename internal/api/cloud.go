@@ -17,16 +17,18 @@ type CloudWebhook interface {
 	HandleWebhook(ctx context.Context, body []byte, signature string) error
 }
 
-// cloudRoutes registers /cloud/webhook. It has no wabiz authentication: the
+// cloudRoutes are /cloud/webhook. It has no wabiz authentication: the
 // subscription challenge proves the verify token, and every delivery is
 // signed with the app secret (X-Hub-Signature-256), checked before anything
 // is stored.
-func (s *Server) cloudRoutes(sets map[string]*routeSet) {
+func (s *Server) cloudRoutes() []Route {
 	if s.cloud == nil {
-		return
+		return nil
 	}
-	s.handle("GET", "/cloud/webhook", authNone, s.cloudChallenge, sets)
-	s.handle("POST", "/cloud/webhook", authNone, s.cloudDelivery, sets)
+	return []Route{
+		{Method: "GET", Pattern: "/cloud/webhook", Auth: AuthNone, Handler: s.cloudChallenge},
+		{Method: "POST", Pattern: "/cloud/webhook", Auth: AuthNone, MaxBody: maxCloudWebhookBytes, Handler: s.cloudDelivery},
+	}
 }
 
 // cloudChallenge answers Meta's subscription check with the challenge,
@@ -46,7 +48,7 @@ func (s *Server) cloudChallenge(w http.ResponseWriter, r *http.Request) error {
 // cloudDelivery stores a signed delivery before answering 200, so Meta
 // retries anything not stored (a bad signature stores nothing: 401).
 func (s *Server) cloudDelivery(w http.ResponseWriter, r *http.Request) error {
-	// The body is bounded by maxCloudWebhookBytes (routeLimits).
+	// The body is bounded by maxCloudWebhookBytes (the route's MaxBody).
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError

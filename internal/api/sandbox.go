@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/message"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
@@ -22,6 +23,38 @@ import (
 // certificates and registration codes, and simulated users who write, read,
 // go offline, change number or block the business. It exists only when the
 // sandbox network is selected, and only the admin may use it.
+
+// sandboxRoutes are /sandbox/v1/... when the sandbox network is selected:
+// admin only, since they play WhatsApp itself.
+func (s *Server) sandboxRoutes() []Route {
+	if s.sandbox == nil {
+		return nil
+	}
+	routes := []Route{
+		{Method: "POST", Pattern: "/sandbox/v1/certificates", Handler: s.sandboxCertificate},
+		{Method: "GET", Pattern: "/sandbox/v1/account/code", Handler: s.sandboxCode},
+		{Method: "GET", Pattern: "/sandbox/v1/users", Handler: s.sandboxUsers},
+		{Method: "GET", Pattern: "/sandbox/v1/users/{wa_id}", Handler: s.sandboxUser},
+		{Method: "PATCH", Pattern: "/sandbox/v1/users/{wa_id}", Handler: s.sandboxUpdateUser},
+		{Method: "POST", Pattern: "/sandbox/v1/users/{wa_id}/messages", Handler: s.sandboxUserSends},
+		{Method: "GET", Pattern: "/sandbox/v1/users/{wa_id}/messages", Handler: s.sandboxUserMessages},
+		{Method: "POST", Pattern: "/sandbox/v1/users/{wa_id}/read", Handler: s.sandboxUserReads},
+		{Method: "POST", Pattern: "/sandbox/v1/users/{wa_id}/number", Handler: s.sandboxChangeNumber},
+		{Method: "POST", Pattern: "/sandbox/v1/users/{wa_id}/identity", Handler: s.sandboxChangeIdentity},
+		{Method: "GET", Pattern: "/sandbox/v1/world", Handler: s.sandboxWorld},
+		{Method: "PATCH", Pattern: "/sandbox/v1/world", Handler: s.sandboxSetWorld},
+		{Method: "GET", Pattern: "/sandbox/v1/business", Handler: s.sandboxBusinessProfile},
+		{Method: "GET", Pattern: "/sandbox/v1/templates", Handler: s.sandboxTemplates},
+		{Method: "POST", Pattern: "/sandbox/v1/templates", Handler: s.sandboxAddTemplates},
+		{Method: "GET", Pattern: "/sandbox/v1/templates/{name}/{language}", Handler: s.sandboxTemplate},
+		{Method: "PATCH", Pattern: "/sandbox/v1/templates/{name}/{language}", Handler: s.sandboxUpdateTemplate},
+		{Method: "DELETE", Pattern: "/sandbox/v1/templates/{name}/{language}", Handler: s.sandboxDeleteTemplate},
+	}
+	for i := range routes {
+		routes[i].Auth, routes[i].Role = AuthToken, auth.RoleAdmin
+	}
+	return routes
+}
 
 var waIDPattern = regexp.MustCompile(`^[1-9][0-9]{6,14}$`)
 

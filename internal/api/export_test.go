@@ -9,12 +9,11 @@ import (
 // the server through server.Build and so cannot be in this package.
 
 const (
-	PhotoPath            = photoPath
-	ComplianceInfoPath   = complianceInfoPath
-	MonitoringSlots      = monitoringSlots
-	MaxRestoreBodyBytes  = maxRestoreBodyBytes
-	CertBodyLimit        = certBodyLimit
-	MaxCloudWebhookBytes = maxCloudWebhookBytes
+	PhotoPath           = photoPath
+	ComplianceInfoPath  = complianceInfoPath
+	MonitoringSlots     = monitoringSlots
+	MaxRestoreBodyBytes = maxRestoreBodyBytes
+	CertBodyLimit       = certBodyLimit
 )
 
 var ThrottleKey = throttleKey

@@ -113,9 +113,6 @@ const (
 	maxRestoreBodyBytes = 16 << 20
 	// certBodyLimit: a long chain with 4096-bit RSA keys is a few tens of KB.
 	certBodyLimit = 1 << 20
-	// maxCloudWebhookBytes: a batch of changes from Meta is small; anything
-	// near this is not from Meta.
-	maxCloudWebhookBytes = 3 << 20
 )
 
 // allowTransfer gives an authenticated file transfer TransferTimeout to

@@ -10,7 +10,6 @@ import (
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/auth"
-	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/profile"
 )
 
@@ -217,24 +216,5 @@ func (s *Server) postComplianceInfo(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	s.writeOK(w, http.StatusOK, nil)
-	return nil
-}
-
-// sandboxBusinessProfile is GET /sandbox/v1/business: the profile as the
-// simulated users see it.
-func (s *Server) sandboxBusinessProfile(w http.ResponseWriter, r *http.Request) error {
-	src, ok := s.sandbox.(interface {
-		BusinessProfile(ctx context.Context) (network.BusinessProfile, error)
-	})
-	if !ok {
-		return apierr.New(1006, "URL path not found")
-	}
-	p, err := src.BusinessProfile(r.Context())
-	if err != nil {
-		return err
-	}
-	s.writeOK(w, http.StatusOK, struct {
-		Business network.BusinessProfile `json:"business"`
-	}{p})
 	return nil
 }

@@ -14,7 +14,8 @@ import (
 // needs to serve it (how it authenticates, the role it needs, how much body
 // it takes) next to its handler. The API's own routes are listed here and
 // in the area files (profileRoutes, certificateRoutes, ...); the networks
-// contribute theirs through RouteProvider. routeTable concatenates them all.
+// contribute theirs through RouteProvider (provider.go). routeTable
+// concatenates them all.
 
 // HandlerFunc is what every node implements: it writes a success response
 // itself and returns an error for anything else, which the API renders.
@@ -48,25 +49,6 @@ type Route struct {
 	// of the server's timeouts.
 	File    bool
 	Handler HandlerFunc
-}
-
-// Envelope renders the API's success envelope (the payload's keys, then
-// meta) for handlers declared outside this package. Their errors are
-// returned, as every handler's are, and rendered by the API.
-type Envelope interface {
-	WriteOK(w http.ResponseWriter, status int, payload any)
-}
-
-// RouteProvider is a part outside the API that serves routes of its own:
-// the sandbox's control API, the Cloud webhook. The API routes,
-// authenticates, bounds and renders them as it does its own.
-type RouteProvider interface {
-	Routes(Envelope) []Route
-}
-
-// WriteOK is the success envelope (Envelope): payload's keys, then meta.
-func (s *Server) WriteOK(w http.ResponseWriter, status int, payload any) {
-	s.writeOK(w, status, payload)
 }
 
 // errNoPermission is the 403 of an authenticated caller below the route's
@@ -116,17 +98,18 @@ func (s *Server) routeTable() []Route {
 		}...)
 	}
 	for _, area := range [][]Route{
-		s.sandboxRoutes(),
 		// The admin surface, one table per area (each in its own file).
 		s.profileRoutes(),
 		s.accountSecurityRoutes(),
 		s.certificateRoutes(),
 		s.operationsRoutes(),
 		s.stickerpackRoutes(),
-		s.cloudRoutes(),
 		s.legacyRoutes(),
 	} {
 		routes = append(routes, area...)
+	}
+	for _, p := range s.providers {
+		routes = append(routes, p.Routes(s)...)
 	}
 	return routes
 }

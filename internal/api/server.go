@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/message"
 	"github.com/wabiz/wabiz/internal/network"
-	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
 )
@@ -42,28 +40,6 @@ type Messaging interface {
 	SetShards(ctx context.Context, cc, phone string, shards int, pin string) error
 }
 
-// SandboxControl is the sandbox network's control surface.
-type SandboxControl interface {
-	IssueCertificate(ctx context.Context, cc, phone, vname string) (string, error)
-	PendingCode(ctx context.Context) (string, error)
-	UserSends(ctx context.Context, waID string, m sandbox.UserMessage) (string, error)
-	UserReads(ctx context.Context, waID, messageID string) error
-	User(ctx context.Context, waID string) (store.SandboxUser, error)
-	Users(ctx context.Context) ([]store.SandboxUser, error)
-	UpdateUser(ctx context.Context, waID string, upd sandbox.UserUpdate) (store.SandboxUser, error)
-	UserConversation(ctx context.Context, waID string, limit int) (sandbox.Conversation, error)
-	ChangeNumber(ctx context.Context, oldWaID, newWaID string) error
-	ChangeIdentity(ctx context.Context, waID string) (string, error)
-	World(ctx context.Context) (sandbox.World, error)
-	SetWorld(ctx context.Context, w sandbox.World) error
-	Namespace(ctx context.Context) (string, error)
-	ListTemplates(ctx context.Context) ([]network.Template, error)
-	Template(ctx context.Context, name, language string) (network.Template, error)
-	AddTemplates(ctx context.Context, defs []json.RawMessage) ([]network.Template, error)
-	UpdateTemplate(ctx context.Context, name, language string, patch map[string]json.RawMessage) (network.Template, error)
-	DeleteTemplate(ctx context.Context, name, language string) error
-}
-
 // Deps are what the HTTP layer is built from.
 type Deps struct {
 	Log      *slog.Logger
@@ -71,9 +47,10 @@ type Deps struct {
 	Settings *settings.Service
 	// Messaging is the core; it also answers /v1/health.
 	Messaging Messaging
-	// Sandbox is set only when the sandbox network is selected: the
-	// /sandbox/v1 routes exist only then.
-	Sandbox SandboxControl
+	// Routes are the routes of the parts outside the API (the selected
+	// network's own surface: the sandbox's control API, the Cloud
+	// webhook), served after the API's own.
+	Routes []RouteProvider
 	// Media is the media volume: /v1/media and the media providers exist
 	// only when it is set.
 	Media *media.Service
@@ -83,8 +60,6 @@ type Deps struct {
 	Certs        CertificateService
 	Operations   OperationsService
 	Stickerpacks StickerpackService
-	// Cloud receives Meta's webhooks when the cloud network is selected.
-	Cloud CloudWebhook
 	// MediaPublisher, when set, puts every file uploaded with POST
 	// /v1/media on the network at once (the Cloud bridge).
 	MediaPublisher MediaPublisher
@@ -113,7 +88,6 @@ type Server struct {
 	auth      *auth.Service
 	settings  *settings.Service
 	messaging Messaging
-	sandbox   SandboxControl
 	media     *media.Service
 	now       func() time.Time
 
@@ -122,7 +96,7 @@ type Server struct {
 	certs        CertificateService
 	operations   OperationsService
 	stickerpacks StickerpackService
-	cloud        CloudWebhook
+	providers    []RouteProvider
 	mediaPub     MediaPublisher
 
 	maxBody         int64
@@ -157,8 +131,8 @@ func New(d Deps) *Server {
 		d.LoginFailureLimit = 30
 	}
 	s := &Server{
-		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, sandbox: d.Sandbox, media: d.Media, now: d.Now,
-		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, cloud: d.Cloud,
+		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, media: d.Media, now: d.Now,
+		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, providers: d.Routes,
 		mediaPub: d.MediaPublisher,
 		maxBody:  d.MaxBodyBytes, transferTimeout: d.TransferTimeout, inFlight: newInFlight(d.MaxConcurrentRequests),
 		metaJSON:      newMetaJSON(d.Version),

@@ -32,7 +32,9 @@ import (
 	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/network/cloud"
+	"github.com/wabiz/wabiz/internal/network/cloud/cloudapi"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
+	"github.com/wabiz/wabiz/internal/network/sandbox/sandboxapi"
 	"github.com/wabiz/wabiz/internal/periodic"
 	"github.com/wabiz/wabiz/internal/profile"
 	"github.com/wabiz/wabiz/internal/retention"
@@ -213,13 +215,14 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		MaxConcurrentRequests: c.MaxInFlight,
 		Now:                   now,
 	}
-	// Nil networks stay nil interfaces, so the API leaves out what the
-	// selected network does not do.
+	// The selected network brings its own HTTP surface; a nil network stays
+	// a nil interface, so the API leaves out what it does not do.
 	if n.Sandbox != nil {
-		deps.Sandbox = n.Sandbox
+		deps.Routes = append(deps.Routes, sandboxapi.New(n.Sandbox, n.Media))
 	}
 	if n.Cloud != nil {
-		deps.Cloud, deps.MediaPublisher = n.Cloud, n.Cloud
+		deps.Routes = append(deps.Routes, cloudapi.New(n.Cloud, log))
+		deps.MediaPublisher = n.Cloud
 	}
 	if o.API != nil {
 		o.API(&deps)

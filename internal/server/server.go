@@ -265,18 +265,16 @@ func (n *Node) buildNetwork(ctx context.Context, now func() time.Time) error {
 // sandbox shows its users the profile but no compliance information; the
 // Cloud API takes both and the two-step PIN.
 func (n *Node) buildAccountServices(o Options, rules settings.PatchRules) {
-	var (
-		publisher  network.ProfilePublisher
-		compliance network.CompliancePublisher
-		setPIN     func(context.Context, string) error
-	)
+	// Nil networks stay nil interfaces: the profile tells only the network
+	// that is there.
+	po := profile.Options{Store: n.Store, Log: n.Log, Now: o.Now}
 	switch {
 	case n.Cloud != nil:
-		publisher, compliance, setPIN = n.Cloud, n.Cloud, n.Cloud.SetPIN
+		po.Publisher, po.Compliance, po.PIN = n.Cloud, n.Cloud, n.Cloud
 	case n.Sandbox != nil:
-		publisher = n.Sandbox
+		po.Publisher = n.Sandbox
 	}
-	n.Profile = profile.New(profile.Options{Store: n.Store, Publisher: publisher, Compliance: compliance, SetPIN: setPIN, Log: n.Log, Now: o.Now})
+	n.Profile = profile.New(po)
 	bo := backup.Options{Store: n.Store, TwoStep: n.Profile, Log: n.Log, Now: o.Now, SettingsRules: rules,
 		AfterRestore: []func(context.Context) error{n.Settings.Refresh, n.Core.ReloadRegistration, n.Profile.Publish, n.Profile.PublishComplianceInfo,
 			// A restored webhook CA bundle applies to deliveries at once.

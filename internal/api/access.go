@@ -10,64 +10,6 @@ import (
 	"github.com/wabiz/wabiz/internal/auth"
 )
 
-// accessRule is one row of the Webapp's access table: the first rule whose
-// path and method match decides the role a request needs.
-type accessRule struct {
-	prefix   string   // path must start with this ("" = any), or
-	contains string   // path must contain this
-	methods  []string // nil = any method
-	role     string
-}
-
-var accessRules = []accessRule{
-	{prefix: "/v1/admin", role: auth.RoleAdmin},
-	{prefix: "/v1/account", role: auth.RoleAdmin},
-	{prefix: "/v1/settings", role: auth.RoleAdmin},
-	// The sandbox control API plays WhatsApp itself: admin only.
-	{prefix: "/sandbox", role: auth.RoleAdmin},
-	{contains: "/v1/users/log", methods: []string{"POST"}, role: auth.RoleUser},
-	{contains: "/v1/users", methods: []string{"POST", "DELETE"}, role: auth.RoleAdmin},
-	{contains: "/v1/certificates", methods: []string{"POST", "DELETE"}, role: auth.RoleAdmin},
-	{contains: "/v1/certificates/webhooks", methods: []string{"GET"}, role: auth.RoleAdmin},
-	{contains: "/v1/health", methods: []string{"GET", "HEAD"}, role: auth.RoleAPI},
-	// Meta's later docs admit the API key on metrics and stats as well.
-	{prefix: "/metrics", methods: []string{"GET", "HEAD"}, role: auth.RoleAPI},
-	{prefix: "/v1/metrics", methods: []string{"GET", "HEAD"}, role: auth.RoleAPI},
-	{prefix: "/v1/stats", methods: []string{"GET", "HEAD"}, role: auth.RoleAPI},
-	{role: auth.RoleUser},
-}
-
-func (r accessRule) matches(method, path string) bool {
-	if r.prefix != "" && !strings.HasPrefix(path, r.prefix) {
-		return false
-	}
-	if r.contains != "" && !strings.Contains(path, r.contains) {
-		return false
-	}
-	if r.methods == nil {
-		return true
-	}
-	for _, m := range r.methods {
-		if m == method {
-			return true
-		}
-	}
-	return false
-}
-
-// checkAccess applies the table: 403/1005 when the role is not enough.
-func checkAccess(method, path, role string) error {
-	for _, rule := range accessRules {
-		if rule.matches(method, path) {
-			if auth.Satisfies(role, rule.role) {
-				return nil
-			}
-			return apierr.New(1005, "User doesn't have permission")
-		}
-	}
-	return nil
-}
-
 // errMissingCredentials is the 401 for a request with no usable credentials.
 var errMissingCredentials = errors.New("missing credentials")
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/auth"
 )
 
 // AccountSecurity is what the handlers of two-step verification and
@@ -18,15 +19,19 @@ type AccountSecurity interface {
 	Restore(ctx context.Context, password, data string) error
 }
 
-// accountSecurityRoutes registers the routes when the service is configured.
-func (s *Server) accountSecurityRoutes(sets map[string]*routeSet) {
+// accountSecurityRoutes are the routes of two-step verification and
+// backup/restore when the service is configured (all under /v1/settings:
+// admin only).
+func (s *Server) accountSecurityRoutes() []Route {
 	if s.security == nil {
-		return
+		return nil
 	}
-	s.handle("POST", "/v1/settings/account/two-step", authToken, s.enableTwoStep, sets)
-	s.handle("DELETE", "/v1/settings/account/two-step", authToken, s.disableTwoStep, sets)
-	s.handle("POST", "/v1/settings/backup", authToken, s.backup, sets)
-	s.handle("POST", "/v1/settings/restore", authToken, s.restore, sets)
+	return []Route{
+		{Method: "POST", Pattern: "/v1/settings/account/two-step", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.enableTwoStep},
+		{Method: "DELETE", Pattern: "/v1/settings/account/two-step", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.disableTwoStep},
+		{Method: "POST", Pattern: "/v1/settings/backup", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.backup},
+		{Method: "POST", Pattern: "/v1/settings/restore", Auth: AuthToken, Role: auth.RoleAdmin, MaxBody: max(s.maxBody, maxRestoreBodyBytes), File: true, Handler: s.restore},
+	}
 }
 
 func (s *Server) enableTwoStep(w http.ResponseWriter, r *http.Request) error {

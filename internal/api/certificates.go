@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/certs"
 )
 
@@ -25,18 +26,20 @@ type CertificateService interface {
 	DeleteWebhookCA(ctx context.Context) error
 }
 
-// certificateRoutes registers the routes of certificates: /v1/certificates/external, /v1/certificates/external/ca, /v1/certificates/webhooks/ca, when the service is configured.
-// Roles come from the access rules: uploads and deletes are admin only, as
-// is reading the webhook bundle; the external CA is for any user.
-func (s *Server) certificateRoutes(sets map[string]*routeSet) {
+// certificateRoutes are the routes of /v1/certificates when the service is
+// configured: uploads and deletes are admin only, as is reading the webhook
+// bundle; the external CA is for any user (the Webapp's access rules).
+func (s *Server) certificateRoutes() []Route {
 	if s.certs == nil {
-		return
+		return nil
 	}
-	s.handle("POST", "/v1/certificates/external", authToken, s.installExternalCertificate, sets)
-	s.handle("GET", "/v1/certificates/external/ca", authToken, s.getExternalCA, sets)
-	s.handle("GET", "/v1/certificates/webhooks/ca", authToken, s.getWebhookCA, sets)
-	s.handle("POST", "/v1/certificates/webhooks/ca", authToken, s.postWebhookCA, sets)
-	s.handle("DELETE", "/v1/certificates/webhooks/ca", authToken, s.deleteWebhookCA, sets)
+	return []Route{
+		{Method: "POST", Pattern: "/v1/certificates/external", Auth: AuthToken, Role: auth.RoleAdmin, MaxBody: certBodyLimit, Handler: s.installExternalCertificate},
+		{Method: "GET", Pattern: "/v1/certificates/external/ca", Auth: AuthToken, Role: auth.RoleUser, Handler: s.getExternalCA},
+		{Method: "GET", Pattern: "/v1/certificates/webhooks/ca", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.getWebhookCA},
+		{Method: "POST", Pattern: "/v1/certificates/webhooks/ca", Auth: AuthToken, Role: auth.RoleAdmin, MaxBody: certBodyLimit, Handler: s.postWebhookCA},
+		{Method: "DELETE", Pattern: "/v1/certificates/webhooks/ca", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.deleteWebhookCA},
+	}
 }
 
 // installExternalCertificate is POST /v1/certificates/external: the body is

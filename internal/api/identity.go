@@ -2,6 +2,9 @@ package api
 
 import (
 	"net/http"
+	"regexp"
+
+	"github.com/wabiz/wabiz/internal/apierr"
 )
 
 type identityResponse struct {
@@ -45,25 +48,32 @@ func (s *Server) acknowledgeIdentity(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-type sandboxIdentityResponse struct {
-	Identity struct {
-		Hash string `json:"hash"`
-	} `json:"identity"`
+var waIDPattern = regexp.MustCompile(`^[1-9][0-9]{6,14}$`)
+
+// waIDFromPath reads {wa_id} from the path.
+func waIDFromPath(r *http.Request) (string, error) {
+	id := r.PathValue("wa_id")
+	if !waIDPattern.MatchString(id) {
+		return "", apierr.InvalidValue("wa_id", id)
+	}
+	return id, nil
 }
 
-// sandboxChangeIdentity is POST /sandbox/v1/users/{wa_id}/identity: the
-// user's identity changes (a new phone), and the business is told.
-func (s *Server) sandboxChangeIdentity(w http.ResponseWriter, r *http.Request) error {
-	waID, err := waIDFromPath(r)
-	if err != nil {
-		return err
+// waIDAndParam reads {wa_id} from the path and one mandatory string
+// parameter (matching pattern, when given) from the body: the shape of
+// several nodes that act on one user.
+func waIDAndParam(r *http.Request, name string, pattern *regexp.Regexp) (waID, value string, err error) {
+	if waID, err = waIDFromPath(r); err != nil {
+		return "", "", err
 	}
-	hash, err := s.sandbox.ChangeIdentity(r.Context(), waID)
+	p, err := readParams(r)
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	var resp sandboxIdentityResponse
-	resp.Identity.Hash = hash
-	s.writeOK(w, http.StatusOK, resp)
-	return nil
+	var errs apierr.List
+	value = requiredMatching(p, name, pattern, &errs)
+	if e := errs.Err(); e != nil {
+		return "", "", e
+	}
+	return waID, value, nil
 }

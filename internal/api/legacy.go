@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/auth"
 )
 
 // Legacy message routes of the v2.2x Webapp (spec §5.3) that an old client
@@ -16,10 +17,12 @@ import (
 // The Groups API (§13) is not served: WhatsApp removed it, and an unknown
 // path's 404/1006 is what a late v2.x client saw. Neither is
 // /v1/admin/database/migrate: moving the database is `wabiz migrate`'s job.
-func (s *Server) legacyRoutes(sets map[string]*routeSet) {
-	s.handle("GET", "/v1/messages/{id}", authToken, s.legacyNoop, sets)
-	s.handle("DELETE", "/v1/messages/{id}", authToken, s.legacyNoop, sets)
-	s.handle("DELETE", "/v1/messages", authToken, s.legacyDeleteMessages, sets)
+func (s *Server) legacyRoutes() []Route {
+	return []Route{
+		{Method: "GET", Pattern: "/v1/messages/{id}", Auth: AuthToken, Role: auth.RoleUser, Handler: s.legacyNoop},
+		{Method: "DELETE", Pattern: "/v1/messages/{id}", Auth: AuthToken, Role: auth.RoleUser, Handler: s.legacyNoop},
+		{Method: "DELETE", Pattern: "/v1/messages", Auth: AuthToken, Role: auth.RoleUser, Handler: s.legacyDeleteMessages},
+	}
 }
 
 func (s *Server) legacyNoop(w http.ResponseWriter, r *http.Request) error {

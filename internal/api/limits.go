@@ -9,12 +9,11 @@ import (
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/metrics"
-	"github.com/wabiz/wabiz/internal/profile"
 )
 
 // The limits that keep one client, or many, from taking the server down:
 // connection timeouts (NewHTTPServer), a body limit per route, a longer time
-// for the routes that carry files, and a bound on the requests served at
+// for the routes that carry files (both declared with the route, routes.go), and a bound on the requests served at
 // once. docs/operations.md lists them with what a client sees.
 
 // Timeouts are the connection limits of the HTTP server.
@@ -114,57 +113,13 @@ const (
 	maxRestoreBodyBytes = 16 << 20
 	// certBodyLimit: a long chain with 4096-bit RSA keys is a few tens of KB.
 	certBodyLimit = 1 << 20
-	// maxCloudWebhookBytes: a batch of changes from Meta is small; anything
-	// near this is not from Meta.
-	maxCloudWebhookBytes = 3 << 20
 )
-
-// routeLimits is the one place that says how much body a request may carry
-// and whether it is a file transfer (which gets TransferTimeout instead of
-// the server's read and write timeouts).
-func (s *Server) routeLimits(r *http.Request) (maxBody int64, file bool) {
-	path := strings.TrimSuffix(r.URL.Path, "/")
-	switch r.Method {
-	case http.MethodPost:
-		switch {
-		case path == "/v1/media" && s.media != nil:
-			// Streamed to the media volume, never whole in memory.
-			return s.media.MaxBytes(), true
-		case path == photoPath && s.profile != nil:
-			// One more byte, to tell "too large" from "exactly the limit".
-			return profile.MaxPhotoBytes + 1, true
-		case path == "/v1/settings/restore" && s.security != nil:
-			return max(s.maxBody, maxRestoreBodyBytes), true
-		case strings.HasPrefix(path, "/v1/certificates/") && s.certs != nil:
-			return certBodyLimit, false
-		case path == "/cloud/webhook" && s.cloud != nil:
-			return maxCloudWebhookBytes, false
-		}
-	case http.MethodGet, http.MethodHead:
-		if s.media != nil && strings.HasPrefix(path, "/v1/media/") && !strings.HasSuffix(path, "/download") {
-			return s.maxBody, true
-		}
-	}
-	return s.maxBody, false
-}
-
-// withBodyLimit bounds every request body by its route's limit.
-func (s *Server) withBodyLimit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit, _ := s.routeLimits(r)
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		next.ServeHTTP(w, r)
-	})
-}
 
 // allowTransfer gives an authenticated file transfer TransferTimeout to
 // read its body and write its answer. It runs after authentication so that
 // nobody without credentials holds a connection that long.
-func (s *Server) allowTransfer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) allowTransfer(w http.ResponseWriter) {
 	if s.transferTimeout <= 0 {
-		return
-	}
-	if _, file := s.routeLimits(r); !file {
 		return
 	}
 	// Real time: deadlines are the network's, not the injectable clock's.

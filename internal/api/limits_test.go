@@ -15,6 +15,7 @@ import (
 
 	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/network/cloud/cloudapi"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 	"github.com/wabiz/wabiz/internal/profile"
 )
@@ -263,7 +264,7 @@ func TestCloudWebhookBodyLimit(t *testing.T) {
 		return asResponse(t, h.raw("POST", "/cloud/webhook", "application/json", strings.NewReader(body), map[string]string{"X-Hub-Signature-256": "sha256=00"}))
 	}
 	expectError(t, deliver(2<<20), 401, e(1005, "Access denied", "Invalid webhook signature"))
-	expectError(t, deliver(api.MaxCloudWebhookBytes+1), 413, e(1025, "Request is not valid", "Request body is larger than 3145728 bytes"))
+	expectError(t, deliver(cloudapi.MaxWebhookBytes+1), 413, e(1025, "Request is not valid", "Request body is larger than 3145728 bytes"))
 }
 
 // liveServer serves h through api.NewHTTPServer on a loopback port.

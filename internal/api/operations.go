@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/metrics"
 	"github.com/wabiz/wabiz/internal/monitoring"
@@ -32,23 +33,27 @@ type OperationsService interface {
 	StartGC(kind string) error
 }
 
-// operationsRoutes registers the routes of operations when the service is
-// configured. Access (access.go): stats and metrics admit the API key,
-// support and GC need a user.
-func (s *Server) operationsRoutes(sets map[string]*routeSet) {
+// operationsRoutes are the routes of operations when the service is
+// configured: stats and metrics admit the API key, support and GC need a
+// user.
+func (s *Server) operationsRoutes() []Route {
 	if s.operations == nil {
-		return
+		return nil
 	}
-	s.handle("GET", "/v1/support", authToken, s.support, sets)
+	routes := []Route{
+		{Method: "GET", Pattern: "/v1/support", Auth: AuthToken, Role: auth.RoleUser, Handler: s.support},
+		// Some SDKs call /v1/metrics: the same handler (spec §10.4).
+		{Method: "GET", Pattern: "/metrics", Auth: AuthToken, Role: auth.RoleAPI, Handler: s.metrics},
+		{Method: "GET", Pattern: "/v1/metrics", Auth: AuthToken, Role: auth.RoleAPI, Handler: s.metrics},
+		{Method: "PUT", Pattern: "/v1/services/message/gc", Auth: AuthToken, Role: auth.RoleUser, Handler: s.startGC("message")},
+		{Method: "PUT", Pattern: "/v1/services/media/gc", Auth: AuthToken, Role: auth.RoleUser, Handler: s.startGC("media")},
+	}
 	for _, area := range []string{"app", "db"} {
-		s.handle("GET", "/v1/stats/"+area, authToken, s.stats(area, false), sets)
-		s.handle("GET", "/v1/stats/"+area+"/internal", authToken, s.stats(area, true), sets)
+		routes = append(routes,
+			Route{Method: "GET", Pattern: "/v1/stats/" + area, Auth: AuthToken, Role: auth.RoleAPI, Handler: s.stats(area, false)},
+			Route{Method: "GET", Pattern: "/v1/stats/" + area + "/internal", Auth: AuthToken, Role: auth.RoleAPI, Handler: s.stats(area, true)})
 	}
-	// Some SDKs call /v1/metrics: the same handler (spec §10.4).
-	s.handle("GET", "/metrics", authToken, s.metrics, sets)
-	s.handle("GET", "/v1/metrics", authToken, s.metrics, sets)
-	s.handle("PUT", "/v1/services/message/gc", authToken, s.startGC("message"), sets)
-	s.handle("PUT", "/v1/services/media/gc", authToken, s.startGC("media"), sets)
+	return routes
 }
 
 type supportResponse struct {
@@ -97,7 +102,7 @@ func (s *Server) support(w http.ResponseWriter, r *http.Request) error {
 
 // stats answers GET /v1/stats/{app,db}[/internal]: JSON by default, the
 // Prometheus text exposition with ?format=prometheus.
-func (s *Server) stats(area string, internal bool) handlerFunc {
+func (s *Server) stats(area string, internal bool) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		mfs, err := s.operations.Stats(area, internal)
 		if err != nil {
@@ -186,7 +191,7 @@ func asksForExposition(accept []string) bool {
 	return expositionWeight > jsonWeight
 }
 
-func (s *Server) startGC(kind string) handlerFunc {
+func (s *Server) startGC(kind string) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.operations.StartGC(kind); err != nil {
 			return err

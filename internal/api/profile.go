@@ -9,7 +9,7 @@ import (
 	"strconv"
 
 	"github.com/wabiz/wabiz/internal/apierr"
-	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/profile"
 )
 
@@ -34,20 +34,23 @@ const (
 	complianceInfoPath = "/v1/settings/business/compliance_info"
 )
 
-// profileRoutes registers the profile routes when the service is configured.
-func (s *Server) profileRoutes(sets map[string]*routeSet) {
+// profileRoutes are the profile routes when the service is configured
+// (under /v1/settings: admin only).
+func (s *Server) profileRoutes() []Route {
 	if s.profile == nil {
-		return
+		return nil
 	}
-	s.handle("GET", "/v1/settings/profile/about", authToken, s.getAbout, sets)
-	s.handle("PATCH", "/v1/settings/profile/about", authToken, s.patchAbout, sets)
-	s.handle("GET", photoPath, authToken, s.getPhoto, sets)
-	s.handle("POST", photoPath, authToken, s.postPhoto, sets)
-	s.handle("DELETE", photoPath, authToken, s.deletePhoto, sets)
-	s.handle("GET", "/v1/settings/business/profile", authToken, s.getBusinessProfile, sets)
-	s.handle("POST", "/v1/settings/business/profile", authToken, s.postBusinessProfile, sets)
-	s.handle("GET", complianceInfoPath, authToken, s.getComplianceInfo, sets)
-	s.handle("POST", complianceInfoPath, authToken, s.postComplianceInfo, sets)
+	return []Route{
+		{Method: "GET", Pattern: "/v1/settings/profile/about", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.getAbout},
+		{Method: "PATCH", Pattern: "/v1/settings/profile/about", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.patchAbout},
+		{Method: "GET", Pattern: photoPath, Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.getPhoto},
+		{Method: "POST", Pattern: photoPath, Auth: AuthToken, Role: auth.RoleAdmin, MaxBody: profile.MaxPhotoBytes + 1, File: true, Handler: s.postPhoto},
+		{Method: "DELETE", Pattern: photoPath, Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.deletePhoto},
+		{Method: "GET", Pattern: "/v1/settings/business/profile", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.getBusinessProfile},
+		{Method: "POST", Pattern: "/v1/settings/business/profile", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.postBusinessProfile},
+		{Method: "GET", Pattern: complianceInfoPath, Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.getComplianceInfo},
+		{Method: "POST", Pattern: complianceInfoPath, Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.postComplianceInfo},
+	}
 }
 
 type aboutResponse struct {
@@ -213,24 +216,5 @@ func (s *Server) postComplianceInfo(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	s.writeOK(w, http.StatusOK, nil)
-	return nil
-}
-
-// sandboxBusinessProfile is GET /sandbox/v1/business: the profile as the
-// simulated users see it.
-func (s *Server) sandboxBusinessProfile(w http.ResponseWriter, r *http.Request) error {
-	src, ok := s.sandbox.(interface {
-		BusinessProfile(ctx context.Context) (network.BusinessProfile, error)
-	})
-	if !ok {
-		return apierr.New(1006, "URL path not found")
-	}
-	p, err := src.BusinessProfile(r.Context())
-	if err != nil {
-		return err
-	}
-	s.writeOK(w, http.StatusOK, struct {
-		Business network.BusinessProfile `json:"business"`
-	}{p})
 	return nil
 }

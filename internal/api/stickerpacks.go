@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/stickerpack"
 	"github.com/wabiz/wabiz/internal/store"
 )
@@ -26,22 +27,24 @@ type StickerpackService interface {
 	DeleteSticker(ctx context.Context, namespace, packID, index string) error
 }
 
-// stickerpackRoutes registers /v1/stickerpacks/... when the service is
+// stickerpackRoutes are /v1/stickerpacks/... when the service is
 // configured. Any user may call them (the Webapp's default access rule).
-func (s *Server) stickerpackRoutes(sets map[string]*routeSet) {
+func (s *Server) stickerpackRoutes() []Route {
 	if s.stickerpacks == nil {
-		return
+		return nil
 	}
-	s.handle("GET", "/v1/stickerpacks", authToken, s.listStickerpacks, sets)
-	s.handle("POST", "/v1/stickerpacks", authToken, s.createStickerpack, sets)
-	s.handle("GET", "/v1/stickerpacks/{pack}", authToken, s.getStickerpack, sets)
-	s.handle("PATCH", "/v1/stickerpacks/{pack}", authToken, s.patchStickerpack, sets)
-	s.handle("DELETE", "/v1/stickerpacks/{pack}", authToken, s.deleteStickerpack, sets)
-	s.handle("GET", "/v1/stickerpacks/{pack}/stickers", authToken, s.listStickers, sets)
-	s.handle("POST", "/v1/stickerpacks/{pack}/stickers", authToken, s.addSticker, sets)
-	s.handle("GET", "/v1/stickerpacks/{pack}/stickers/{index}", authToken, s.getSticker, sets)
-	s.handle("PATCH", "/v1/stickerpacks/{pack}/stickers/{index}", authToken, s.patchSticker, sets)
-	s.handle("DELETE", "/v1/stickerpacks/{pack}/stickers/{index}", authToken, s.deleteSticker, sets)
+	return []Route{
+		{Method: "GET", Pattern: "/v1/stickerpacks", Auth: AuthToken, Role: auth.RoleUser, Handler: s.listStickerpacks},
+		{Method: "POST", Pattern: "/v1/stickerpacks", Auth: AuthToken, Role: auth.RoleUser, Handler: s.createStickerpack},
+		{Method: "GET", Pattern: "/v1/stickerpacks/{pack}", Auth: AuthToken, Role: auth.RoleUser, Handler: s.getStickerpack},
+		{Method: "PATCH", Pattern: "/v1/stickerpacks/{pack}", Auth: AuthToken, Role: auth.RoleUser, Handler: s.patchStickerpack},
+		{Method: "DELETE", Pattern: "/v1/stickerpacks/{pack}", Auth: AuthToken, Role: auth.RoleUser, Handler: s.deleteStickerpack},
+		{Method: "GET", Pattern: "/v1/stickerpacks/{pack}/stickers", Auth: AuthToken, Role: auth.RoleUser, Handler: s.listStickers},
+		{Method: "POST", Pattern: "/v1/stickerpacks/{pack}/stickers", Auth: AuthToken, Role: auth.RoleUser, Handler: s.addSticker},
+		{Method: "GET", Pattern: "/v1/stickerpacks/{pack}/stickers/{index}", Auth: AuthToken, Role: auth.RoleUser, Handler: s.getSticker},
+		{Method: "PATCH", Pattern: "/v1/stickerpacks/{pack}/stickers/{index}", Auth: AuthToken, Role: auth.RoleUser, Handler: s.patchSticker},
+		{Method: "DELETE", Pattern: "/v1/stickerpacks/{pack}/stickers/{index}", Auth: AuthToken, Role: auth.RoleUser, Handler: s.deleteSticker},
+	}
 }
 
 type stickerpackID struct {

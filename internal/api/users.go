@@ -138,7 +138,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// createUser is POST /v1/users (admin only, by the access rules).
+// createUser is POST /v1/users (admin only: the role its route declares).
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if !s.userCreates.Allow(throttleKey(clientIP(r))) {
 		return apierr.New(1015, "Rate limiting exceeded on create user")

@@ -129,13 +129,6 @@ type BusinessProfile struct {
 	Photo []byte `json:"-"`
 }
 
-// ProfilePublisher is implemented by networks that carry the business's
-// profile to users. It is separate from Network so a network without
-// profiles need not pretend.
-type ProfilePublisher interface {
-	PublishProfile(ctx context.Context, p BusinessProfile) error
-}
-
 // ComplianceInfo is the business's India compliance information: the
 // legal entity behind the number, its grievance officer and its customer
 // care. WhatsApp shows it to users whose numbers are Indian.
@@ -156,12 +149,6 @@ type ComplianceInfo struct {
 // separators.
 type ComplianceContact struct {
 	Name, Email, LandlineNumber, MobileNumber string
-}
-
-// CompliancePublisher is implemented by networks that carry the
-// business's compliance information to users.
-type CompliancePublisher interface {
-	PublishComplianceInfo(ctx context.Context, c ComplianceInfo) error
 }
 
 // CodeResult is what a code request returns.

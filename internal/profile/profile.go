@@ -34,31 +34,49 @@ type Store interface {
 	PutDocument(ctx context.Context, name string, body []byte, expectVersion int64, now time.Time) (int64, error)
 }
 
+// Publisher is a network that carries the business's profile to users
+// (the sandbox's simulated users, the Cloud API).
+type Publisher interface {
+	PublishProfile(ctx context.Context, p network.BusinessProfile) error
+}
+
+// CompliancePublisher is a network that carries the business's compliance
+// information to users (the Cloud API).
+type CompliancePublisher interface {
+	PublishComplianceInfo(ctx context.Context, c network.ComplianceInfo) error
+}
+
+// PINKeeper is a network that keeps the two-step PIN itself (the Cloud
+// API): it is told a new PIN before the PIN is stored here.
+type PINKeeper interface {
+	SetPIN(ctx context.Context, pin string) error
+}
+
 // Service reads and changes the profile. Every change is stored first and
 // then published to the network (when it carries profiles), so what users
 // see follows what the API reports.
 type Service struct {
 	store     Store
 	now       func() time.Time
-	publisher network.ProfilePublisher
+	publisher Publisher
 	// compliance carries the compliance information; nil when the
 	// network has nowhere to show it.
-	compliance network.CompliancePublisher
-	setPIN     func(ctx context.Context, pin string) error
+	compliance CompliancePublisher
+	pin        PINKeeper
 	log        *slog.Logger
 }
 
-// Options configure a Service. Publisher and Compliance may be nil (no
+// Options configure a Service. Publisher, Compliance and PIN may be nil (no
 // network to tell).
 type Options struct {
 	Store      Store
-	Publisher  network.ProfilePublisher
-	Compliance network.CompliancePublisher
-	// SetPIN, when set, tells the network a new two-step PIN before it is
-	// stored (the Cloud API keeps the PIN itself; the sandbox does not need it).
-	SetPIN func(ctx context.Context, pin string) error
-	Log    *slog.Logger
-	Now    func() time.Time
+	Publisher  Publisher
+	Compliance CompliancePublisher
+	// PIN, when set, is told a new two-step PIN before it is stored (the
+	// Cloud API keeps the PIN itself; the sandbox does not need it).
+	PIN PINKeeper
+	Log *slog.Logger
+	Now func() time.Time
 }
 
 // New builds the service.
@@ -69,7 +87,7 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: o.Store, now: o.Now, publisher: o.Publisher, compliance: o.Compliance, setPIN: o.SetPIN, log: o.Log}
+	return &Service{store: o.Store, now: o.Now, publisher: o.Publisher, compliance: o.Compliance, pin: o.PIN, log: o.Log}
 }
 
 type aboutDoc struct {

@@ -48,8 +48,8 @@ func (s *Service) EnableTwoStep(ctx context.Context, body map[string]json.RawMes
 	case !isSixDigits(*pin):
 		return apierr.InvalidValue("pin", *pin)
 	}
-	if s.setPIN != nil {
-		if err := s.setPIN(ctx, *pin); err != nil {
+	if s.pin != nil {
+		if err := s.pin.SetPIN(ctx, *pin); err != nil {
 			return err
 		}
 	}

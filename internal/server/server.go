@@ -32,7 +32,9 @@ import (
 	"github.com/wabiz/wabiz/internal/monitoring"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/network/cloud"
+	"github.com/wabiz/wabiz/internal/network/cloud/cloudapi"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
+	"github.com/wabiz/wabiz/internal/network/sandbox/sandboxapi"
 	"github.com/wabiz/wabiz/internal/periodic"
 	"github.com/wabiz/wabiz/internal/profile"
 	"github.com/wabiz/wabiz/internal/retention"
@@ -213,13 +215,14 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		MaxConcurrentRequests: c.MaxInFlight,
 		Now:                   now,
 	}
-	// Nil networks stay nil interfaces, so the API leaves out what the
-	// selected network does not do.
+	// The selected network brings its own HTTP surface; a nil network stays
+	// a nil interface, so the API leaves out what it does not do.
 	if n.Sandbox != nil {
-		deps.Sandbox = n.Sandbox
+		deps.Routes = append(deps.Routes, sandboxapi.New(n.Sandbox, n.Media))
 	}
 	if n.Cloud != nil {
-		deps.Cloud, deps.MediaPublisher = n.Cloud, n.Cloud
+		deps.Routes = append(deps.Routes, cloudapi.New(n.Cloud, log))
+		deps.MediaPublisher = n.Cloud
 	}
 	if o.API != nil {
 		o.API(&deps)
@@ -262,18 +265,16 @@ func (n *Node) buildNetwork(ctx context.Context, now func() time.Time) error {
 // sandbox shows its users the profile but no compliance information; the
 // Cloud API takes both and the two-step PIN.
 func (n *Node) buildAccountServices(o Options, rules settings.PatchRules) {
-	var (
-		publisher  network.ProfilePublisher
-		compliance network.CompliancePublisher
-		setPIN     func(context.Context, string) error
-	)
+	// Nil networks stay nil interfaces: the profile tells only the network
+	// that is there.
+	po := profile.Options{Store: n.Store, Log: n.Log, Now: o.Now}
 	switch {
 	case n.Cloud != nil:
-		publisher, compliance, setPIN = n.Cloud, n.Cloud, n.Cloud.SetPIN
+		po.Publisher, po.Compliance, po.PIN = n.Cloud, n.Cloud, n.Cloud
 	case n.Sandbox != nil:
-		publisher = n.Sandbox
+		po.Publisher = n.Sandbox
 	}
-	n.Profile = profile.New(profile.Options{Store: n.Store, Publisher: publisher, Compliance: compliance, SetPIN: setPIN, Log: n.Log, Now: o.Now})
+	n.Profile = profile.New(po)
 	bo := backup.Options{Store: n.Store, TwoStep: n.Profile, Log: n.Log, Now: o.Now, SettingsRules: rules,
 		AfterRestore: []func(context.Context) error{n.Settings.Refresh, n.Core.ReloadRegistration, n.Profile.Publish, n.Profile.PublishComplianceInfo,
 			// A restored webhook CA bundle applies to deliveries at once.

@@ -9,8 +9,6 @@ import (
 	"github.com/wabiz/wabiz/internal/network"
 )
 
-var _ network.CompliancePublisher = (*Network)(nil)
-
 // cloudEntityTypes maps the On-Premises entity types (profile.EntityTypes)
 // to the Cloud API's entity_type enum.
 var cloudEntityTypes = map[string]string{
@@ -22,7 +20,7 @@ var cloudEntityTypes = map[string]string{
 	"Other":                         "OTHER",
 }
 
-// PublishComplianceInfo implements network.CompliancePublisher: POST
+// PublishComplianceInfo (the profile service's CompliancePublisher): POST
 // /{phone-number-id}/business_compliance_info, which replaces the number's
 // information.
 //

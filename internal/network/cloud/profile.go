@@ -14,8 +14,6 @@ import (
 	"github.com/wabiz/wabiz/internal/network"
 )
 
-var _ network.ProfilePublisher = (*Network)(nil)
-
 // cloudVerticals maps the On-Premises vertical names (profile.Verticals)
 // to the Cloud API's vertical enum.
 var cloudVerticals = map[string]string{
@@ -38,7 +36,7 @@ var cloudVerticals = map[string]string{
 	"Other":                      "OTHER",
 }
 
-// PublishProfile implements network.ProfilePublisher: POST
+// PublishProfile (the profile service's Publisher): POST
 // /{phone-number-id}/whatsapp_business_profile with the about text and
 // the business profile.
 //

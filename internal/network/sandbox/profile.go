@@ -14,9 +14,8 @@ import (
 // network" and not just the API's own storage.
 const profileDocument = "sandbox.business_profile"
 
-var _ network.ProfilePublisher = (*Sandbox)(nil)
-
-// PublishProfile implements network.ProfilePublisher.
+// PublishProfile shows the profile to the simulated users (the profile
+// service's Publisher).
 func (s *Sandbox) PublishProfile(ctx context.Context, p network.BusinessProfile) error {
 	if p.Websites == nil {
 		p.Websites = []string{}

@@ -1,10 +1,11 @@
-package api
+package sandboxapi
 
 import (
 	"bytes"
 	"encoding/json"
 	"net/http"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
@@ -58,43 +59,43 @@ func definitionJSON(t network.Template) json.RawMessage {
 	return b.Bytes()
 }
 
-// sandboxTemplates is GET /sandbox/v1/templates: the whole catalogue, by
+// templates is GET /sandbox/v1/templates: the whole catalogue, by
 // name then language.
-func (s *Server) sandboxTemplates(w http.ResponseWriter, r *http.Request) error {
-	ns, err := s.sandbox.Namespace(r.Context())
+func (h handlers) templates(w http.ResponseWriter, r *http.Request) error {
+	ns, err := h.control.Namespace(r.Context())
 	if err != nil {
 		return err
 	}
-	ts, err := s.sandbox.ListTemplates(r.Context())
+	ts, err := h.control.ListTemplates(r.Context())
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, templatesResponse(ns, ts))
+	h.env.WriteOK(w, http.StatusOK, templatesResponse(ns, ts))
 	return nil
 }
 
-// sandboxTemplate is GET /sandbox/v1/templates/{name}/{language}.
-func (s *Server) sandboxTemplate(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.sandbox.Template(r.Context(), r.PathValue("name"), r.PathValue("language"))
+// template is GET /sandbox/v1/templates/{name}/{language}.
+func (h handlers) template(w http.ResponseWriter, r *http.Request) error {
+	t, err := h.control.Template(r.Context(), r.PathValue("name"), r.PathValue("language"))
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, templatesResponse(t.Namespace, []network.Template{t}))
+	h.env.WriteOK(w, http.StatusOK, templatesResponse(t.Namespace, []network.Template{t}))
 	return nil
 }
 
-// sandboxAddTemplates is POST /sandbox/v1/templates. The body is one
+// addTemplates is POST /sandbox/v1/templates. The body is one
 // definition, or {"templates": [definitions...]} to add several at once
 // (all or none).
-func (s *Server) sandboxAddTemplates(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+func (h handlers) addTemplates(w http.ResponseWriter, r *http.Request) error {
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
 	var defs []json.RawMessage
 	if list, ok := p["templates"]; ok {
 		if json.Unmarshal(list, &defs) != nil || len(defs) == 0 {
-			return apierr.InvalidValue("templates", displayJSON(list))
+			return apierr.InvalidValue("templates", api.DisplayJSON(list))
 		}
 	} else {
 		// The parser, not this handler, says what a definition lacks: an
@@ -102,7 +103,7 @@ func (s *Server) sandboxAddTemplates(w http.ResponseWriter, r *http.Request) err
 		one, _ := json.Marshal(p)
 		defs = []json.RawMessage{one}
 	}
-	ts, err := s.sandbox.AddTemplates(r.Context(), defs)
+	ts, err := h.control.AddTemplates(r.Context(), defs)
 	if err != nil {
 		return err
 	}
@@ -110,15 +111,15 @@ func (s *Server) sandboxAddTemplates(w http.ResponseWriter, r *http.Request) err
 	if len(ts) > 0 {
 		ns = ts[0].Namespace
 	}
-	s.writeOK(w, http.StatusCreated, templatesResponse(ns, ts))
+	h.env.WriteOK(w, http.StatusCreated, templatesResponse(ns, ts))
 	return nil
 }
 
-// sandboxUpdateTemplate is PATCH /sandbox/v1/templates/{name}/{language}:
+// updateTemplate is PATCH /sandbox/v1/templates/{name}/{language}:
 // any of status, category and components, in Meta's shape. Approving,
 // pausing or disabling a template is a status change.
-func (s *Server) sandboxUpdateTemplate(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+func (h handlers) updateTemplate(w http.ResponseWriter, r *http.Request) error {
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -131,19 +132,19 @@ func (s *Server) sandboxUpdateTemplate(w http.ResponseWriter, r *http.Request) e
 	if len(patch) == 0 {
 		return apierr.New(1009, "No valid parameters provided")
 	}
-	t, err := s.sandbox.UpdateTemplate(r.Context(), r.PathValue("name"), r.PathValue("language"), patch)
+	t, err := h.control.UpdateTemplate(r.Context(), r.PathValue("name"), r.PathValue("language"), patch)
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, templatesResponse(t.Namespace, []network.Template{t}))
+	h.env.WriteOK(w, http.StatusOK, templatesResponse(t.Namespace, []network.Template{t}))
 	return nil
 }
 
-// sandboxDeleteTemplate is DELETE /sandbox/v1/templates/{name}/{language}.
-func (s *Server) sandboxDeleteTemplate(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sandbox.DeleteTemplate(r.Context(), r.PathValue("name"), r.PathValue("language")); err != nil {
+// deleteTemplate is DELETE /sandbox/v1/templates/{name}/{language}.
+func (h handlers) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
+	if err := h.control.DeleteTemplate(r.Context(), r.PathValue("name"), r.PathValue("language")); err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, nil)
+	h.env.WriteOK(w, http.StatusOK, nil)
 	return nil
 }

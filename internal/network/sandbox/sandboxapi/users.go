@@ -1,4 +1,4 @@
-package api
+package sandboxapi
 
 import (
 	"bytes"
@@ -7,49 +7,44 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"regexp"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 
+	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/message"
+	"github.com/wabiz/wabiz/internal/network"
 	"github.com/wabiz/wabiz/internal/network/sandbox"
 	"github.com/wabiz/wabiz/internal/store"
 )
-
-// The sandbox control API (/sandbox/v1/...) drives the simulated WhatsApp:
-// certificates and registration codes, and simulated users who write, read,
-// go offline, change number or block the business. It exists only when the
-// sandbox network is selected, and only the admin may use it.
-
-var waIDPattern = regexp.MustCompile(`^[1-9][0-9]{6,14}$`)
 
 type certificateResponse struct {
 	Certificate string `json:"certificate"`
 }
 
-// sandboxCertificate is POST /sandbox/v1/certificates.
-func (s *Server) sandboxCertificate(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+// certificate is POST /sandbox/v1/certificates.
+func (h handlers) certificate(w http.ResponseWriter, r *http.Request) error {
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
 	var errs apierr.List
-	cc := requiredMatching(p, "cc", ccPattern, &errs)
-	phone := requiredMatching(p, "phone_number", phonePattern, &errs)
-	vname := requiredMatching(p, "vname", nil, &errs)
+	cc := api.RequiredMatching(p, "cc", api.CCPattern, &errs)
+	phone := api.RequiredMatching(p, "phone_number", api.PhonePattern, &errs)
+	vname := api.RequiredMatching(p, "vname", nil, &errs)
 	if utf8.RuneCountInString(vname) > 256 {
 		errs.Merge(apierr.InvalidValue("vname", vname))
 	}
 	if e := errs.Err(); e != nil {
 		return e
 	}
-	cert, err := s.sandbox.IssueCertificate(r.Context(), cc, phone, vname)
+	cert, err := h.control.IssueCertificate(r.Context(), cc, phone, vname)
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusCreated, certificateResponse{Certificate: cert})
+	h.env.WriteOK(w, http.StatusCreated, certificateResponse{Certificate: cert})
 	return nil
 }
 
@@ -57,56 +52,28 @@ type codeResponse struct {
 	Code string `json:"code"`
 }
 
-// sandboxCode is GET /sandbox/v1/account/code: the code "sent" by SMS or
+// code is GET /sandbox/v1/account/code: the code "sent" by SMS or
 // voice for the registration in progress.
-func (s *Server) sandboxCode(w http.ResponseWriter, r *http.Request) error {
-	code, err := s.sandbox.PendingCode(r.Context())
+func (h handlers) code(w http.ResponseWriter, r *http.Request) error {
+	code, err := h.control.PendingCode(r.Context())
 	if err != nil {
 		return err
 	}
 	if code == "" {
 		return apierr.New(1006, "No registration code is pending: request one with POST /v1/account")
 	}
-	s.writeOK(w, http.StatusOK, codeResponse{Code: code})
+	h.env.WriteOK(w, http.StatusOK, codeResponse{Code: code})
 	return nil
 }
 
-// waIDFromPath reads {wa_id} from the path.
-func waIDFromPath(r *http.Request) (string, error) {
-	id := r.PathValue("wa_id")
-	if !waIDPattern.MatchString(id) {
-		return "", apierr.InvalidValue("wa_id", id)
-	}
-	return id, nil
-}
-
-// waIDAndParam reads {wa_id} from the path and one mandatory string
-// parameter (matching pattern, when given) from the body: the shape of
-// several nodes that act on one user.
-func waIDAndParam(r *http.Request, name string, pattern *regexp.Regexp) (waID, value string, err error) {
-	if waID, err = waIDFromPath(r); err != nil {
-		return "", "", err
-	}
-	p, err := readParams(r)
-	if err != nil {
-		return "", "", err
-	}
-	var errs apierr.List
-	value = requiredMatching(p, name, pattern, &errs)
-	if e := errs.Err(); e != nil {
-		return "", "", e
-	}
-	return waID, value, nil
-}
-
-// sandboxUserSends is POST /sandbox/v1/users/{wa_id}/messages: the user
+// userSends is POST /sandbox/v1/users/{wa_id}/messages: the user
 // writes to the business. The body is the message as the user would send it.
-func (s *Server) sandboxUserSends(w http.ResponseWriter, r *http.Request) error {
-	waID, err := waIDFromPath(r)
+func (h handlers) userSends(w http.ResponseWriter, r *http.Request) error {
+	waID, err := api.WaIDFromPath(r)
 	if err != nil {
 		return err
 	}
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -116,21 +83,30 @@ func (s *Server) sandboxUserSends(w http.ResponseWriter, r *http.Request) error 
 	}
 	msg := sandbox.UserMessage{Type: in.Type, Content: in.Content}
 	if in.Media != nil {
-		file, err := s.userMediaFile(r, in)
+		file, err := h.userMediaFile(r, in)
 		if err != nil {
 			return err
 		}
 		msg.Media = file
 	}
-	id, err := s.sandbox.UserSends(r.Context(), waID, msg)
+	id, err := h.control.UserSends(r.Context(), waID, msg)
 	if errors.Is(err, sandbox.ErrNotWhatsApp) {
 		return apierr.New(1013, waID+" has no WhatsApp in this sandbox")
 	}
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusCreated, messagesResponse{Messages: []messageID{{ID: id}}})
+	h.env.WriteOK(w, http.StatusCreated, messagesResponse{Messages: []messageID{{ID: id}}})
 	return nil
+}
+
+// messagesResponse is the answer of a send, as POST /v1/messages answers.
+type messagesResponse struct {
+	Messages []messageID `json:"messages"`
+}
+
+type messageID struct {
+	ID string `json:"id"`
 }
 
 type sandboxUserJSON struct {
@@ -150,9 +126,9 @@ func userJSON(u store.SandboxUser) sandboxUserJSON {
 	return sandboxUserJSON{WaID: u.WaID, DisplayName: u.DisplayName, Online: u.Online, AutoReadMs: u.AutoReadMs, Blocked: u.Blocked, WhatsApp: u.WhatsApp}
 }
 
-// sandboxUsers is GET /sandbox/v1/users.
-func (s *Server) sandboxUsers(w http.ResponseWriter, r *http.Request) error {
-	users, err := s.sandbox.Users(r.Context())
+// users is GET /sandbox/v1/users.
+func (h handlers) users(w http.ResponseWriter, r *http.Request) error {
+	users, err := h.control.Users(r.Context())
 	if err != nil {
 		return err
 	}
@@ -160,32 +136,32 @@ func (s *Server) sandboxUsers(w http.ResponseWriter, r *http.Request) error {
 	for _, u := range users {
 		resp.Users = append(resp.Users, userJSON(u))
 	}
-	s.writeOK(w, http.StatusOK, resp)
+	h.env.WriteOK(w, http.StatusOK, resp)
 	return nil
 }
 
-// sandboxUser is GET /sandbox/v1/users/{wa_id} (meeting the user if new).
-func (s *Server) sandboxUser(w http.ResponseWriter, r *http.Request) error {
-	waID, err := waIDFromPath(r)
+// user is GET /sandbox/v1/users/{wa_id} (meeting the user if new).
+func (h handlers) user(w http.ResponseWriter, r *http.Request) error {
+	waID, err := api.WaIDFromPath(r)
 	if err != nil {
 		return err
 	}
-	u, err := s.sandbox.User(r.Context(), waID)
+	u, err := h.control.User(r.Context(), waID)
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, sandboxUsersResponse{Users: []sandboxUserJSON{userJSON(u)}})
+	h.env.WriteOK(w, http.StatusOK, sandboxUsersResponse{Users: []sandboxUserJSON{userJSON(u)}})
 	return nil
 }
 
-// sandboxUpdateUser is PATCH /sandbox/v1/users/{wa_id}: display_name,
+// updateUser is PATCH /sandbox/v1/users/{wa_id}: display_name,
 // online, auto_read_ms (-1 never, 0 the world's default), blocked, whatsapp.
-func (s *Server) sandboxUpdateUser(w http.ResponseWriter, r *http.Request) error {
-	waID, err := waIDFromPath(r)
+func (h handlers) updateUser(w http.ResponseWriter, r *http.Request) error {
+	waID, err := api.WaIDFromPath(r)
 	if err != nil {
 		return err
 	}
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -199,7 +175,7 @@ func (s *Server) sandboxUpdateUser(w http.ResponseWriter, r *http.Request) error
 		}
 		recognised = true
 		if json.Unmarshal(raw, dst) != nil || string(bytes.TrimSpace(raw)) == "null" || !valid() {
-			errs.Merge(apierr.InvalidValue(name, displayJSON(raw)))
+			errs.Merge(apierr.InvalidValue(name, api.DisplayJSON(raw)))
 		}
 	}
 	decode("display_name", &upd.DisplayName, func() bool { return upd.DisplayName != nil && utf8.RuneCountInString(*upd.DisplayName) <= 256 })
@@ -213,11 +189,11 @@ func (s *Server) sandboxUpdateUser(w http.ResponseWriter, r *http.Request) error
 	if !recognised {
 		return apierr.New(1009, "No valid parameters provided")
 	}
-	u, err := s.sandbox.UpdateUser(r.Context(), waID, upd)
+	u, err := h.control.UpdateUser(r.Context(), waID, upd)
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, sandboxUsersResponse{Users: []sandboxUserJSON{userJSON(u)}})
+	h.env.WriteOK(w, http.StatusOK, sandboxUsersResponse{Users: []sandboxUserJSON{userJSON(u)}})
 	return nil
 }
 
@@ -241,59 +217,59 @@ func messagesJSON(msgs []store.SandboxMessage) []sandboxMessageJSON {
 		if !json.Valid(body) {
 			body = json.RawMessage("null")
 		}
-		out = append(out, sandboxMessageJSON{ID: m.ID, Status: m.Status, Timestamp: formatUnix(m.At.Unix()), Rendered: sandbox.Render(body), Message: body})
+		out = append(out, sandboxMessageJSON{ID: m.ID, Status: m.Status, Timestamp: strconv.FormatInt(m.At.Unix(), 10), Rendered: sandbox.Render(body), Message: body})
 	}
 	return out
 }
 
-// sandboxUserMessages is GET /sandbox/v1/users/{wa_id}/messages: what the
+// userMessages is GET /sandbox/v1/users/{wa_id}/messages: what the
 // user's phone shows, received and sent, with their status.
-func (s *Server) sandboxUserMessages(w http.ResponseWriter, r *http.Request) error {
-	waID, err := waIDFromPath(r)
+func (h handlers) userMessages(w http.ResponseWriter, r *http.Request) error {
+	waID, err := api.WaIDFromPath(r)
 	if err != nil {
 		return err
 	}
-	conv, err := s.sandbox.UserConversation(r.Context(), waID, 1000)
+	conv, err := h.control.UserConversation(r.Context(), waID, 1000)
 	if errors.Is(err, sandbox.ErrUnknownUser) {
 		return apierr.New(1006, "The sandbox has no user "+waID)
 	}
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, sandboxConversationResponse{Received: messagesJSON(conv.Received), Sent: messagesJSON(conv.Sent)})
+	h.env.WriteOK(w, http.StatusOK, sandboxConversationResponse{Received: messagesJSON(conv.Received), Sent: messagesJSON(conv.Sent)})
 	return nil
 }
 
-// sandboxUserReads is POST /sandbox/v1/users/{wa_id}/read {"message_id"}.
-func (s *Server) sandboxUserReads(w http.ResponseWriter, r *http.Request) error {
-	waID, id, err := waIDAndParam(r, "message_id", nil)
+// userReads is POST /sandbox/v1/users/{wa_id}/read {"message_id"}.
+func (h handlers) userReads(w http.ResponseWriter, r *http.Request) error {
+	waID, id, err := api.WaIDAndParam(r, "message_id", nil)
 	if err != nil {
 		return err
 	}
-	err = s.sandbox.UserReads(r.Context(), waID, id)
+	err = h.control.UserReads(r.Context(), waID, id)
 	if errors.Is(err, sandbox.ErrUnknownMessage) {
 		return apierr.New(1006, "User "+waID+" has no message "+id)
 	}
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, nil)
+	h.env.WriteOK(w, http.StatusOK, nil)
 	return nil
 }
 
-// sandboxChangeNumber is POST /sandbox/v1/users/{wa_id}/number {"new_wa_id"}.
-func (s *Server) sandboxChangeNumber(w http.ResponseWriter, r *http.Request) error {
-	waID, newID, err := waIDAndParam(r, "new_wa_id", waIDPattern)
+// changeNumber is POST /sandbox/v1/users/{wa_id}/number {"new_wa_id"}.
+func (h handlers) changeNumber(w http.ResponseWriter, r *http.Request) error {
+	waID, newID, err := api.WaIDAndParam(r, "new_wa_id", api.WaIDPattern)
 	if err != nil {
 		return err
 	}
 	if newID == waID {
 		return apierr.InvalidValue("new_wa_id", newID)
 	}
-	if err := s.sandbox.ChangeNumber(r.Context(), waID, newID); err != nil {
+	if err := h.control.ChangeNumber(r.Context(), waID, newID); err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, nil)
+	h.env.WriteOK(w, http.StatusOK, nil)
 	return nil
 }
 
@@ -301,23 +277,23 @@ type worldResponse struct {
 	World sandbox.World `json:"world"`
 }
 
-// sandboxWorld is GET /sandbox/v1/world: the rules simulated users follow.
-func (s *Server) sandboxWorld(w http.ResponseWriter, r *http.Request) error {
-	world, err := s.sandbox.World(r.Context())
+// world is GET /sandbox/v1/world: the rules simulated users follow.
+func (h handlers) world(w http.ResponseWriter, r *http.Request) error {
+	world, err := h.control.World(r.Context())
 	if err != nil {
 		return err
 	}
-	s.writeOK(w, http.StatusOK, worldResponse{World: world})
+	h.env.WriteOK(w, http.StatusOK, worldResponse{World: world})
 	return nil
 }
 
-// sandboxSetWorld is PATCH /sandbox/v1/world: a partial update of the rules.
-func (s *Server) sandboxSetWorld(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+// setWorld is PATCH /sandbox/v1/world: a partial update of the rules.
+func (h handlers) setWorld(w http.ResponseWriter, r *http.Request) error {
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
-	world, err := s.sandbox.World(r.Context())
+	world, err := h.control.World(r.Context())
 	if err != nil {
 		return err
 	}
@@ -336,7 +312,7 @@ func (s *Server) sandboxSetWorld(w http.ResponseWriter, r *http.Request) error {
 		}
 		recognised = true
 		if !sameJSONKind(old, v) {
-			errs.Merge(apierr.InvalidValue(k, displayJSON(v)))
+			errs.Merge(apierr.InvalidValue(k, api.DisplayJSON(v)))
 			continue
 		}
 		fields[k] = v
@@ -352,10 +328,10 @@ func (s *Server) sandboxSetWorld(w http.ResponseWriter, r *http.Request) error {
 	if err := json.Unmarshal(merged, &next); err != nil {
 		return apierr.New(1009, "Invalid world: "+err.Error())
 	}
-	if err := s.sandbox.SetWorld(r.Context(), next); err != nil {
+	if err := h.control.SetWorld(r.Context(), next); err != nil {
 		return apierr.New(1009, "Invalid world: "+err.Error())
 	}
-	s.writeOK(w, http.StatusOK, worldResponse{World: next})
+	h.env.WriteOK(w, http.StatusOK, worldResponse{World: next})
 	return nil
 }
 
@@ -385,17 +361,17 @@ func sameJSONKind(old, v json.RawMessage) bool {
 // userMediaFile is the file a simulated user sends: the bytes of a media id
 // uploaded through /v1/media, or a small valid sample the sandbox makes for
 // the kind.
-func (s *Server) userMediaFile(r *http.Request, in *message.Inbound) (*sandbox.UserMedia, error) {
+func (h handlers) userMediaFile(r *http.Request, in *message.Inbound) (*sandbox.UserMedia, error) {
 	file := &sandbox.UserMedia{Kind: in.Type, MimeType: in.Media.MimeType, Filename: in.Media.Filename}
 	if in.Media.MediaID == "" {
 		// The sample's own type: the bytes decide what the file is.
 		file.Data, file.MimeType = media.Sample(in.Type)
 		return file, nil
 	}
-	if s.media == nil {
+	if h.files == nil {
 		return nil, apierr.Newf(1006, "File with id %s not found", in.Media.MediaID)
 	}
-	rec, body, err := s.media.Open(r.Context(), in.Media.MediaID)
+	rec, body, err := h.files.Open(r.Context(), in.Media.MediaID)
 	if errors.Is(err, media.ErrNotFound) || errors.Is(err, media.ErrPending) {
 		return nil, apierr.Newf(1006, "File with id %s not found", in.Media.MediaID)
 	}
@@ -415,4 +391,40 @@ func (s *Server) userMediaFile(r *http.Request, in *message.Inbound) (*sandbox.U
 	}
 	file.Data = data
 	return file, nil
+}
+
+type sandboxIdentityResponse struct {
+	Identity struct {
+		Hash string `json:"hash"`
+	} `json:"identity"`
+}
+
+// changeIdentity is POST /sandbox/v1/users/{wa_id}/identity: the
+// user's identity changes (a new phone), and the business is told.
+func (h handlers) changeIdentity(w http.ResponseWriter, r *http.Request) error {
+	waID, err := api.WaIDFromPath(r)
+	if err != nil {
+		return err
+	}
+	hash, err := h.control.ChangeIdentity(r.Context(), waID)
+	if err != nil {
+		return err
+	}
+	var resp sandboxIdentityResponse
+	resp.Identity.Hash = hash
+	h.env.WriteOK(w, http.StatusOK, resp)
+	return nil
+}
+
+// businessProfile is GET /sandbox/v1/business: the profile as the
+// simulated users see it.
+func (h handlers) businessProfile(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.control.BusinessProfile(r.Context())
+	if err != nil {
+		return err
+	}
+	h.env.WriteOK(w, http.StatusOK, struct {
+		Business network.BusinessProfile `json:"business"`
+	}{p})
+	return nil
 }

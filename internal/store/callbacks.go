@@ -182,6 +182,16 @@ func (s *Store) CountCallbacks(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// CallbacksAtLeast reports whether n or more callbacks are queued, leased
+// or not. It counts at most n rows, so its cost is bounded by n whatever the
+// queue holds: a node that does not deliver asks it instead of keeping a
+// counter of its own.
+func (s *Store) CallbacksAtLeast(ctx context.Context, n int) (bool, error) {
+	var got int64
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM callbacks LIMIT ?) AS bounded`, n).Scan(&got)
+	return got >= int64(n), err
+}
+
 // sqlMarks returns "?, ?, ..." with n marks (rebound by s.q on PostgreSQL).
 func sqlMarks(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")

@@ -54,6 +54,10 @@ func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	plan, err := planOf(out)
+	if err != nil {
+		return "", err
+	}
 	now := c.now()
 	ttl := message.DefaultTTL
 	if out.TTLSet {
@@ -61,7 +65,7 @@ func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) 
 	}
 	id := message.NewOutboundID(out.WaID)
 	err = c.store.InsertOutbox(ctx, store.OutboxMessage{
-		ID: id, Recipient: out.WaID, Type: out.Type, Body: body,
+		ID: id, Recipient: out.WaID, Type: out.Type, Body: body, Plan: plan,
 		ScheduledAt: now, CreatedAt: now, ExpiresAt: now.Add(ttl),
 	})
 	if err != nil {

@@ -81,6 +81,7 @@ type harnessSetup struct {
 	env     map[string]string // configuration, by environment variable name
 	options server.Options
 	deps    []func(*api.Deps)
+	webOnly bool // the web role alone: the core is built but not started
 }
 
 type harnessOption func(*harnessSetup)
@@ -107,6 +108,16 @@ func withCloud(g *graphtest.Server) harnessOption {
 		} {
 			s.env[name] = value
 		}
+	}
+}
+
+// withWebRoleOnly builds a node whose core does not run, as a web node of a
+// deployment with its core elsewhere: it answers from what the running
+// core keeps in the database. It has a node id of its own.
+func withWebRoleOnly() harnessOption {
+	return func(s *harnessSetup) {
+		s.webOnly = true
+		s.env["WABIZ_NODE_ID"] = "test-web"
 	}
 }
 
@@ -192,8 +203,10 @@ func newHarness(t testing.TB, cfg store.Config, opts ...harnessOption) *harness 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { node.Close() })
-	if err := node.Core.Start(ctx); err != nil {
-		t.Fatal(err)
+	if !setup.webOnly {
+		if err := node.Core.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &harness{t: t, node: node, srv: node.API, clock: clk, store: node.Store, auth: node.Auth, settings: node.Settings,
 		core: node.Core, sandbox: node.Sandbox, hooks: node.Hooks, logBuf: &logBuf}

@@ -25,15 +25,15 @@ type ContactResult struct {
 // without, it answers "processing" for each number and delivers the results
 // on the webhook, which therefore must be configured (1022).
 func (c *Core) CheckContacts(ctx context.Context, inputs []string, wait, force bool) ([]ContactResult, error) {
-	if !c.ready.Load() {
-		return nil, c.notReady()
+	if _, err := c.acceptsSends(ctx); err != nil {
+		return nil, err
 	}
 	if !wait {
 		if c.settings.Current().Webhooks.URL == "" {
 			return nil, apierr.New(1022, "Contacts are checked asynchronously (blocking: no_wait) and reported on the webhook: set webhooks.url first, or use blocking: wait")
 		}
-		if c.hooks.Full() {
-			return nil, apierr.New(1016, "The callback queue is full: retry later")
+		if err := c.callbackQueueFull(ctx); err != nil {
+			return nil, err
 		}
 	}
 	results, err := c.resolve(ctx, inputs, force)

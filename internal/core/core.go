@@ -57,13 +57,17 @@ type Store interface {
 	AcknowledgeIdentity(ctx context.Context, waID, hash string) (bool, error)
 	Secret(ctx context.Context, name string, now time.Time) (string, error)
 	GetMediaByNetworkID(ctx context.Context, networkID string) (store.Media, error)
+	DocumentVersion(ctx context.Context, name string) (int64, error)
 	Ping(ctx context.Context) error
 }
 
 // Hooks is the callback queue the core feeds.
 type Hooks interface {
 	Enqueue(ctx context.Context, items ...webhook.Notification) error
+	// Full is the delivering node's view of the queue's bound, FullInTable
+	// that of a node that does not deliver (shared.go).
 	Full() bool
+	FullInTable(ctx context.Context) (bool, error)
 }
 
 // Options configure the core.
@@ -113,6 +117,11 @@ type Core struct {
 	state   atomic.Value // string
 	ready   atomic.Bool
 	account atomic.Pointer[network.Account]
+
+	// started is set by Start: the core runs in this process, and its
+	// state is read directly; otherwise from the row (shared.go).
+	started atomic.Bool
+	shared  stateView
 
 	templates templateState // templates.go
 
@@ -174,11 +183,7 @@ func (c *Core) GatewayStatus(ctx context.Context) (string, error) {
 	if err := c.store.Ping(ctx); err != nil {
 		return "", fmt.Errorf("database unreachable: %w", err)
 	}
-	state := c.state.Load().(string)
-	if state != StateUnregistered && c.connectionDeclaredLost() {
-		return StateDisconnected, nil
-	}
-	return state, nil
+	return c.gatewayState(ctx)
 }
 
 // Account returns the registered number, if any.
@@ -190,20 +195,24 @@ func (c *Core) Account() (network.Account, bool) {
 	return *a, true
 }
 
-// Ready reports whether sends are accepted (start-up finished).
+// Ready reports whether sends are accepted (start-up finished) by the core
+// of this process.
 func (c *Core) Ready() bool { return c.ready.Load() }
 
 // Start loads the registration and, when there is one, runs the start-up
 // process in the background. The loops (Run) may start at the same time:
-// they do nothing until the core is ready.
+// they do nothing until the core is ready. From Start on, the core's state
+// is recorded for the nodes that do not run one (shared.go).
 func (c *Core) Start(ctx context.Context) error {
 	c.runCtx = ctx
 	acct, ok, err := c.loadAccount(ctx)
 	if err != nil {
 		return err
 	}
+	c.started.Store(true)
 	if !ok {
 		c.state.Store(StateUnregistered)
+		c.PublishState(ctx)
 		c.log.Info("no number registered yet: register one with POST /v1/account")
 		return nil
 	}
@@ -252,8 +261,8 @@ func (c *Core) beginStartup(acct network.Account) {
 	ctx, cancel := context.WithCancel(c.runCtx)
 	c.startCancel = cancel
 	c.startMu.Unlock()
-	c.setReady(false)
 	c.state.Store(StateConnecting)
+	c.setReady(false)
 	go func() {
 		if err := c.Startup(ctx, acct); err != nil && ctx.Err() == nil {
 			c.log.Error("start-up failed", "err", err)
@@ -267,8 +276,8 @@ func (c *Core) beginStartup(acct network.Account) {
 // are none). Until it finishes, sends answer 1011 "Service not ready". A
 // failed step is retried with a growing delay.
 func (c *Core) Startup(ctx context.Context, acct network.Account) error {
-	c.setReady(false)
 	c.state.Store(StateConnecting)
+	c.setReady(false)
 	c.log.Warn("Service not ready: start-up in progress (connecting, loading templates, receiving offline messages)", "wa_id", acct.WaID)
 	if err := c.retry(ctx, "connect", func() error {
 		err := c.net.Connect(ctx, acct)
@@ -348,11 +357,18 @@ func (c *Core) wake(ch chan struct{}) {
 	}
 }
 
-// setReady flips readiness and wakes whoever waits for it.
+// setReady flips readiness and wakes whoever waits for it. A core that
+// runs in this process records its state (with c.state, set before) for
+// the other nodes first, so that whoever WaitReady wakes finds the row
+// current; one whose Start was never called is a web node's, and records
+// nothing.
 func (c *Core) setReady(ready bool) {
 	c.readyMu.Lock()
 	defer c.readyMu.Unlock()
 	was := c.ready.Swap(ready)
+	if c.runsHere() {
+		c.PublishState(c.runCtx)
+	}
 	switch {
 	case ready && !was:
 		close(c.readyCh)

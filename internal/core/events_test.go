@@ -47,6 +47,8 @@ func (h *refusingHooks) Enqueue(_ context.Context, items ...webhook.Notification
 
 func (h *refusingHooks) Full() bool { return false }
 
+func (h *refusingHooks) FullInTable(context.Context) (bool, error) { return false, nil }
+
 var errRefused = errors.New("callback store failed")
 
 // order says which of ids were queued, in queue order.

@@ -1,9 +1,11 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -65,12 +67,78 @@ type prepared struct {
 	template *template.Rendered
 }
 
-// prepare re-reads a stored message and resolves what it needs from now:
-// the template as the catalogue has it at this moment (a template paused
-// since the message was accepted fails it), and the file it carries: the
-// uploaded one, or the link downloaded now onto the volume. A failure is the
-// message's asynchronous error.
+// sendPlan is what the accept decided the worker needs besides the stored
+// body (the outbox's send_plan), so the worker does not decode the body
+// again: the file the message carries, and whether it is a template. A
+// template is hydrated again when it is sent: that is the check that a
+// template paused, edited or removed since the accept fails the message,
+// and its text is the catalogue's at that moment.
+type sendPlan struct {
+	Media    *plannedMedia `json:"media,omitempty"`
+	Template bool          `json:"template,omitempty"`
+}
+
+// plannedMedia is the part of a media reference the worker resolves.
+type plannedMedia struct {
+	Kind     string `json:"kind"`
+	ID       string `json:"id,omitempty"`
+	Link     string `json:"link,omitempty"`
+	Provider string `json:"provider,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// plainPlan is the plan of a message with neither file nor template (most
+// sends): written as is, never marshalled.
+var plainPlan = []byte(`{}`)
+
+// planOf is the send plan of an accepted message.
+func planOf(out *message.Outbound) ([]byte, error) {
+	ref, hasMedia := out.MediaRef()
+	if !hasMedia && out.Template == nil {
+		return plainPlan, nil
+	}
+	p := sendPlan{Template: out.Template != nil}
+	if hasMedia {
+		p.Media = &plannedMedia{Kind: ref.Kind, ID: ref.ID, Link: ref.Link, Provider: ref.ProviderName, Filename: ref.Filename}
+	}
+	return json.Marshal(p)
+}
+
+// prepare resolves what a stored message needs from now: the template as
+// the catalogue has it at this moment (a template paused since the message
+// was accepted fails it), and the file it carries: the uploaded one, or the
+// link downloaded now onto the volume. A failure is the message's
+// asynchronous error. A message accepted before the outbox kept send plans
+// is decoded again.
 func (c *Core) prepare(ctx context.Context, m store.OutboxMessage) (prepared, *asyncError, error) {
+	if m.Plan == nil {
+		return c.prepareDecoded(ctx, m)
+	}
+	if bytes.Equal(m.Plan, plainPlan) {
+		return prepared{}, nil, nil
+	}
+	var plan sendPlan
+	if err := json.Unmarshal(m.Plan, &plan); err != nil {
+		return prepared{}, nil, fmt.Errorf("core: send plan of %s is corrupt: %w", m.ID, err)
+	}
+	var ref *message.Media
+	if pm := plan.Media; pm != nil {
+		ref = &message.Media{Kind: pm.Kind, ID: pm.ID, Link: pm.Link, ProviderName: pm.Provider, Filename: pm.Filename}
+	}
+	var tmpl json.RawMessage
+	if plan.Template {
+		var params map[string]json.RawMessage
+		if err := json.Unmarshal(m.Body, &params); err != nil {
+			return prepared{}, nil, err
+		}
+		tmpl = params[m.Type]
+	}
+	return c.resolvePlan(ctx, m.Type, tmpl, ref)
+}
+
+// prepareDecoded is prepare for a message without a send plan: the body is
+// decoded again to find the template and the file.
+func (c *Core) prepareDecoded(ctx context.Context, m store.OutboxMessage) (prepared, *asyncError, error) {
 	var params map[string]json.RawMessage
 	if err := json.Unmarshal(m.Body, &params); err != nil {
 		return prepared{}, nil, err
@@ -79,19 +147,26 @@ func (c *Core) prepare(ctx context.Context, m store.OutboxMessage) (prepared, *a
 	if apiErr != nil {
 		return prepared{}, asyncFrom(apiErr), nil
 	}
+	ref, _ := out.MediaRef()
+	return c.resolvePlan(ctx, out.Type, out.Template, ref)
+}
+
+// resolvePlan hydrates the template object tmpl (nil: not a template) against
+// the catalogue in force and finds the file of ref or of the template's
+// header.
+func (c *Core) resolvePlan(ctx context.Context, msgType string, tmpl json.RawMessage, ref *message.Media) (prepared, *asyncError, error) {
 	var p prepared
-	ref, hasMedia := out.MediaRef()
-	if out.Template != nil {
-		rendered, apiErr := c.catalogue().Hydrate(out.Type, out.Template)
+	if tmpl != nil {
+		rendered, apiErr := c.catalogue().Hydrate(msgType, tmpl)
 		if apiErr != nil {
 			return prepared{}, asyncFrom(apiErr), nil
 		}
 		p.template = rendered
 		if rendered.Header != nil && rendered.Header.Media != nil {
-			ref, hasMedia = rendered.Header.Media, true
+			ref = rendered.Header.Media
 		}
 	}
-	if !hasMedia || c.media == nil {
+	if ref == nil || c.media == nil {
 		return p, nil, nil
 	}
 	file, failure, err := c.resolveMedia(ctx, ref)

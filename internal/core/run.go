@@ -27,6 +27,7 @@ func (c *Core) Run(ctx context.Context) {
 	}()
 	go func() { c.loop(ctx, "expiry", nil, c.ExpireMessages); done <- struct{}{} }()
 	go c.refreshTemplates(ctx)
+	go c.keepStatePublished(ctx)
 	go c.watchConnection(ctx)
 	if p := c.net.Pending(); p != nil {
 		go func() {

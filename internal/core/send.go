@@ -20,13 +20,14 @@ import (
 func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.dbWait)
 	defer cancel()
-	if !c.ready.Load() {
-		return "", c.notReady()
+	own, err := c.acceptsSends(ctx)
+	if err != nil {
+		return "", err
 	}
-	if c.hooks.Full() {
-		return "", apierr.New(1016, "The callback queue is full: retry later")
+	if err := c.callbackQueueFull(ctx); err != nil {
+		return "", err
 	}
-	if acct, _ := c.Account(); out.WaID == acct.WaID {
+	if out.WaID == own {
 		return "", apierr.New(1021, "Cannot send a message to the business's own number")
 	}
 	if c.settings.Current().ShowSecurityNotifications {
@@ -53,6 +54,10 @@ func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	plan, err := planOf(out)
+	if err != nil {
+		return "", err
+	}
 	now := c.now()
 	ttl := message.DefaultTTL
 	if out.TTLSet {
@@ -60,7 +65,7 @@ func (c *Core) Send(ctx context.Context, out *message.Outbound) (string, error) 
 	}
 	id := message.NewOutboundID(out.WaID)
 	err = c.store.InsertOutbox(ctx, store.OutboxMessage{
-		ID: id, Recipient: out.WaID, Type: out.Type, Body: body,
+		ID: id, Recipient: out.WaID, Type: out.Type, Body: body, Plan: plan,
 		ScheduledAt: now, CreatedAt: now, ExpiresAt: now.Add(ttl),
 	})
 	if err != nil {
@@ -81,9 +86,17 @@ func (c *Core) databaseError(err error) error {
 
 func (c *Core) notReady() error {
 	if _, ok := c.Account(); !ok {
-		c.log.Info("Service not ready: no number is registered")
-		return apierr.New(1011, "Service not ready: register a number with POST /v1/account first")
+		return c.notRegistered()
 	}
+	return c.startingUp()
+}
+
+func (c *Core) notRegistered() error {
+	c.log.Info("Service not ready: no number is registered")
+	return apierr.New(1011, "Service not ready: register a number with POST /v1/account first")
+}
+
+func (c *Core) startingUp() error {
 	c.log.Info("Service not ready: start-up in progress")
 	return apierr.New(1011, "Service not ready: start-up in progress (loading templates and offline messages); retry shortly")
 }
@@ -91,8 +104,8 @@ func (c *Core) notReady() error {
 // MarkRead is PUT /v1/messages/{id}: the business read an inbound message;
 // the sender sees it.
 func (c *Core) MarkRead(ctx context.Context, id string) error {
-	if !c.ready.Load() {
-		return c.notReady()
+	if _, err := c.acceptsSends(ctx); err != nil {
+		return err
 	}
 	m, err := c.store.GetInbound(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {

@@ -55,6 +55,8 @@ type templateState struct {
 	lastMissReload time.Time   // when the last reload after a miss began
 	missReload     *reloadCall // that reload while it runs; later misses wait for it
 	missWait       time.Duration
+
+	rows catalogueRows // catalogue_rows.go
 }
 
 // loadedCatalogue is a catalogue and the network's change count it was
@@ -104,6 +106,15 @@ func (c *Core) loadTemplatesLocked(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	n := c.installCatalogue(list, version)
+	if c.runsHere() {
+		c.storeCatalogue(ctx, list, version)
+	}
+	return n, nil
+}
+
+// installCatalogue puts the catalogue of list in force.
+func (c *Core) installCatalogue(list []network.Template, version int64) int {
 	defs := make([]template.Definition, 0, len(list))
 	for _, t := range list {
 		d, apiErr := template.ParseDefinition(t.Body, t.Namespace)
@@ -114,7 +125,7 @@ func (c *Core) loadTemplatesLocked(ctx context.Context) (int, error) {
 		defs = append(defs, d)
 	}
 	c.templates.current.Store(&loadedCatalogue{cat: template.NewCatalogue(defs), version: version})
-	return len(defs), nil
+	return len(defs)
 }
 
 // catalogue is the catalogue in force (empty before the first load).
@@ -191,6 +202,9 @@ func (c *Core) refreshTemplates(ctx context.Context) {
 // Only a send the catalogue cannot serve (lacksTemplate) costs more: one
 // reload, shared and bounded, and a second look.
 func (c *Core) checkTemplate(ctx context.Context, out *message.Outbound) *apierr.Error {
+	if !c.runsHere() {
+		c.followStoredCatalogue(ctx)
+	}
 	_, apiErr := c.catalogue().Hydrate(out.Type, out.Template)
 	if apiErr == nil || !lacksTemplate(apiErr) || !c.reloadAfterMiss(ctx, apiErr) {
 		return apiErr

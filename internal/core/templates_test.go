@@ -42,7 +42,8 @@ func newMissFixture(t *testing.T) (*Core, *gatedTemplates, *message.Outbound) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	now := func() time.Time { return at }
-	sb := sandbox.New(storetest.OpenConfig(t, storetest.Config(t, store.SQLite)), now)
+	st := storetest.OpenConfig(t, storetest.Config(t, store.SQLite))
+	sb := sandbox.New(st, now)
 	ns, err := sb.Namespace(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func newMissFixture(t *testing.T) (*Core, *gatedTemplates, *message.Outbound) {
 		t.Fatal(err)
 	}
 	g := &gatedTemplates{Network: sb, gate: make(chan struct{})}
-	c := New(Options{Network: g, Log: slog.New(slog.DiscardHandler), Now: now})
+	c := New(Options{Store: st, Network: g, Log: slog.New(slog.DiscardHandler), Now: now})
 	out := &message.Outbound{Type: message.TypeTemplate,
 		Template: json.RawMessage(`{"namespace":"` + ns + `","name":"welcome","language":{"policy":"deterministic","code":"en"}}`)}
 	return c, g, out

@@ -181,3 +181,13 @@ func (s *Store) CountCallbacks(ctx context.Context) (int64, error) {
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM callbacks`).Scan(&n)
 	return n, err
 }
+
+// CallbacksAtLeast reports whether n or more callbacks are queued, leased
+// or not. It counts at most n rows, so its cost is bounded by n whatever the
+// queue holds: a node that does not deliver asks it instead of keeping a
+// counter of its own.
+func (s *Store) CallbacksAtLeast(ctx context.Context, n int) (bool, error) {
+	var got int64
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM callbacks LIMIT ?) AS bounded`, n).Scan(&got)
+	return got >= int64(n), err
+}

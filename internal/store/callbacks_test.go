@@ -283,3 +283,59 @@ func TestReleaseCallbackClaims(t *testing.T) {
 		}
 	})
 }
+
+// TestCallbacksAtLeast: the bounded count answers at the bound and below
+// it, leased rows included, on every engine.
+func TestCallbacksAtLeast(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		at := func(n int, want bool) {
+			t.Helper()
+			if got, err := s.CallbacksAtLeast(ctx, n); err != nil || got != want {
+				t.Fatalf("CallbacksAtLeast(%d) = %v, %v; want %v", n, got, err, want)
+			}
+		}
+		at(1, false)
+		cbs := make([]store.Callback, 3)
+		for i := range cbs {
+			cbs[i] = store.Callback{Kind: "statuses", Payload: []byte(`{"statuses":[]}`), NextAttemptAt: callbackT0, CreatedAt: callbackT0}
+		}
+		if err := s.EnqueueCallbacks(ctx, cbs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ClaimCallbacks(ctx, "node", callbackT0, time.Minute, 1); err != nil {
+			t.Fatal(err)
+		}
+		at(3, true)
+		at(4, false)
+	})
+}
+
+// BenchmarkCallbacksAtLeast is the web node's 1016 check against a queue
+// of 100,000 callbacks on SQLite, asked at the default bound (all rows
+// counted) and at a bound of 100 (docs/decisions.md).
+func BenchmarkCallbacksAtLeast(b *testing.B) {
+	ctx := context.Background()
+	s := storetest.Open(b, store.SQLite)
+	const queued = 100_000
+	batch := make([]store.Callback, 1000)
+	for i := range batch {
+		batch[i] = store.Callback{Kind: "statuses", Payload: []byte(`{"statuses":[{"id":"x","status":"sent"}]}`), NextAttemptAt: callbackT0, CreatedAt: callbackT0}
+	}
+	for range queued / len(batch) {
+		if err := s.EnqueueCallbacks(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bound := range []int{100_000, 100} {
+		b.Run(fmt.Sprint("bound=", bound), func(b *testing.B) {
+			for b.Loop() {
+				if full, err := s.CallbacksAtLeast(ctx, bound); err != nil || !full {
+					b.Fatal(full, err)
+				}
+			}
+		})
+	}
+}

@@ -356,6 +356,12 @@ var migrations = []migration{
 		addColumn("cloud_events", "error_history", "TEXT"),
 		index("cloud_events_key", "cloud_events", "ordering_key"),
 	}},
+	{version: 12, name: "outbox: what the worker needs of a message, decided at accept", steps: []step{
+		// The send plan (core.sendPlan) spares the worker decoding the
+		// stored body again. Rows accepted before have none (NULL) and are
+		// decoded as before.
+		addColumn("outbox", "send_plan", "TEXT"),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

@@ -30,6 +30,10 @@ type OutboxMessage struct {
 	ConversationOpened bool
 	LastError          string
 	UpdatedAt          time.Time
+	// Plan is what the accept decided the worker needs besides Body (the
+	// core's send plan, JSON); nil for a message accepted before the
+	// outbox kept one.
+	Plan []byte
 }
 
 // Outbox statuses in the order a message moves through them; failed ends it.
@@ -52,7 +56,7 @@ var earlierStatuses = map[string][]string{
 }
 
 const outboxColumns = `id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at,
-	conversation_id, conversation_origin, conversation_expires_at, conversation_opened, last_error, updated_at`
+	conversation_id, conversation_origin, conversation_expires_at, conversation_opened, last_error, updated_at, send_plan`
 
 // GetOutbox reads one message; ErrNotFound when absent.
 func (s *Store) GetOutbox(ctx context.Context, id string) (OutboxMessage, error) {
@@ -197,15 +201,18 @@ func scanOutbox(rows rowScanner) (OutboxMessage, error) {
 	var (
 		m                                             OutboxMessage
 		body                                          string
-		lastErr                                       sql.NullString
+		lastErr, plan                                 sql.NullString
 		scheduled, created, expires, convExp, updated int64
 		opened                                        int
 	)
 	if err := rows.Scan(&m.ID, &m.Recipient, &m.Type, &body, &m.Status, &m.Attempts, &scheduled, &created, &expires,
-		&m.ConversationID, &m.ConversationOrigin, &convExp, &opened, &lastErr, &updated); err != nil {
+		&m.ConversationID, &m.ConversationOrigin, &convExp, &opened, &lastErr, &updated, &plan); err != nil {
 		return OutboxMessage{}, err
 	}
 	m.Body, m.LastError, m.ConversationOpened = []byte(body), lastErr.String, opened != 0
+	if plan.Valid {
+		m.Plan = []byte(plan.String)
+	}
 	m.ScheduledAt, m.CreatedAt, m.ExpiresAt = time.UnixMilli(scheduled).UTC(), time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
 	m.ConversationExpiresAt, m.UpdatedAt = time.UnixMilli(convExp).UTC(), time.UnixMilli(updated).UTC()
 	return m, nil

@@ -75,6 +75,7 @@ type Store interface {
 	RescheduleCallbacks(ctx context.Context, cbs []store.Callback) error
 	CountCallbacks(ctx context.Context) (int64, error)
 	ReleaseCallbackClaims(ctx context.Context, owner string, untils []time.Time) (int64, error)
+	CallbacksAtLeast(ctx context.Context, n int) (bool, error)
 }
 
 // Options configure a Dispatcher. Zero values take the defaults noted.
@@ -141,7 +142,16 @@ type Dispatcher struct {
 
 	sigMu  sync.Mutex
 	signal chan struct{} // closed and replaced on every change (Wake, a slot freed)
+
+	tableMu   sync.Mutex // guards the two below, and makes table counts one at a time
+	tableFull bool       // the last answer of the callbacks table
+	tableAt   time.Time  // when it was read; zero before the first read
 }
+
+// tableFullFor is how long FullInTable reuses its answer, by the
+// dispatcher's clock: a node that does not deliver reads the table at most
+// once a second however many sends it accepts.
+const tableFullFor = time.Second
 
 // New builds a dispatcher. Whether the queue is persistent is decided here,
 // from callback_persist: the spec lists it among the settings that need a
@@ -267,8 +277,34 @@ func checkNotification(it Notification) error {
 	return fmt.Errorf("webhook: %s payload has no %q array", it.Kind, it.Kind)
 }
 
-// Full reports whether Enqueue would refuse a new item.
+// Full reports whether Enqueue would refuse a new item. It reads the
+// counter this dispatcher keeps, which sees its own enqueues and
+// deliveries: right for the node that delivers.
 func (d *Dispatcher) Full() bool { return d.queued.Load() >= int64(d.o.QueueLimit) }
+
+// FullInTable is Full for a node that does not deliver (the web role alone):
+// the callbacks table holds QueueLimit rows or more. It counts at most
+// QueueLimit rows and reuses its answer for tableFullFor. With
+// callback_persist off the queue lives in the delivering node's memory,
+// which no other node can see: the answer is then this dispatcher's
+// counter (docs/decisions.md).
+func (d *Dispatcher) FullInTable(ctx context.Context) (bool, error) {
+	if !d.persist {
+		return d.Full(), nil
+	}
+	d.tableMu.Lock()
+	defer d.tableMu.Unlock()
+	now := d.o.Now()
+	if !d.tableAt.IsZero() && now.Sub(d.tableAt) < tableFullFor && !now.Before(d.tableAt) {
+		return d.tableFull, nil
+	}
+	full, err := d.o.Store.CallbacksAtLeast(ctx, d.o.QueueLimit)
+	if err != nil {
+		return false, err
+	}
+	d.tableFull, d.tableAt = full, now
+	return full, nil
+}
 
 // Wake makes Run (and a waiting RunOnce) look for work now. Enqueue calls it;
 // call it after a settings change too, so a new URL or a higher concurrency

@@ -9,29 +9,36 @@ import (
 	"github.com/wabiz/wabiz/internal/auth"
 )
 
-// AccountSecurity is what the handlers of two-step verification and
-// backup/restore need: /v1/settings/account/two-step, /v1/settings/backup,
-// /v1/settings/restore. Input errors come back as *apierr.Error.
+// TwoStep is what the handlers of /v1/settings/account/two-step need.
+// Input errors come back as *apierr.Error.
+type TwoStep interface {
+	Enable(ctx context.Context, body map[string]json.RawMessage) error
+	Disable(ctx context.Context) error
+}
+
+// AccountSecurity is what the handlers of /v1/settings/backup and
+// /v1/settings/restore need. Input errors come back as *apierr.Error.
 type AccountSecurity interface {
-	EnableTwoStep(ctx context.Context, body map[string]json.RawMessage) error
-	DisableTwoStep(ctx context.Context) error
 	Backup(ctx context.Context, password string) (string, error)
 	Restore(ctx context.Context, password, data string) error
 }
 
 // accountSecurityRoutes are the routes of two-step verification and
-// backup/restore when the service is configured (all under /v1/settings:
-// admin only).
+// backup/restore when their services are configured (all under
+// /v1/settings: admin only).
 func (s *Server) accountSecurityRoutes() []Route {
-	if s.security == nil {
-		return nil
+	var routes []Route
+	if s.twoStep != nil {
+		routes = append(routes,
+			Route{Method: "POST", Pattern: "/v1/settings/account/two-step", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.enableTwoStep},
+			Route{Method: "DELETE", Pattern: "/v1/settings/account/two-step", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.disableTwoStep})
 	}
-	return []Route{
-		{Method: "POST", Pattern: "/v1/settings/account/two-step", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.enableTwoStep},
-		{Method: "DELETE", Pattern: "/v1/settings/account/two-step", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.disableTwoStep},
-		{Method: "POST", Pattern: "/v1/settings/backup", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.backup},
-		{Method: "POST", Pattern: "/v1/settings/restore", Auth: AuthToken, Role: auth.RoleAdmin, MaxBody: max(s.maxBody, maxRestoreBodyBytes), File: true, Handler: s.restore},
+	if s.security != nil {
+		routes = append(routes,
+			Route{Method: "POST", Pattern: "/v1/settings/backup", Auth: AuthToken, Role: auth.RoleAdmin, Handler: s.backup},
+			Route{Method: "POST", Pattern: "/v1/settings/restore", Auth: AuthToken, Role: auth.RoleAdmin, MaxBody: max(s.maxBody, maxRestoreBodyBytes), File: true, Handler: s.restore})
 	}
+	return routes
 }
 
 func (s *Server) enableTwoStep(w http.ResponseWriter, r *http.Request) error {
@@ -39,7 +46,7 @@ func (s *Server) enableTwoStep(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.security.EnableTwoStep(r.Context(), p); err != nil {
+	if err := s.twoStep.Enable(r.Context(), p); err != nil {
 		return err
 	}
 	s.writeOK(w, http.StatusOK, nil)
@@ -47,7 +54,7 @@ func (s *Server) enableTwoStep(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) disableTwoStep(w http.ResponseWriter, r *http.Request) error {
-	if err := s.security.DisableTwoStep(r.Context()); err != nil {
+	if err := s.twoStep.Disable(r.Context()); err != nil {
 		return err
 	}
 	s.writeOK(w, http.StatusOK, nil)

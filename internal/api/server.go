@@ -57,6 +57,7 @@ type Deps struct {
 	// The admin surface's services; a nil one leaves its routes out.
 	Profile      ProfileService
 	Security     AccountSecurity
+	TwoStep      TwoStep
 	Certs        CertificateService
 	Operations   OperationsService
 	Stickerpacks StickerpackService
@@ -93,6 +94,7 @@ type Server struct {
 
 	profile      ProfileService
 	security     AccountSecurity
+	twoStep      TwoStep
 	certs        CertificateService
 	operations   OperationsService
 	stickerpacks StickerpackService
@@ -132,7 +134,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{
 		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, media: d.Media, now: d.Now,
-		profile: d.Profile, security: d.Security, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, providers: d.Routes,
+		profile: d.Profile, security: d.Security, twoStep: d.TwoStep, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, providers: d.Routes,
 		mediaPub: d.MediaPublisher,
 		maxBody:  d.MaxBodyBytes, transferTimeout: d.TransferTimeout, inFlight: newInFlight(d.MaxConcurrentRequests),
 		metaJSON:      newMetaJSON(d.Version),

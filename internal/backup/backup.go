@@ -25,6 +25,7 @@ import (
 	"github.com/wabiz/wabiz/internal/profile"
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/twostep"
 )
 
 // Documents are the stored documents a backup carries. Every part of the
@@ -37,7 +38,7 @@ var Documents = []string{
 	profile.BusinessDocument,
 	profile.ComplianceDocument,
 	media.ProvidersDocument,
-	profile.TwoStepDocument,
+	twostep.Document,
 	certs.WebhookCADocument,
 }
 
@@ -50,8 +51,6 @@ type Store interface {
 // Options configure a Service.
 type Options struct {
 	Store Store
-	// TwoStep keeps the two-step PIN; the API serves both from this service.
-	TwoStep *profile.Service
 	// Documents overrides the package's Documents list (tests).
 	Documents []string
 	// KDF is the cost of new backups; zero means DefaultKDF.
@@ -88,16 +87,6 @@ func New(o Options) *Service {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{o: o}
-}
-
-// EnableTwoStep sets the two-step PIN (see profile.Service.EnableTwoStep).
-func (s *Service) EnableTwoStep(ctx context.Context, body map[string]json.RawMessage) error {
-	return s.o.TwoStep.EnableTwoStep(ctx, body)
-}
-
-// DisableTwoStep turns two-step verification off.
-func (s *Service) DisableTwoStep(ctx context.Context) error {
-	return s.o.TwoStep.DisableTwoStep(ctx)
 }
 
 // contents is the plaintext of a backup. A document absent from the
@@ -208,8 +197,10 @@ func (s *Service) check(name string, body json.RawMessage) error {
 		return settings.CheckDocument(body, s.o.SettingsRules)
 	case core.RegistrationDocument:
 		return core.CheckRegistrationDocument(body)
-	case profile.AboutDocument, profile.PhotoDocument, profile.BusinessDocument, profile.ComplianceDocument, profile.TwoStepDocument:
+	case profile.AboutDocument, profile.PhotoDocument, profile.BusinessDocument, profile.ComplianceDocument:
 		return profile.CheckDocument(name, body)
+	case twostep.Document:
+		return twostep.CheckDocument(body)
 	case media.ProvidersDocument:
 		return media.CheckProvidersDocument(body)
 	case certs.WebhookCADocument:

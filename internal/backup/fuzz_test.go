@@ -17,6 +17,7 @@ import (
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
+	"github.com/wabiz/wabiz/internal/twostep"
 )
 
 // affordable bounds the key derivations the fuzzer may ask for: the blob
@@ -134,7 +135,7 @@ func checkOwnersLoad(t *testing.T, ctx context.Context, st *store.Store, mediaDi
 	}
 	// A registration with the PIN: an answer, never an internal error.
 	var apiErr *apierr.Error
-	if err := profile.CheckPin(ctx, st, "123456"); err != nil && !errors.As(err, &apiErr) {
+	if err := twostep.Check(ctx, st, "123456"); err != nil && !errors.As(err, &apiErr) {
 		t.Fatalf("two-step check after the restore: %v", err)
 	}
 	m, err := media.New(media.Options{Dir: mediaDir, Store: st})

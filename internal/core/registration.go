@@ -8,8 +8,8 @@ import (
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/network"
-	"github.com/wabiz/wabiz/internal/profile"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/twostep"
 )
 
 // RequestCode is POST /v1/account. It returns the display name of the
@@ -18,7 +18,7 @@ import (
 func (c *Core) RequestCode(ctx context.Context, req network.CodeRequest) (vname string, already bool, err error) {
 	// Two-step verification guards every registration, the number already
 	// here included: the PIN belongs to the number, not to this server.
-	if err := profile.CheckPin(ctx, c.store, req.Pin); err != nil {
+	if err := twostep.Check(ctx, c.store, req.Pin); err != nil {
 		return "", false, err
 	}
 	if acct, ok := c.Account(); ok && acct.CC == req.CC && acct.PhoneNumber == req.PhoneNumber {
@@ -128,7 +128,7 @@ func (c *Core) SetShards(ctx context.Context, cc, phone string, shards int, pin 
 	if acct.CC != cc || acct.PhoneNumber != phone {
 		return apierr.Newf(1009, "Parameter 'phone_number' has invalid value '%s': the registered number is +%s %s", phone, acct.CC, acct.PhoneNumber)
 	}
-	if err := profile.CheckPin(ctx, c.store, pin); err != nil {
+	if err := twostep.Check(ctx, c.store, pin); err != nil {
 		return err
 	}
 	body, _ := json.Marshal(map[string]int{"shards": shards})

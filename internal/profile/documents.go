@@ -9,8 +9,8 @@ import (
 
 // CheckDocument reports whether body is a stored document of this package
 // (name is one of AboutDocument, PhotoDocument, BusinessDocument,
-// ComplianceDocument, TwoStepDocument) that the service can load and would
-// have written itself. A restore checks the parts of a backup with it
+// ComplianceDocument) that the service can load and would have written
+// itself. A restore checks the parts of a backup with it
 // before writing them: a backup is the client's to make, and a part no
 // request could have set (a 1000-character about, a PIN hash asking for
 // terabytes) would otherwise break the nodes that read it.
@@ -65,12 +65,6 @@ func CheckDocument(name string, body []byte) error {
 		if err := d.checkStored(); err != nil {
 			return err
 		}
-	case TwoStepDocument:
-		var d twoStepDoc
-		if err := decode(&d); err != nil {
-			return err
-		}
-		return d.check()
 	default:
 		return fmt.Errorf("profile: %s is not a profile document", name)
 	}

@@ -25,13 +25,12 @@ const (
 	BusinessDocument = "profile.business"
 	// ComplianceDocument is the India compliance information.
 	ComplianceDocument = "profile.compliance_info"
-	TwoStepDocument    = "account.two_step"
 )
 
 // Store is the storage the profile needs.
 type Store interface {
 	GetDocument(ctx context.Context, name string) (store.Document, error)
-	PutDocument(ctx context.Context, name string, body []byte, expectVersion int64, now time.Time) (int64, error)
+	UpdateDocument(ctx context.Context, name string, now time.Time, next func(old []byte) ([]byte, error)) error
 }
 
 // Publisher is a network that carries the business's profile to users
@@ -46,12 +45,6 @@ type CompliancePublisher interface {
 	PublishComplianceInfo(ctx context.Context, c network.ComplianceInfo) error
 }
 
-// PINKeeper is a network that keeps the two-step PIN itself (the Cloud
-// API): it is told a new PIN before the PIN is stored here.
-type PINKeeper interface {
-	SetPIN(ctx context.Context, pin string) error
-}
-
 // Service reads and changes the profile. Every change is stored first and
 // then published to the network (when it carries profiles), so what users
 // see follows what the API reports.
@@ -62,21 +55,17 @@ type Service struct {
 	// compliance carries the compliance information; nil when the
 	// network has nowhere to show it.
 	compliance CompliancePublisher
-	pin        PINKeeper
 	log        *slog.Logger
 }
 
-// Options configure a Service. Publisher, Compliance and PIN may be nil (no
+// Options configure a Service. Publisher and Compliance may be nil (no
 // network to tell).
 type Options struct {
 	Store      Store
 	Publisher  Publisher
 	Compliance CompliancePublisher
-	// PIN, when set, is told a new two-step PIN before it is stored (the
-	// Cloud API keeps the PIN itself; the sandbox does not need it).
-	PIN PINKeeper
-	Log *slog.Logger
-	Now func() time.Time
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // New builds the service.
@@ -87,7 +76,7 @@ func New(o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: o.Store, now: o.Now, publisher: o.Publisher, compliance: o.Compliance, pin: o.PIN, log: o.Log}
+	return &Service{store: o.Store, now: o.Now, publisher: o.Publisher, compliance: o.Compliance, log: o.Log}
 }
 
 type aboutDoc struct {
@@ -202,25 +191,5 @@ func readDoc(ctx context.Context, st Store, name string, v any) error {
 // writeDoc runs a read-modify-write with the document's version, retrying
 // when another node wrote in between.
 func writeDoc(ctx context.Context, st Store, name string, next func(old []byte) ([]byte, error), now time.Time) error {
-	for attempt := 0; attempt < 10; attempt++ {
-		var old []byte
-		version := int64(0)
-		doc, err := st.GetDocument(ctx, name)
-		switch {
-		case err == nil:
-			old, version = doc.Body, doc.Version
-		case !errors.Is(err, store.ErrNotFound):
-			return err
-		}
-		body, err := next(old)
-		if err != nil {
-			return err
-		}
-		_, err = st.PutDocument(ctx, name, body, version, now)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		return err
-	}
-	return fmt.Errorf("profile: gave up writing %s after repeated concurrent updates", name)
+	return st.UpdateDocument(ctx, name, now, next)
 }

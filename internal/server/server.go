@@ -41,6 +41,7 @@ import (
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/stickerpack"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/twostep"
 	"github.com/wabiz/wabiz/internal/webhook"
 )
 
@@ -89,6 +90,7 @@ type Node struct {
 	Listener     *certs.Store
 	Certs        *certs.Manager
 	Profile      *profile.Service
+	TwoStep      *twostep.Service
 	Backup       *backup.Service
 	Metrics      *monitoring.Service
 	Collector    *retention.Collector
@@ -204,6 +206,7 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		Media:             n.Media,
 		Profile:           n.Profile,
 		Security:          n.Backup,
+		TwoStep:           n.TwoStep,
 		Certs:             n.Certs,
 		Stickerpacks:      n.Stickerpacks,
 		Version:           c.APIVersion,
@@ -261,21 +264,23 @@ func (n *Node) buildNetwork(ctx context.Context, now func() time.Time) error {
 	return nil
 }
 
-// buildAccountServices builds the profile and the backup services. The
-// sandbox shows its users the profile but no compliance information; the
-// Cloud API takes both and the two-step PIN.
+// buildAccountServices builds the profile, two-step and backup services.
+// The sandbox shows its users the profile but no compliance information;
+// the Cloud API takes both and the two-step PIN.
 func (n *Node) buildAccountServices(o Options, rules settings.PatchRules) {
 	// Nil networks stay nil interfaces: the profile tells only the network
 	// that is there.
 	po := profile.Options{Store: n.Store, Log: n.Log, Now: o.Now}
+	var pin twostep.PINKeeper
 	switch {
 	case n.Cloud != nil:
-		po.Publisher, po.Compliance, po.PIN = n.Cloud, n.Cloud, n.Cloud
+		po.Publisher, po.Compliance, pin = n.Cloud, n.Cloud, n.Cloud
 	case n.Sandbox != nil:
 		po.Publisher = n.Sandbox
 	}
 	n.Profile = profile.New(po)
-	bo := backup.Options{Store: n.Store, TwoStep: n.Profile, Log: n.Log, Now: o.Now, SettingsRules: rules,
+	n.TwoStep = twostep.New(n.Store, pin, o.Now)
+	bo := backup.Options{Store: n.Store, Log: n.Log, Now: o.Now, SettingsRules: rules,
 		AfterRestore: []func(context.Context) error{n.Settings.Refresh, n.Core.ReloadRegistration, n.Profile.Publish, n.Profile.PublishComplianceInfo,
 			// A restored webhook CA bundle applies to deliveries at once.
 			func(ctx context.Context) error { _, _, _, err := n.Certs.Load(ctx); return err }}}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -103,4 +104,31 @@ func (s *Store) Secret(ctx context.Context, name string, now time.Time) (string,
 	// Read back: a concurrent first start may have inserted a different value.
 	err = s.queryRow(ctx, `SELECT secret FROM server_secrets WHERE name = ?`, name).Scan(&v)
 	return v, err
+}
+
+// UpdateDocument is a read-modify-write of the named document: next gets
+// the stored body (nil when there is none) and returns the new one, which
+// is written only if nobody else wrote the document in between; otherwise
+// the whole step is made again.
+func (s *Store) UpdateDocument(ctx context.Context, name string, now time.Time, next func(old []byte) ([]byte, error)) error {
+	for attempt := 0; attempt < 10; attempt++ {
+		var old []byte
+		version := int64(0)
+		doc, err := s.GetDocument(ctx, name)
+		switch {
+		case err == nil:
+			old, version = doc.Body, doc.Version
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		body, err := next(old)
+		if err != nil {
+			return err
+		}
+		_, err = s.PutDocument(ctx, name, body, version, now)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("store: gave up writing %s after repeated concurrent updates", name)
 }

@@ -4,13 +4,15 @@
 // configuration and Options of its own); the black-box tests and the
 // benchmark run the binary, so they go through serve.
 //
-// A node has two roles. The web role is the HTTP API (Node.API): stateless
-// apart from what it reads from the database. The core role is the
+// A node has two parts. The web part is the HTTP API (Node.API): stateless
+// apart from what it reads from the database. The core part is the
 // messaging engine and its loops: the outbox worker and the network's
-// events (Node.Core), webhook delivery (Node.Hooks) and the periodic jobs
-// (garbage collection, expired tokens). `wabiz serve` runs both in one
-// process; every part a role needs is built whichever roles run, so the
-// answers of the API do not depend on which roles share its process.
+// events (Node.Core) and webhook delivery (Node.Hooks). WABIZ_ROLE says
+// which run (all, web, core); every node joins the cluster (Node.Cluster),
+// and the one holding the leader lease runs the jobs that must run once
+// (garbage collection, expired tokens). Every part is built whichever role
+// runs, so the answers of the API do not depend on which parts share its
+// process.
 package server
 
 import (

@@ -60,6 +60,10 @@ func TestHealthListsEveryNode(t *testing.T) {
 		a := newHarness(t, cfg, withNode("core", "core-a"))
 		b := newHarness(t, cfg, withNode("core", "core-b"))
 		web := newHarness(t, cfg, withWebRoleOnly(), withNode("web", "web-1"))
+		for _, h := range []*harness{a, b, web} {
+			// Before the database closes: a leader's jobs stop.
+			t.Cleanup(func() { h.node.Cluster.Leave(context.Background()) })
+		}
 		step := func(d time.Duration) {
 			for _, h := range []*harness{a, b, web} {
 				h.clock.Advance(d)

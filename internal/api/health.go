@@ -1,10 +1,21 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/wabiz/wabiz/internal/apierr"
+	"github.com/wabiz/wabiz/internal/cluster"
 )
+
+// ClusterHealth lists the nodes of a deployment of several nodes, from the
+// node registry (internal/cluster).
+type ClusterHealth interface {
+	// Health is every registered node's entry, nil when the deployment
+	// is this node alone; ownStatus replaces this node's own row.
+	Health(ctx context.Context, ownStatus string) ([]cluster.NodeHealth, error)
+}
 
 type healthResponse struct {
 	Health healthStatus `json:"health"`
@@ -12,6 +23,21 @@ type healthResponse struct {
 
 type healthStatus struct {
 	GatewayStatus string `json:"gateway_status"`
+}
+
+// nodesHealthResponse is the reference's answer of several nodes: one
+// object per node keyed "<hostname>:<node>".
+type nodesHealthResponse struct {
+	Health map[string]nodeHealth `json:"health"`
+}
+
+// nodeHealth is a node's object: its status and role, or in their place
+// the error of a node that cannot answer (here: one that stopped
+// heartbeating).
+type nodeHealth struct {
+	GatewayStatus string          `json:"gateway_status,omitempty"`
+	Role          string          `json:"role,omitempty"`
+	Errors        []apierr.Detail `json:"errors,omitempty"`
 }
 
 // health is GET /v1/health (Bearer or Apikey), limited server-wide as the
@@ -24,6 +50,28 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if s.cluster != nil {
+		nodes, err := s.cluster.Health(r.Context(), status)
+		if err != nil {
+			return fmt.Errorf("read the node registry: %w", err)
+		}
+		if nodes != nil {
+			s.writeOK(w, http.StatusOK, nodesHealthResponse{Health: nodesHealth(nodes)})
+			return nil
+		}
+	}
 	s.writeOK(w, http.StatusOK, healthResponse{Health: healthStatus{GatewayStatus: status}})
 	return nil
+}
+
+func nodesHealth(nodes []cluster.NodeHealth) map[string]nodeHealth {
+	m := make(map[string]nodeHealth, len(nodes))
+	for _, n := range nodes {
+		if n.Silent > 0 {
+			m[n.ID] = nodeHealth{Errors: apierr.Newf(1014, "no heartbeat from this node for %d s (unhealthy_interval exceeded)", int64(n.Silent.Seconds())).Details}
+			continue
+		}
+		m[n.ID] = nodeHealth{GatewayStatus: n.GatewayStatus, Role: n.Role}
+	}
+	return m
 }

@@ -61,6 +61,8 @@ type Deps struct {
 	Certs        CertificateService
 	Operations   OperationsService
 	Stickerpacks StickerpackService
+	// Cluster, when set, lists the deployment's nodes for /v1/health.
+	Cluster ClusterHealth
 	// MediaPublisher, when set, puts every file uploaded with POST
 	// /v1/media on the network at once (the Cloud bridge).
 	MediaPublisher MediaPublisher
@@ -98,6 +100,7 @@ type Server struct {
 	certs        CertificateService
 	operations   OperationsService
 	stickerpacks StickerpackService
+	cluster      ClusterHealth
 	providers    []RouteProvider
 	mediaPub     MediaPublisher
 
@@ -134,7 +137,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{
 		log: d.Log, auth: d.Auth, settings: d.Settings, messaging: d.Messaging, media: d.Media, now: d.Now,
-		profile: d.Profile, security: d.Security, twoStep: d.TwoStep, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, providers: d.Routes,
+		profile: d.Profile, security: d.Security, twoStep: d.TwoStep, certs: d.Certs, operations: d.Operations, stickerpacks: d.Stickerpacks, cluster: d.Cluster, providers: d.Routes,
 		mediaPub: d.MediaPublisher,
 		maxBody:  d.MaxBodyBytes, transferTimeout: d.TransferTimeout, inFlight: newInFlight(d.MaxConcurrentRequests),
 		metaJSON:      newMetaJSON(d.Version),

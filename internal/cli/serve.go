@@ -16,13 +16,16 @@ import (
 
 	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/certs"
+	"github.com/wabiz/wabiz/internal/cluster"
 	"github.com/wabiz/wabiz/internal/config"
 	"github.com/wabiz/wabiz/internal/server"
 	"github.com/wabiz/wabiz/internal/settings"
 )
 
-// runServe builds the node (internal/server) and runs both roles until ctx
-// ends (SIGINT or SIGTERM), then shuts down gracefully.
+// runServe builds the node (internal/server) and runs its role (WABIZ_ROLE)
+// until ctx ends (SIGINT or SIGTERM), then shuts down gracefully: the node
+// leaves the registry, giving up the leader lease, before the database
+// closes.
 func runServe(ctx context.Context, e env, args []string) error {
 	c, err := loadConfig(e, "serve", args, nil)
 	if err != nil {
@@ -53,32 +56,19 @@ func runServe(ctx context.Context, e env, args []string) error {
 	errc := make(chan error, 2)
 	var servers []*http.Server
 
-	httpsLn, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s (WABIZ_LISTEN): %w", c.Listen, err)
-	}
-	httpsSrv := api.NewHTTPServer(handler, timeouts, errorLog)
-	httpsSrv.TLSConfig = certs.ServerConfig(node.Listener)
-	servers = append(servers, httpsSrv)
-	log.Info("listening for HTTPS", "addr", httpsLn.Addr().String(), "server_name", c.ServerName)
-	go func() { errc <- httpsSrv.ServeTLS(httpsLn, "", "") }()
-
-	if c.HTTPListen != "" {
-		httpLn, err := net.Listen("tcp", c.HTTPListen)
-		if err != nil {
-			return fmt.Errorf("listen on %s (WABIZ_HTTP_LISTEN): %w", c.HTTPListen, err)
+	// A core node has no listener: the web nodes take the requests.
+	if c.Role != cluster.RoleCore {
+		if servers, err = listen(c, handler, node, timeouts, errorLog, log, errc); err != nil {
+			shutdown(servers, c.ShutdownTimeout)
+			return err
 		}
-		httpSrv := api.NewHTTPServer(handler, timeouts, errorLog)
-		servers = append(servers, httpSrv)
-		log.Warn("PLAIN HTTP ENABLED: credentials and messages cross the network unencrypted on this address; use it only for local development, tests and benchmarks",
-			"addr", httpLn.Addr().String())
-		go func() { errc <- httpSrv.Serve(httpLn) }()
 	}
 
-	if err := node.RunCore(runCtx); err != nil {
+	if err := node.Start(runCtx); err != nil {
+		shutdown(servers, c.ShutdownTimeout)
 		return err
 	}
-	log.Info("network selected", "network", c.Network, "node", node.NodeID)
+	log.Info("node started", "role", c.Role, "node", node.Cluster.ID(), "lease_owner", node.NodeID, "network", c.Network)
 
 	select {
 	case <-ctx.Done():
@@ -93,6 +83,34 @@ func runServe(ctx context.Context, e env, args []string) error {
 	stop()
 	shutdown(servers, c.ShutdownTimeout)
 	return nil
+}
+
+// listen starts the HTTPS listener, and the plain-HTTP one when
+// configured, serving handler; a server that stops sends its error to errc.
+func listen(c *config.Config, handler http.Handler, node *server.Node, timeouts api.Timeouts, errorLog *stdlog.Logger, log *slog.Logger, errc chan<- error) ([]*http.Server, error) {
+	var servers []*http.Server
+	httpsLn, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (WABIZ_LISTEN): %w", c.Listen, err)
+	}
+	httpsSrv := api.NewHTTPServer(handler, timeouts, errorLog)
+	httpsSrv.TLSConfig = certs.ServerConfig(node.Listener)
+	servers = append(servers, httpsSrv)
+	log.Info("listening for HTTPS", "addr", httpsLn.Addr().String(), "server_name", c.ServerName)
+	go func() { errc <- httpsSrv.ServeTLS(httpsLn, "", "") }()
+
+	if c.HTTPListen != "" {
+		httpLn, err := net.Listen("tcp", c.HTTPListen)
+		if err != nil {
+			return servers, fmt.Errorf("listen on %s (WABIZ_HTTP_LISTEN): %w", c.HTTPListen, err)
+		}
+		httpSrv := api.NewHTTPServer(handler, timeouts, errorLog)
+		servers = append(servers, httpSrv)
+		log.Warn("PLAIN HTTP ENABLED: credentials and messages cross the network unencrypted on this address; use it only for local development, tests and benchmarks",
+			"addr", httpLn.Addr().String())
+		go func() { errc <- httpSrv.Serve(httpLn) }()
+	}
+	return servers, nil
 }
 
 // handshakeNoiseFilter sends net/http's own error lines to slog, demoting

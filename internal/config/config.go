@@ -43,7 +43,9 @@ type Config struct {
 	SettingsRefresh     time.Duration // WABIZ_SETTINGS_REFRESH
 	Network             string        // WABIZ_NETWORK: "sandbox"
 	SandboxTemplates    string        // WABIZ_SANDBOX_TEMPLATES: template file seeded at start, "" = none
-	NodeID              string        // WABIZ_NODE_ID: "" = host name
+	Role                string        // WABIZ_ROLE: all|web|core
+	NodeName            string        // WABIZ_NODE_NAME: "" = an id kept in the data directory
+	NodeID              string        // WABIZ_NODE_ID: lease owner, "" = the node name
 	StartupOfflineLimit time.Duration // WABIZ_STARTUP_OFFLINE_LIMIT
 	ConnectionLostAfter time.Duration // WABIZ_CONNECTION_LOST_AFTER
 	WebhookRetryHorizon time.Duration // WABIZ_WEBHOOK_RETRY_HORIZON
@@ -218,7 +220,17 @@ func (c *Config) checkCombinations() error {
 		bothOrNeither("WABIZ_TLS_CERT_FILE", c.TLSCertFile, "WABIZ_TLS_KEY_FILE", c.TLSKeyFile),
 		bothOrNeither("WA_DB_SSL_CERT", c.DB.SSLCert, "WA_DB_SSL_KEY", c.DB.SSLKey),
 		c.checkCloud(),
+		c.checkRole(),
 	)
+}
+
+// checkRole: a split role shares its database with the other nodes, which
+// SQLite (one file, one process) cannot do.
+func (c *Config) checkRole() error {
+	if c.Role != "all" && c.DB.Engine == "SQLITE" {
+		return fmt.Errorf("WABIZ_ROLE=%s needs a database several nodes share (WA_DB_ENGINE=PGSQL or MYSQL); SQLite is for one node, which runs with WABIZ_ROLE=all", c.Role)
+	}
+	return nil
 }
 
 // checkCloud: the cloud network cannot start without its identifiers and

@@ -62,6 +62,7 @@ func TestDefaults(t *testing.T) {
 		SettingsRefresh:     2 * time.Second,
 		ShutdownTimeout:     15 * time.Second,
 		Network:             "sandbox",
+		Role:                "all",
 		Cloud:               CloudConfig{GraphURL: "https://graph.facebook.com/v21.0", Rate: 80},
 		StartupOfflineLimit: 6 * time.Minute,
 		ConnectionLostAfter: time.Minute,
@@ -243,6 +244,10 @@ func TestInvalidValues(t *testing.T) {
 		{"WABIZ_MAX_BODY_BYTES", "1MB"},
 		{"WABIZ_HEALTH_RATE_LIMIT", "-1"},
 		{"WABIZ_HEALTH_RATE_LIMIT", "100001"},
+		{"WABIZ_ROLE", "master"},
+		{"WABIZ_NODE_NAME", "a:b"},
+		{"WABIZ_NODE_NAME", "node one"},
+		{"WABIZ_NODE_NAME", strings.Repeat("n", 65)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -362,6 +367,8 @@ func TestValidValues(t *testing.T) {
 		{"WABIZ_MAX_BODY_BYTES", "67108864", func(c *Config) bool { return c.MaxBodyBytes == 64<<20 }},
 		{"WA_API_KEY", "abcdefghijk!", func(c *Config) bool { return c.APIKey == "abcdefghijk!" }},
 		{"WA_WEB_JWT_CRYPTO_KEY", strings.Repeat("j", 32), func(c *Config) bool { return len(c.JWTKey) == 32 }},
+		{"WABIZ_NODE_NAME", "core-2.eu_1", func(c *Config) bool { return c.NodeName == "core-2.eu_1" }},
+		{"WABIZ_NODE_NAME", strings.Repeat("n", 64), func(c *Config) bool { return len(c.NodeName) == 64 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -499,6 +506,11 @@ func TestCombinations(t *testing.T) {
 		{"DB SSL CA alone", map[string]string{"WA_DB_SSL_CA": "ca.pem"}, ""},
 		{"DB SSL cert only", map[string]string{"WA_DB_SSL_CERT": "c.pem"}, "WA_DB_SSL_CERT is set but WA_DB_SSL_KEY is not"},
 		{"DB SSL key only", map[string]string{"WA_DB_SSL_KEY": "k.pem"}, "WA_DB_SSL_KEY is set but WA_DB_SSL_CERT is not"},
+		{"web role on PostgreSQL", map[string]string{"WABIZ_ROLE": "web", "WA_DB_ENGINE": "PGSQL"}, ""},
+		{"core role on MySQL", map[string]string{"WABIZ_ROLE": "CORE", "WA_DB_ENGINE": "MYSQL"}, ""},
+		{"all roles on SQLite", map[string]string{"WABIZ_ROLE": "all"}, ""},
+		{"web role on SQLite", map[string]string{"WABIZ_ROLE": "web"}, "WABIZ_ROLE=web needs a database several nodes share (WA_DB_ENGINE=PGSQL or MYSQL); SQLite is for one node, which runs with WABIZ_ROLE=all"},
+		{"core role on SQLite", map[string]string{"WABIZ_ROLE": "core", "WA_DB_ENGINE": "SQLITE"}, "WABIZ_ROLE=core needs a database several nodes share"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -158,8 +158,24 @@ func Options() []Option {
 			set:  anyText(func(c *Config) *string { return &c.SandboxTemplates }),
 		},
 		{
+			Env: "WABIZ_ROLE", Flag: "role", Default: "all",
+			Help: "what this node runs: all (the HTTP API and the messaging engine), web (the API only) or core (the engine only, no listener); web and core need PostgreSQL or MySQL",
+			set:  oneOf(func(c *Config) *string { return &c.Role }, "all", "web", "core"),
+		},
+		{
+			Env: "WABIZ_NODE_NAME", Flag: "node-name", Default: "",
+			Help: "this node's name in /v1/health (as <host name>:<name>) and in logs, up to 64 letters, digits, '.', '_' or '-'; empty uses a random id kept in the data directory",
+			set: func(c *Config, v string) error {
+				if !isNodeName(v) {
+					return errors.New("must be up to 64 letters, digits, '.', '_' or '-'")
+				}
+				c.NodeName = v
+				return nil
+			},
+		},
+		{
 			Env: "WABIZ_NODE_ID", Flag: "node-id", Default: "",
-			Help: "name of this process in queue leases and logs; empty uses the host name",
+			Help: "name of this process in queue leases; empty uses the node name (WABIZ_NODE_NAME or its stored id)",
 			set:  anyText(func(c *Config) *string { return &c.NodeID }),
 		},
 		{
@@ -546,6 +562,19 @@ func checkListenAddress(v string) error {
 
 // isServerName keeps the name usable unescaped in certificates and URLs,
 // which is where the server uses it.
+// isNodeName: empty (the default) or a short name safe in keys and logs.
+func isNodeName(v string) bool {
+	if len(v) > 64 {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 func isServerName(v string) bool {
 	if v == "" || len(v) > 253 {
 		return false

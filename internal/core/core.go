@@ -254,6 +254,12 @@ func (c *Core) loadAccount(ctx context.Context) (network.Account, bool, error) {
 // beginStartup (re)starts the start-up process for acct in the background,
 // cancelling one still in progress.
 func (c *Core) beginStartup(acct network.Account) {
+	if !c.runsHere() {
+		// A web node: the core nodes find the registration in the
+		// database and start on it (server.RunCore).
+		c.log.Info("registration recorded; the core nodes start on it", "wa_id", acct.WaID)
+		return
+	}
 	c.startMu.Lock()
 	if c.startCancel != nil {
 		c.startCancel()

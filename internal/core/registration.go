@@ -65,9 +65,10 @@ func (c *Core) Verify(ctx context.Context, code string) error {
 }
 
 // ReloadRegistration picks up a registration written behind the core's back
-// (a restore from backup) and starts up on it, as the Coreapp re-initialised
-// itself after an import. Nothing happens when the stored number is the one
-// already in use, or when none is stored.
+// (a restore from backup, a registration through a web node) and starts up
+// on it, as the Coreapp re-initialised itself after an import. Nothing
+// happens when the stored number is the one already in use, or when none is
+// stored.
 func (c *Core) ReloadRegistration(ctx context.Context) error {
 	acct, ok, err := c.loadAccount(ctx)
 	if err != nil || !ok {
@@ -77,7 +78,7 @@ func (c *Core) ReloadRegistration(ctx context.Context) error {
 		return nil
 	}
 	c.account.Store(&acct)
-	c.log.Info("registration restored", "wa_id", acct.WaID, "vname", acct.VName)
+	c.log.Info("registration loaded from the database (a restore, or a registration through another node)", "wa_id", acct.WaID, "vname", acct.VName)
 	c.beginStartup(acct)
 	return nil
 }

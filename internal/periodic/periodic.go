@@ -25,3 +25,25 @@ func Every(ctx context.Context, interval time.Duration, fn func(ctx context.Cont
 		}
 	}
 }
+
+// EveryInterval is Every with an interval read again before each wait, for
+// loops whose period is a setting that may change while they run (the
+// cluster's heartbeat). A non-positive interval counts as one second.
+func EveryInterval(ctx context.Context, interval func() time.Duration, fn func(ctx context.Context)) {
+	for ctx.Err() == nil {
+		d := interval()
+		if d <= 0 {
+			d = time.Second
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if ctx.Err() == nil {
+			fn(ctx)
+		}
+	}
+}

@@ -4,28 +4,36 @@
 // configuration and Options of its own); the black-box tests and the
 // benchmark run the binary, so they go through serve.
 //
-// A node has two roles. The web role is the HTTP API (Node.API): stateless
-// apart from what it reads from the database. The core role is the
+// A node has two parts. The web part is the HTTP API (Node.API): stateless
+// apart from what it reads from the database. The core part is the
 // messaging engine and its loops: the outbox worker and the network's
-// events (Node.Core), webhook delivery (Node.Hooks) and the periodic jobs
-// (garbage collection, expired tokens). `wabiz serve` runs both in one
-// process; every part a role needs is built whichever roles run, so the
-// answers of the API do not depend on which roles share its process.
+// events (Node.Core) and webhook delivery (Node.Hooks). WABIZ_ROLE says
+// which run (all, web, core); every node joins the cluster (Node.Cluster),
+// and the one holding the leader lease runs the jobs that must run once
+// (garbage collection, expired tokens). Every part is built whichever role
+// runs, so the answers of the API do not depend on which parts share its
+// process.
 package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/api"
 	"github.com/wabiz/wabiz/internal/auth"
 	"github.com/wabiz/wabiz/internal/backup"
 	"github.com/wabiz/wabiz/internal/certs"
+	"github.com/wabiz/wabiz/internal/cluster"
 	"github.com/wabiz/wabiz/internal/config"
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/media"
@@ -72,8 +80,14 @@ type Options struct {
 type Node struct {
 	Config *config.Config
 	Log    *slog.Logger
+	// NodeID names this process in queue leases.
 	NodeID string
-	now    func() time.Time
+	// Cluster is this node's membership of the deployment: its row in the
+	// node registry, and the leader lease for a core node.
+	Cluster *cluster.Node
+	now     func() time.Time
+	// clusterDone is closed once the membership has left the registry.
+	clusterDone chan struct{}
 
 	Store    *store.Store
 	Auth     *auth.Service
@@ -113,11 +127,14 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		o.Version = "devel"
 	}
 	log, now := o.Log, o.Now
-	n := &Node{Config: c, Log: log, NodeID: NodeID(c.NodeID), now: now}
-
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", c.DataDir, err)
 	}
+	name, err := NodeName(c)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Config: c, Log: log, NodeID: NodeID(c.NodeID, name), now: now}
 	s, applied, err := OpenStore(ctx, c)
 	if err != nil {
 		return nil, err
@@ -196,6 +213,12 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 	n.buildAccountServices(o, rules)
 	n.Metrics = monitoring.New(monitoring.Options{Store: s, Hooks: n.Hooks.Stats, DataDir: c.DataDir, MediaDir: c.MediaDir(), NodeID: n.NodeID, Version: o.Version, Now: now})
 	n.Collector = retention.New(ctx, retention.Options{Store: s, Media: n.Media, Hooks: n.Hooks, Settings: n.Settings.Current, Log: log, Now: now})
+	self := cluster.Self{Host: hostName(), Name: name, Role: c.Role, Address: c.Listen, Version: o.Version}
+	if c.Role == cluster.RoleCore {
+		self.Address = "" // no listener
+	}
+	n.Cluster = cluster.New(cluster.Options{Store: s, Self: self, Settings: n.Settings.Current, Status: n.Core.GatewayStatus,
+		Leading: n.leaderJobs, Log: log, Now: now})
 
 	deps := api.Deps{
 		Operations:        operations{n.Metrics, n.Collector},
@@ -209,6 +232,7 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		TwoStep:           n.TwoStep,
 		Certs:             n.Certs,
 		Stickerpacks:      n.Stickerpacks,
+		Cluster:           n.Cluster,
 		Version:           c.APIVersion,
 		MaxBodyBytes:      c.MaxBodyBytes,
 		LoginFailureLimit: c.LoginFailureLimit,
@@ -297,24 +321,65 @@ type operations struct {
 	*retention.Collector
 }
 
-// RunCore runs the core role until ctx ends: the engine (start-up, then the
-// outbox worker and the network's events), webhook delivery, the periodic
-// jobs, and the settings refresh every role needs. It returns once the
-// engine has started; the loops stop with ctx.
-func (n *Node) RunCore(ctx context.Context) error {
+// Start runs what the node's role runs until ctx ends: every role
+// refreshes the settings and joins the node registry (a first heartbeat
+// before Start returns, so a core node may already lead); the core and all
+// roles run the engine (RunCore). It returns once those have started.
+func (n *Node) Start(ctx context.Context) error {
 	go n.Settings.Run(ctx, n.Config.SettingsRefresh, n.Log)
-	go removeExpiredTokens(ctx, n.Store, n.Log, n.now)
+	if err := n.Cluster.Beat(ctx); err != nil {
+		return fmt.Errorf("register in the node registry: %w", err)
+	}
+	n.clusterDone = make(chan struct{})
+	go func() {
+		defer close(n.clusterDone)
+		n.Cluster.Run(ctx)
+	}()
+	if n.Config.Role == cluster.RoleWeb {
+		return nil
+	}
+	return n.RunCore(ctx)
+}
+
+// RunCore runs the core role until ctx ends: the engine (start-up, then the
+// outbox worker and the network's events), webhook delivery, and the watch
+// for a registration made through another node. It returns once the engine
+// has started; the loops stop with ctx. The jobs that run once per
+// deployment run on the leader (leaderJobs).
+func (n *Node) RunCore(ctx context.Context) error {
 	go n.Hooks.Run(ctx)
-	go operations{n.Metrics, n.Collector}.Run(ctx) // daily message/media GC and the pass_through sweep
 	if err := n.Core.Start(ctx); err != nil {
 		return err
 	}
 	go n.Core.Run(ctx)
+	// A web node records a registration without starting on it: the core
+	// nodes find it here.
+	go periodic.Every(ctx, n.Config.SettingsRefresh, func(ctx context.Context) {
+		if err := n.Core.ReloadRegistration(ctx); err != nil && ctx.Err() == nil {
+			n.Log.Warn("reading the registration", "err", err)
+		}
+	})
 	return nil
 }
 
-// Close releases the database.
-func (n *Node) Close() error { return n.Store.Close() }
+// leaderJobs are the jobs that must run once per deployment, run by the
+// leader while it leads: the daily message and media collections with the
+// pass_through sweep, and the removal of expired tokens.
+func (n *Node) leaderJobs(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { removeExpiredTokens(ctx, n.Store, n.Log, n.now) })
+	wg.Go(func() { operations{n.Metrics, n.Collector}.Run(ctx) })
+	wg.Wait()
+}
+
+// Close releases the database, once the node has left the registry when
+// Start ran (cancel Start's context first).
+func (n *Node) Close() error {
+	if n.clusterDone != nil {
+		<-n.clusterDone
+	}
+	return n.Store.Close()
+}
 
 // OpenStore connects and migrates: every command that touches the database
 // brings the schema up to date first, as the server does at start.
@@ -370,19 +435,52 @@ func NewAuthService(ctx context.Context, c *config.Config, s *store.Store, now f
 	})
 }
 
-// NodeID names this process in queue leases: the configured name, or the
-// host name. It is stable across restarts on purpose: at start a process
+// NodeID names this process in queue leases: the configured id, or the
+// node's name. It is stable across restarts on purpose: at start a process
 // gives back what its previous run had claimed (see ReleaseLeases), so after
-// a crash nothing waits for a lease to run out. Processes sharing a database
-// on one host must set WABIZ_NODE_ID.
-func NodeID(configured string) string {
+// a crash nothing waits for a lease to run out.
+func NodeID(configured, nodeName string) string {
 	if configured != "" {
 		return configured
 	}
+	return nodeName
+}
+
+// nodeNameFile keeps the generated node name in the data directory.
+const nodeNameFile = "node-name"
+
+// NodeName is WABIZ_NODE_NAME, or the random id generated at the node's
+// first start and kept in the data directory, so a restarted node is the
+// same node in the registry and in leases.
+func NodeName(c *config.Config) (string, error) {
+	if c.NodeName != "" {
+		return c.NodeName, nil
+	}
+	path := filepath.Join(c.DataDir, nodeNameFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if name := strings.TrimSpace(string(b)); name != "" {
+			return name, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read the node name: %w", err)
+	}
+	raw := make([]byte, 6)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	name := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(name+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("keep the node name in %s: %w", path, err)
+	}
+	return name, nil
+}
+
+// hostName is the host part of the node's registry key.
+func hostName() string {
 	if host, err := os.Hostname(); err == nil && host != "" {
 		return host
 	}
-	return "wabiz"
+	return "localhost"
 }
 
 // serverCertificate loads the configured pair, or keeps a self-signed one in

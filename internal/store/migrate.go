@@ -362,6 +362,27 @@ var migrations = []migration{
 		// decoded as before.
 		addColumn("outbox", "send_plan", "TEXT"),
 	}},
+	{version: 13, name: "cluster: node registry and named leases", steps: []step{
+		// Every node's row, rewritten at each heartbeat (cluster.go):
+		// health across nodes reads it, the leader prunes it.
+		ddl(`CREATE TABLE IF NOT EXISTS cluster_nodes (
+			id VARCHAR(191) NOT NULL PRIMARY KEY,
+			host VARCHAR(255) NOT NULL,
+			name VARCHAR(64) NOT NULL,
+			role VARCHAR(16) NOT NULL,
+			address VARCHAR(255) NOT NULL,
+			version VARCHAR(64) NOT NULL,
+			gateway_status VARCHAR(32) NOT NULL,
+			started_at BIGINT NOT NULL,
+			heartbeat_at BIGINT NOT NULL)`),
+		// One row per lease ('leader' now, the shards later), taken with
+		// a conditional update.
+		ddl(`CREATE TABLE IF NOT EXISTS cluster_leases (
+			name VARCHAR(64) NOT NULL PRIMARY KEY,
+			holder VARCHAR(191) NOT NULL,
+			lease_until BIGINT NOT NULL,
+			taken_at BIGINT NOT NULL)`),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

@@ -1,0 +1,153 @@
+package blackbox
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wabiz/wabiz/internal/store"
+)
+
+// Several nodes on one database: one web node and two core nodes of the
+// real binary on loopback.
+
+// startCore runs a core node (no listener) on its own data directory and
+// waits until it has joined the registry.
+func (in *instance) startCore(name string, more ...string) *process {
+	t := in.t
+	t.Helper()
+	fmt.Fprintf(in.logs, "==== start core node %s ====\n", name)
+	env := in.env(append([]string{"WABIZ_ROLE=core", "WABIZ_NODE_NAME=" + name, "WABIZ_DATA_DIR=" + t.TempDir()}, more...)...)
+	p, err := startProcess(env, in.logs, "serve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	deadline := time.Now().Add(readyTimeout)
+	for !strings.Contains(p.output.String(), `msg="node started" role=core`) {
+		select {
+		case <-p.Done():
+			t.Fatalf("core node %s exited: %v\n%s", name, p.Err(), in.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("core node %s not started after %s\n%s", name, readyTimeout, in.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// nodesHealth reads /v1/health's map of nodes (nil when the answer is a
+// single instance's).
+func nodesHealth(c *client, auth string) map[string]map[string]any {
+	_, body, err := c.tryDo("GET", "/v1/health", auth, nil)
+	if err != nil {
+		return nil
+	}
+	h, _ := body["health"].(map[string]any)
+	if _, single := h["gateway_status"]; single {
+		return nil
+	}
+	out := map[string]map[string]any{}
+	for k, v := range h {
+		out[k], _ = v.(map[string]any)
+	}
+	return out
+}
+
+// TestSeveralNodesFailover: health lists the web node and both core nodes
+// with their roles; after the leader is killed with SIGKILL the other core
+// node holds the leader lease within unhealthy_interval + 5 s; a message
+// sent through the web node afterwards is delivered by the remaining core.
+func TestSeveralNodesFailover(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []store.Dialect{store.Postgres, store.MySQL} {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			host, _ := os.Hostname()
+			hook := newHookRecorder(t)
+			in := newInstance(t, engine, "WABIZ_WEBHOOK_ALLOW_HTTP=true", "WABIZ_MEDIA_DIR="+t.TempDir())
+			c := in.start("WABIZ_ROLE=web", "WABIZ_NODE_NAME=web-1")
+			admin := bearer(login(t, c, "admin", "secret", adminPass))
+			// Short intervals keep the test short: beats every second, a
+			// node silent for 3 s is unhealthy.
+			const unhealthy = 3 * time.Second
+			c.do(t, "PATCH", "/v1/settings/application", admin, map[string]any{
+				"heartbeat_interval": 1, "unhealthy_interval": int(unhealthy.Seconds()),
+				"webhooks": map[string]any{"url": hook.url()}, "sent_status": true,
+			}).expect(t, 200)
+			leader := in.startCore("core-1")
+			in.startCore("core-2")
+
+			registerSandboxNumber(t, c, admin) // through the web node: a core starts on it
+			c.do(t, "PATCH", "/sandbox/v1/world", admin, `{"delivery_delay_ms":0,"read_delay_ms":0}`).expect(t, 200)
+			web, core1, core2 := host+":web-1", host+":core-1", host+":core-2"
+			var last map[string]map[string]any
+			roles := func(want map[string]string) bool {
+				last = nodesHealth(c, admin)
+				if len(last) != len(want) {
+					return false
+				}
+				for id, role := range want {
+					if last[id]["role"] != role {
+						return false
+					}
+				}
+				return true
+			}
+			if !in.waitUntil(readyTimeout, 50*time.Millisecond, func() bool {
+				return roles(map[string]string{web: "webapp", core1: "primary_master", core2: "secondary_master"}) &&
+					last[core1]["gateway_status"] == "connected" && last[core2]["gateway_status"] == "connected" &&
+					last[web]["gateway_status"] == "connected"
+			}) {
+				t.Fatalf("health never listed the three nodes connected: %v", last)
+			}
+
+			leader.Kill()
+			killed := time.Now()
+			if !in.waitUntil(unhealthy+5*time.Second, 50*time.Millisecond, func() bool {
+				return last != nil && roles(map[string]string{web: "webapp", core1: "secondary_master", core2: "primary_master"})
+			}) {
+				t.Fatalf("core-2 not the leader %s after core-1 was killed: %v", unhealthy+5*time.Second, last)
+			}
+			t.Logf("core-2 took the leader lease %v after core-1 was killed", time.Since(killed).Round(time.Millisecond))
+			if !in.waitUntil(unhealthy+5*time.Second, 50*time.Millisecond, func() bool {
+				last = nodesHealth(c, admin)
+				return last[core1]["errors"] != nil
+			}) {
+				t.Fatalf("core-1 not shown unhealthy: %v", last)
+			}
+
+			// A customer writes, the business answers through the web node:
+			// core-2 receives the one and delivers the other.
+			const customer = "15550001234"
+			r := c.do(t, "POST", "/sandbox/v1/users/"+customer+"/messages", admin, `{"type":"text","text":{"body":"hello"}}`).expect(t, 201)
+			inbound := firstMessageID(r.body)
+			if !in.waitUntil(readyTimeout, 20*time.Millisecond, func() bool { return hook.snapshot().inbound[inbound] > 0 }) {
+				t.Fatal("the customer's message never reached the webhook")
+			}
+			r = c.do(t, "POST", "/v1/messages", admin, map[string]any{"to": customer, "type": "text", "text": map[string]string{"body": "hi"}}).expect(t, 201)
+			id := firstMessageID(r.body)
+			if !in.waitUntil(readyTimeout, 20*time.Millisecond, func() bool { return hook.snapshot().statuses[id]["delivered"] > 0 }) {
+				t.Fatalf("the message sent through the web node was not delivered: %s", hook.snapshot().seen(id))
+			}
+		})
+	}
+}
+
+// TestSplitRoleRefusedOnSQLite: SQLite is for one node; a web or core role
+// on it stops at start-up with the reason.
+func TestSplitRoleRefusedOnSQLite(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, store.SQLite)
+	for _, role := range []string{"web", "core"} {
+		code, _, stderr := runCommand(t, in.env("WABIZ_ROLE="+role), "", "serve")
+		want := "WABIZ_ROLE=" + role + " needs a database several nodes share (WA_DB_ENGINE=PGSQL or MYSQL); SQLite is for one node, which runs with WABIZ_ROLE=all"
+		if code == 0 || !strings.Contains(stderr, want) {
+			t.Fatalf("serve with WABIZ_ROLE=%s on SQLite: exit %d, stderr %q; want a failure saying %q", role, code, stderr, want)
+		}
+	}
+}

@@ -217,6 +217,14 @@ func New(opt Options) *Network {
 // Limiter returns the send rate limiter, so tests can replace its wait.
 func (n *Network) Limiter() *Limiter { return n.limiter }
 
+// SetShare makes this node send at its share of Options.Rate, the
+// deployment's rate (WABIZ_CLOUD_RATE): Rate divided by the engines, the
+// healthy nodes that send (this one included), as the node registry counts
+// them at each heartbeat. One engine, or a count below one, is the whole rate.
+func (n *Network) SetShare(engines int) {
+	n.limiter.SetRate(n.opt.Rate / float64(max(engines, 1)))
+}
+
 // Pending implements network.Network.
 func (n *Network) Pending() <-chan struct{} { return n.pending }
 

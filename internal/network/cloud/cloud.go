@@ -100,7 +100,7 @@ type Options struct {
 	Store      Store
 	Now        func() time.Time
 	Log        *slog.Logger
-	Rate       float64 // messages per second, default 80 (Cloud's default throughput)
+	Rate       float64 // the deployment's messages per second, default 80 (Cloud's default throughput); SetShare divides it
 	// MaxMediaBytes caps a download (default 100 MiB, the Cloud's largest document).
 	MaxMediaBytes int64
 	// AmbiguousHold is how long a send whose outcome is unknown is held

@@ -64,6 +64,11 @@ type Options struct {
 	// Leading runs, in a goroutine of its own, while this node holds the
 	// leader lease; its context ends when the lease is lost or given up.
 	Leading func(ctx context.Context)
+	// Engines is told, after each heartbeat of a node that runs the
+	// engine, how many healthy nodes run it (this one included): the Cloud
+	// bridge sends at WABIZ_CLOUD_RATE divided by that (docs/cloud-bridge.md).
+	// Not called when the registry could not be read: the last count stays.
+	Engines func(n int)
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -156,6 +161,13 @@ func (n *Node) Beat(ctx context.Context) error {
 		n.o.Log.Warn("this node lost the leader lease", "node", n.ID(), "leader", n.lease.Holder)
 	}
 	n.mu.Unlock()
+	if n.o.Engines != nil {
+		if rows, err := n.o.Store.ClusterNodes(ctx); err == nil {
+			n.o.Engines(HealthyEngines(rows, n.ID(), now, unhealthy))
+		} else if ctx.Err() == nil {
+			n.o.Log.Warn("reading the node registry for the send rate share; the last share stays", "err", err)
+		}
+	}
 	if leads {
 		if pruned, err := n.o.Store.RemoveClusterNodesSilentSince(ctx, now.Add(-forgetSilentAfter)); err != nil && ctx.Err() == nil {
 			n.o.Log.Warn("removing the rows of long-silent nodes", "err", err)
@@ -164,6 +176,21 @@ func (n *Node) Beat(ctx context.Context) error {
 		}
 	}
 	return errors.Join(rowErr, leaseErr)
+}
+
+// HealthyEngines counts the nodes of the registry rows that run the engine
+// and heartbeated within unhealthy of now, self always among them (its
+// row may be missing when its own write failed). A node that died without
+// leaving is counted until unhealthy_interval passes: the others send below
+// the deployment's rate meanwhile, never above it.
+func HealthyEngines(rows []store.ClusterNode, self string, now time.Time, unhealthy time.Duration) int {
+	count := 1
+	for _, r := range rows {
+		if r.ID != self && r.Role != RoleWeb && now.Sub(r.HeartbeatAt) <= unhealthy {
+			count++
+		}
+	}
+	return count
 }
 
 // Run heartbeats every heartbeat_interval until ctx ends, then leaves.

@@ -217,8 +217,14 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 	if c.Role == cluster.RoleCore {
 		self.Address = "" // no listener
 	}
+	var engines func(int)
+	if n.Cloud != nil {
+		// WABIZ_CLOUD_RATE is the deployment's: each node that sends takes
+		// its share, recounted at each heartbeat (docs/cloud-bridge.md).
+		engines = n.Cloud.SetShare
+	}
 	n.Cluster = cluster.New(cluster.Options{Store: s, Self: self, Settings: n.Settings.Current, Status: n.Core.GatewayStatus,
-		Leading: n.leaderJobs, Log: log, Now: now})
+		Leading: n.leaderJobs, Engines: engines, Log: log, Now: now})
 
 	deps := api.Deps{
 		Operations:        operations{n.Metrics, n.Collector},

@@ -100,7 +100,7 @@ type Options struct {
 	Store      Store
 	Now        func() time.Time
 	Log        *slog.Logger
-	Rate       float64 // messages per second, default 80 (Cloud's default throughput)
+	Rate       float64 // the deployment's messages per second, default 80 (Cloud's default throughput); SetShare divides it
 	// MaxMediaBytes caps a download (default 100 MiB, the Cloud's largest document).
 	MaxMediaBytes int64
 	// AmbiguousHold is how long a send whose outcome is unknown is held
@@ -216,6 +216,14 @@ func New(opt Options) *Network {
 
 // Limiter returns the send rate limiter, so tests can replace its wait.
 func (n *Network) Limiter() *Limiter { return n.limiter }
+
+// SetShare makes this node send at its share of Options.Rate, the
+// deployment's rate (WABIZ_CLOUD_RATE): Rate divided by the engines, the
+// healthy nodes that send (this one included), as the node registry counts
+// them at each heartbeat. One engine, or a count below one, is the whole rate.
+func (n *Network) SetShare(engines int) {
+	n.limiter.SetRate(n.opt.Rate / float64(max(engines, 1)))
+}
 
 // Pending implements network.Network.
 func (n *Network) Pending() <-chan struct{} { return n.pending }

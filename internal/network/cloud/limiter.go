@@ -58,6 +58,33 @@ func (l *Limiter) Reserve() time.Duration {
 	return time.Duration(-l.tokens / l.rate * float64(time.Second))
 }
 
+// SetRate changes the rate, keeping one second's worth as the burst: a
+// core node's share of the deployment's rate changes as core nodes join and
+// leave (Network.SetShare). Tokens above the new burst are dropped, so a
+// lowered share takes effect at once.
+func (l *Limiter) SetRate(rate float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if rate <= 0 || rate == l.rate {
+		return
+	}
+	now := l.now()
+	if !l.last.IsZero() && now.After(l.last) {
+		// What was earned so far, at the old rate.
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+		l.last = now
+	}
+	l.rate, l.burst = rate, max(rate, 1)
+	l.tokens = min(l.tokens, l.burst)
+}
+
+// Rate is the tokens a second the limiter gives now.
+func (l *Limiter) Rate() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rate
+}
+
 // Take waits for a token.
 func (l *Limiter) Take(ctx context.Context) error {
 	if d := l.Reserve(); d > 0 {

@@ -215,6 +215,9 @@ type Manager struct {
 	mu sync.Mutex // serializes uploads so the applied state matches the stored one
 	// externalCA is the CA PEM of the uploaded certificate being served.
 	externalCA []byte
+	// webhookCA reports whether an uploaded bundle is applied, so that a
+	// Load after another node deleted it goes back to the system roots.
+	webhookCA bool
 }
 
 // NewManager returns a Manager; call Load before serving.
@@ -229,10 +232,12 @@ func NewManager(o ManagerOptions) *Manager {
 }
 
 // Load applies what is stored: the uploaded external certificate (unless
-// pinned) and the webhook CA bundle. A stored item that no longer validates
-// (an expired certificate, typically) is skipped and reported in skipped
-// rather than failing the start: the server keeps its own certificate and
-// the system roots, and the operator can upload again.
+// pinned) and the webhook CA bundle, or the system roots again when the
+// bundle applied before was deleted (through another node). A stored item
+// that no longer validates (an expired certificate, typically) is skipped
+// and reported in skipped rather than failing the start: the server keeps
+// its own certificate and the system roots, and the operator can upload
+// again.
 func (m *Manager) Load(ctx context.Context) (external bool, webhookCA bool, skipped []error, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -265,7 +270,10 @@ func (m *Manager) Load(ctx context.Context) (external bool, webhookCA bool, skip
 			m.o.ApplyWebhookCA(pool)
 			webhookCA = true
 		}
+	} else if m.webhookCA {
+		m.o.ApplyWebhookCA(nil)
 	}
+	m.webhookCA = webhookCA
 	return external, webhookCA, skipped, nil
 }
 
@@ -318,6 +326,7 @@ func (m *Manager) SetWebhookCA(ctx context.Context, data []byte) error {
 		return err
 	}
 	m.o.ApplyWebhookCA(pool)
+	m.webhookCA = true
 	return nil
 }
 
@@ -329,6 +338,7 @@ func (m *Manager) DeleteWebhookCA(ctx context.Context) error {
 		return err
 	}
 	m.o.ApplyWebhookCA(nil)
+	m.webhookCA = false
 	return nil
 }
 

@@ -59,7 +59,7 @@ func TestDefaults(t *testing.T) {
 		HealthRateLimit:     10,
 		LoginFailureLimit:   30,
 		BcryptCost:          10,
-		SettingsRefresh:     2 * time.Second,
+		SettingsRefresh:     time.Second,
 		ShutdownTimeout:     15 * time.Second,
 		Network:             "sandbox",
 		Role:                "all",

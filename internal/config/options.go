@@ -90,8 +90,8 @@ func Options() []Option {
 			},
 		},
 		{
-			Env: "WABIZ_SETTINGS_REFRESH", Flag: "settings-refresh", Default: "2s",
-			Help: "how often a node re-reads settings changed by other nodes",
+			Env: "WABIZ_SETTINGS_REFRESH", Flag: "settings-refresh", Default: "1s",
+			Help: "how often a node applies settings, certificates and the webhook CA changed through other nodes",
 			set:  durationIn(100*time.Millisecond, 10*time.Minute, func(c *Config) *time.Duration { return &c.SettingsRefresh }),
 		},
 		{

@@ -36,6 +36,7 @@ import (
 	"github.com/wabiz/wabiz/internal/cluster"
 	"github.com/wabiz/wabiz/internal/config"
 	"github.com/wabiz/wabiz/internal/core"
+	"github.com/wabiz/wabiz/internal/docwatch"
 	"github.com/wabiz/wabiz/internal/media"
 	"github.com/wabiz/wabiz/internal/monitoring"
 	"github.com/wabiz/wabiz/internal/network"
@@ -109,6 +110,8 @@ type Node struct {
 	Metrics      *monitoring.Service
 	Collector    *retention.Collector
 	Stickerpacks *stickerpack.Service
+	// Watcher applies changes made through other nodes (Start runs it).
+	Watcher *docwatch.Watcher
 
 	// API is the web role's handler.
 	API *api.Server
@@ -146,6 +149,9 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		}
 	}()
 	log.Info("database ready", "engine", s.Dialect(), "database", s.Name(), "schema_version", store.LatestVersion(), "migrations_applied", applied)
+	if err := n.watchSharedDocuments(ctx); err != nil {
+		return nil, err
+	}
 
 	if n.Auth, err = NewAuthService(ctx, c, s, now); err != nil {
 		return nil, err
@@ -264,6 +270,33 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 	return n, nil
 }
 
+// watchSharedDocuments registers, before the parts load them, the stored
+// documents a node keeps applied in memory, so that a change made through
+// another node takes effect here at the watcher's next pass (Start runs it
+// every WABIZ_SETTINGS_REFRESH). What is read from the database at each use
+// (media providers, two-step, the profile) needs no watching, and the
+// template catalogue follows its own version on use (core).
+func (n *Node) watchSharedDocuments(ctx context.Context) error {
+	n.Watcher = docwatch.New(n.Store, n.Log)
+	n.Watcher.Watch("settings", func(ctx context.Context) error { return n.Settings.Refresh(ctx) }, settings.DocumentName)
+	n.Watcher.Watch("certificates", n.reloadCertificates, certs.ExternalDocument, certs.WebhookCADocument)
+	if err := n.Watcher.Prime(ctx); err != nil {
+		return fmt.Errorf("read the versions of the shared documents: %w", err)
+	}
+	return nil
+}
+
+// reloadCertificates applies the external certificate and the webhook CA
+// bundle another node stored. The uploading node validated them, so one
+// skipped here has expired since: a warning, the node keeps what it serves.
+func (n *Node) reloadCertificates(ctx context.Context) error {
+	_, _, skipped, err := n.Certs.Load(ctx)
+	for _, e := range skipped {
+		n.Log.Warn("certificate changed through another node not applied", "err", e)
+	}
+	return err
+}
+
 // buildNetwork builds the network the configuration selects: the offline
 // sandbox (with its templates file, before the core's first template load
 // can miss them), or Meta's Cloud API.
@@ -327,12 +360,13 @@ type operations struct {
 	*retention.Collector
 }
 
-// Start runs what the node's role runs until ctx ends: every role
-// refreshes the settings and joins the node registry (a first heartbeat
-// before Start returns, so a core node may already lead); the core and all
-// roles run the engine (RunCore). It returns once those have started.
+// Start runs what the node's role runs until ctx ends: every role applies
+// changes made through other nodes (the watcher) and joins the node
+// registry (a first heartbeat before Start returns, so a core node may
+// already lead); the core and all roles run the engine (RunCore). It
+// returns once those have started.
 func (n *Node) Start(ctx context.Context) error {
-	go n.Settings.Run(ctx, n.Config.SettingsRefresh, n.Log)
+	go n.Watcher.Run(ctx, n.Config.SettingsRefresh)
 	if err := n.Cluster.Beat(ctx); err != nil {
 		return fmt.Errorf("register in the node registry: %w", err)
 	}

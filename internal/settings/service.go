@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/wabiz/wabiz/internal/periodic"
 	"github.com/wabiz/wabiz/internal/store"
 )
 
@@ -27,7 +25,8 @@ type Store interface {
 // Service keeps the current settings in memory for the hot paths (a send
 // reads them on every request) and in the database for every node. A change
 // made here is visible at once on this node; other nodes pick it up on their
-// next Refresh (every WABIZ_SETTINGS_REFRESH).
+// next Refresh (the node's watcher calls it when the document's version
+// moves, every WABIZ_SETTINGS_REFRESH).
 type Service struct {
 	store Store
 	rules PatchRules
@@ -136,15 +135,6 @@ func (s *Service) Refresh(ctx context.Context) error {
 	}
 	s.publish(app, version)
 	return nil
-}
-
-// Run refreshes every interval until ctx ends.
-func (s *Service) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	periodic.Every(ctx, interval, func(ctx context.Context) {
-		if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("settings refresh failed", "err", err)
-		}
-	})
 }
 
 func (s *Service) publish(app Application, version int64) {

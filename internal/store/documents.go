@@ -81,6 +81,37 @@ func (s *Store) DocumentVersion(ctx context.Context, name string) (int64, error)
 	return v, err
 }
 
+// DocumentVersions reads the versions of several documents in one query
+// (0 for each that is absent): how a node notices, once a second, that
+// another node changed any of the documents it keeps applied in memory.
+func (s *Store) DocumentVersions(ctx context.Context, names []string) (map[string]int64, error) {
+	versions := make(map[string]int64, len(names))
+	if len(names) == 0 {
+		return versions, nil
+	}
+	args := make([]any, len(names))
+	for i, name := range names {
+		versions[name] = 0
+		args[i] = name
+	}
+	rows, err := s.query(ctx, `SELECT name, version FROM documents WHERE name IN (`+placeholders(len(names))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			name string
+			v    int64
+		)
+		if err := rows.Scan(&name, &v); err != nil {
+			return nil, err
+		}
+		versions[name] = v
+	}
+	return versions, rows.Err()
+}
+
 // Secret returns the named server secret, creating it from 32 random bytes
 // (hex) on first use. Every node of a deployment shares the database, so they
 // all sign and check tokens with the same key.

@@ -163,6 +163,32 @@ func TestTokens(t *testing.T) {
 	})
 }
 
+func TestDocumentVersionsInOneRead(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		s := storetest.OpenConfig(t, cfg)
+		if got, err := s.DocumentVersions(ctx, nil); err != nil || len(got) != 0 {
+			t.Fatalf("no names: %v %v", got, err)
+		}
+		if _, err := s.PutDocument(ctx, "a", []byte(`{}`), 0, t0); err != nil {
+			t.Fatal(err)
+		}
+		for v := int64(0); v < 2; v++ {
+			if _, err := s.PutDocument(ctx, "b", []byte(`{}`), v, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.DocumentVersions(ctx, []string{"a", "b", "absent"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int64{"a": 1, "b": 2, "absent": 0}
+		if len(got) != len(want) || got["a"] != 1 || got["b"] != 2 || got["absent"] != 0 {
+			t.Fatalf("versions %v, want %v", got, want)
+		}
+	})
+}
+
 func TestDocumentsOptimisticConcurrency(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		ctx := context.Background()

@@ -12,9 +12,14 @@ import (
 // ClusterHealth lists the nodes of a deployment of several nodes, from the
 // node registry (internal/cluster).
 type ClusterHealth interface {
+	// ID is this node's key, "<host>:<name>".
+	ID() string
 	// Health is every registered node's entry, nil when the deployment
 	// is this node alone; ownStatus replaces this node's own row.
 	Health(ctx context.Context, ownStatus string) ([]cluster.NodeHealth, error)
+	// Readouts is what every node last wrote of its own /v1/support and
+	// /v1/stats read-outs, by id (monitoring.EncodeReadout).
+	Readouts(ctx context.Context) (map[string][]byte, error)
 }
 
 type healthResponse struct {
@@ -68,10 +73,15 @@ func nodesHealth(nodes []cluster.NodeHealth) map[string]nodeHealth {
 	m := make(map[string]nodeHealth, len(nodes))
 	for _, n := range nodes {
 		if n.Silent > 0 {
-			m[n.ID] = nodeHealth{Errors: apierr.Newf(1014, "no heartbeat from this node for %d s (unhealthy_interval exceeded)", int64(n.Silent.Seconds())).Details}
+			m[n.ID] = nodeHealth{Errors: silentErrors(n)}
 			continue
 		}
 		m[n.ID] = nodeHealth{GatewayStatus: n.GatewayStatus, Role: n.Role}
 	}
 	return m
+}
+
+// silentErrors is the entry of a node silent past unhealthy_interval.
+func silentErrors(n cluster.NodeHealth) []apierr.Detail {
+	return apierr.Newf(1014, "no heartbeat from this node for %d s (unhealthy_interval exceeded)", int64(n.Silent.Seconds())).Details
 }

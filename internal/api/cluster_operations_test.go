@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"net/http/httptest"
 	"os"
 	"reflect"
 	"slices"
@@ -142,4 +143,39 @@ func TestSupportAndStatsListEveryNode(t *testing.T) {
 			t.Fatalf("exposition after core-a went silent:\n%s", prom)
 		}
 	})
+}
+
+// TestCoreMonitorHandler: a core node's monitoring listener serves
+// /v1/health and /metrics as the API does, with its authentication, and
+// answers every other path the API's 404.
+func TestCoreMonitorHandler(t *testing.T) {
+	t.Parallel()
+	h := sqliteHarness(t)
+	monitor := h.srv.MonitorHandler()
+	serve := func(method, path string, header map[string]string) response {
+		t.Helper()
+		r := httptest.NewRequest(method, path, nil)
+		for k, v := range header {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		monitor.ServeHTTP(w, r)
+		return asResponse(t, w)
+	}
+	if res := serve("GET", "/v1/health", apikey()); res.Status != 200 || res.Body["health"].(map[string]any)["gateway_status"] != "unregistered" {
+		t.Fatalf("health: %d %s", res.Status, res.Raw)
+	}
+	for _, path := range []string{"/metrics", "/v1/metrics/"} {
+		if res := serve("GET", path, apikey()); res.Status != 200 || res.Body["metrics"].(map[string]any)["web_uptime"] == nil {
+			t.Fatalf("%s: %d %s", path, res.Status, res.Raw)
+		}
+	}
+	expectError(t, serve("GET", "/metrics", nil), 401, e(1005, "Access denied", "Missing or invalid authentication credentials"))
+	admin := h.adminToken()
+	for _, path := range []string{"/v1/support", "/v1/stats/app", "/v1/settings/application", "/"} {
+		expectError(t, serve("GET", path, bearer(admin)), 404, e(1006, "Resource not found", "URL path not found"))
+	}
+	if res := h.do(request{method: "GET", path: "/v1/support", header: bearer(admin)}); res.Status != 200 {
+		t.Fatalf("the API itself still serves /v1/support: %d", res.Status)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/cluster"
@@ -84,4 +85,28 @@ func nodesHealth(nodes []cluster.NodeHealth) map[string]nodeHealth {
 // silentErrors is the entry of a node silent past unhealthy_interval.
 func silentErrors(n cluster.NodeHealth) []apierr.Detail {
 	return apierr.Newf(1014, "no heartbeat from this node for %d s (unhealthy_interval exceeded)", int64(n.Silent.Seconds())).Details
+}
+
+// monitorPaths are what a core node's monitoring listener serves.
+var monitorPaths = map[string]bool{"/v1/health": true, "/metrics": true, "/v1/metrics": true}
+
+// MonitorHandler serves a core node's monitoring listener
+// (WABIZ_CORE_MONITOR_LISTEN): /v1/health and /metrics exactly as the API
+// does, with its authentication, limits and access log; any other path is
+// the API's 404, so that the engine's node offers no other surface.
+func (s *Server) MonitorHandler() http.Handler {
+	notFound := s.withRequestID(s.withAccessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, apierr.New(1006, "URL path not found"))
+	})))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Path
+		if len(path) > 1 {
+			path = strings.TrimSuffix(path, "/")
+		}
+		if monitorPaths[path] {
+			s.handler.ServeHTTP(w, r)
+			return
+		}
+		notFound.ServeHTTP(w, r)
+	})
 }

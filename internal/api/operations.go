@@ -77,27 +77,50 @@ type supportInfo struct {
 var socketConn = map[string]string{core.StateConnected: "UP", core.StateConnecting: "SC", core.StateUnregistered: "DN"}
 
 func (s *Server) support(w http.ResponseWriter, r *http.Request) error {
-	var m meta
-	json.Unmarshal(s.metaJSON, &m)
-	base, err := s.operations.Support(r.Context(), m.Version)
+	info, err := s.ownSupport(r.Context())
 	if err != nil {
 		return err
 	}
+	nodes, err := s.nodeReadouts(r.Context(), info.GatewayStatus)
+	if err != nil {
+		return err
+	}
+	if nodes != nil {
+		s.writeOK(w, http.StatusOK, map[string]any{"support": s.nodesSupport(nodes, info)})
+		return nil
+	}
+	s.writeOK(w, http.StatusOK, supportResponse{Support: info})
+	return nil
+}
+
+// ownSupport is this node's /v1/support object.
+func (s *Server) ownSupport(ctx context.Context) (supportInfo, error) {
+	var m meta
+	json.Unmarshal(s.metaJSON, &m)
+	base, err := s.operations.Support(ctx, m.Version)
+	if err != nil {
+		return supportInfo{}, err
+	}
+	status, err := s.messaging.GatewayStatus(ctx)
+	if err != nil {
+		return supportInfo{}, err
+	}
+	return s.supportWith(base, status), nil
+}
+
+// supportWith adds to a node's own read-out the registration, which is the
+// deployment's, and the node's gateway status.
+func (s *Server) supportWith(base monitoring.Support, status string) supportInfo {
 	info := supportInfo{Support: base, DebugInfo: "unregistered"}
 	if acct, ok := s.messaging.Account(); ok {
 		info.DebugInfo, info.WaID, info.VName = acct.WaID, acct.WaID, acct.VName
-	}
-	status, err := s.messaging.GatewayStatus(r.Context())
-	if err != nil {
-		return err
 	}
 	info.GatewayStatus = status
 	info.SocketConn = socketConn[status]
 	if info.SocketConn == "" {
 		info.SocketConn = "UNK"
 	}
-	s.writeOK(w, http.StatusOK, supportResponse{Support: info})
-	return nil
+	return info
 }
 
 // stats answers GET /v1/stats/{app,db}[/internal]: JSON by default, the
@@ -108,17 +131,28 @@ func (s *Server) stats(area string, internal bool) HandlerFunc {
 		if err != nil {
 			return err
 		}
+		nodes, err := s.nodeReadouts(r.Context(), "")
+		if err != nil {
+			return err
+		}
+		if nodes != nil {
+			return s.nodesStats(w, r, nodes, area, internal, mfs)
+		}
 		if r.URL.Query().Get("format") == "prometheus" {
 			return writeExposition(w, mfs)
 		}
-		body := familiesJSON(mfs)
-		var inner any = body
-		if internal {
-			inner = map[string]any{"internal": body}
-		}
-		s.writeOK(w, http.StatusOK, map[string]any{"stats": map[string]any{area: inner}})
+		s.writeOK(w, http.StatusOK, map[string]any{"stats": map[string]any{area: statsBody(familiesJSON(mfs), internal)}})
 		return nil
 	}
+}
+
+// statsBody is one node's stats object: {"internal": ...} for the
+// internal sets.
+func statsBody(body map[string]statMetric, internal bool) any {
+	if internal {
+		return map[string]any{"internal": body}
+	}
+	return body
 }
 
 // metrics answers GET /metrics and /v1/metrics: the Webapp's JSON shape

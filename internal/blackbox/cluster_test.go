@@ -2,6 +2,8 @@ package blackbox
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -69,7 +71,7 @@ func TestSeveralNodesFailover(t *testing.T) {
 			t.Parallel()
 			host, _ := os.Hostname()
 			hook := newHookRecorder(t)
-			in := newInstance(t, engine, "WABIZ_WEBHOOK_ALLOW_HTTP=true", "WABIZ_MEDIA_DIR="+t.TempDir())
+			in := newInstance(t, engine, "WABIZ_WEBHOOK_ALLOW_HTTP=true", "WABIZ_MEDIA_DIR="+t.TempDir(), "WA_API_KEY="+apiKey)
 			c := in.start("WABIZ_ROLE=web", "WABIZ_NODE_NAME=web-1")
 			admin := bearer(login(t, c, "admin", "secret", adminPass))
 			// Short intervals keep the test short: beats every second, a
@@ -80,7 +82,8 @@ func TestSeveralNodesFailover(t *testing.T) {
 				"webhooks": map[string]any{"url": hook.url()}, "sent_status": true,
 			}).expect(t, 200)
 			leader := in.startCore("core-1")
-			in.startCore("core-2")
+			monitorAddr := freeAddr(t)
+			in.startCore("core-2", "WABIZ_CORE_MONITOR_LISTEN="+monitorAddr)
 
 			registerSandboxNumber(t, c, admin) // through the web node: a core starts on it
 			c.do(t, "PATCH", "/sandbox/v1/world", admin, `{"delivery_delay_ms":0,"read_delay_ms":0}`).expect(t, 200)
@@ -105,6 +108,7 @@ func TestSeveralNodesFailover(t *testing.T) {
 			}) {
 				t.Fatalf("health never listed the three nodes connected: %v", last)
 			}
+			checkReadoutsAndMonitor(t, c, admin, monitorAddr, []string{core1, core2, web})
 
 			leader.Kill()
 			killed := time.Now()
@@ -149,5 +153,51 @@ func TestSplitRoleRefusedOnSQLite(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr, want) {
 			t.Fatalf("serve with WABIZ_ROLE=%s on SQLite: exit %d, stderr %q; want a failure saying %q", role, code, stderr, want)
 		}
+	}
+}
+
+// checkReadoutsAndMonitor: the web node's /v1/stats/app lists every node,
+// the core nodes' from what they wrote into the registry; core-2's
+// monitoring listener answers /metrics and /v1/health with the API key and
+// nothing else.
+func checkReadoutsAndMonitor(t *testing.T, c *client, admin, monitorAddr string, nodes []string) {
+	t.Helper()
+	_, body, err := c.tryDo("GET", "/v1/stats/app", admin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := body["stats"].(map[string]any)["app"].(map[string]any)
+	for _, id := range nodes {
+		if m, _ := app[id].(map[string]any); m["pending_messages"] == nil {
+			t.Fatalf("/v1/stats/app lacks node %s: %v", id, body)
+		}
+	}
+	get := func(path string, auth bool) (int, string) {
+		req, err := http.NewRequest("GET", "http://"+monitorAddr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth {
+			req.Header.Set("Authorization", "Apikey "+apiKey)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("core monitoring listener: %v", err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, b := get("/metrics", true); code != 200 || !strings.Contains(b, `"web_uptime"`) {
+		t.Fatalf("core /metrics: %d %s", code, b)
+	}
+	if code, b := get("/v1/health", true); code != 200 || !strings.Contains(b, nodes[1]) {
+		t.Fatalf("core /v1/health: %d %s", code, b)
+	}
+	if code, _ := get("/metrics", false); code != 401 {
+		t.Fatalf("core /metrics without credentials: %d, want 401", code)
+	}
+	if code, b := get("/v1/settings/application", true); code != 404 || !strings.Contains(b, `"code":1006`) {
+		t.Fatalf("core /v1/settings/application: %d %s, want 404 (1006)", code, b)
 	}
 }

@@ -56,12 +56,22 @@ func runServe(ctx context.Context, e env, args []string) error {
 	errc := make(chan error, 2)
 	var servers []*http.Server
 
-	// A core node has no listener: the web nodes take the requests.
+	// A core node has no API listener: the web nodes take the requests.
+	// It may have a monitoring one.
 	if c.Role != cluster.RoleCore {
 		if servers, err = listen(c, handler, node, timeouts, errorLog, log, errc); err != nil {
 			shutdown(servers, c.ShutdownTimeout)
 			return err
 		}
+	} else if c.CoreMonitorListen != "" {
+		ln, err := net.Listen("tcp", c.CoreMonitorListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s (WABIZ_CORE_MONITOR_LISTEN): %w", c.CoreMonitorListen, err)
+		}
+		srv := api.NewHTTPServer(node.API.MonitorHandler(), timeouts, errorLog)
+		servers = append(servers, srv)
+		log.Info("listening for health and metrics over plain HTTP", "addr", ln.Addr().String())
+		go func() { errc <- srv.Serve(ln) }()
 	}
 
 	if err := node.Start(runCtx); err != nil {

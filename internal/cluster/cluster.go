@@ -61,6 +61,10 @@ type Options struct {
 	// Status is what this node's own /v1/health says, written into its
 	// row at each heartbeat.
 	Status func(ctx context.Context) (string, error)
+	// Readout is what this node measures of itself (its /v1/support and
+	// /v1/stats read-outs, encoded), written into its row at each
+	// heartbeat for the other nodes to answer with; nil writes none.
+	Readout func(ctx context.Context) ([]byte, error)
 	// Leading runs, in a goroutine of its own, while this node holds the
 	// leader lease; its context ends when the lease is lost or given up.
 	Leading func(ctx context.Context)
@@ -131,9 +135,18 @@ func (n *Node) Beat(ctx context.Context) error {
 			status = "disconnected" // what its own /v1/health cannot confirm
 		}
 	}
+	var readout []byte
+	if n.o.Readout != nil {
+		var err error
+		if readout, err = n.o.Readout(ctx); err != nil && ctx.Err() == nil {
+			// The row is still written: the node is alive, only its
+			// read-out is missing until the next heartbeat.
+			n.o.Log.Warn("measuring this node's read-out for the registry", "node", n.ID(), "err", err)
+		}
+	}
 	s := n.o.Self
 	rowErr := n.o.Store.PutClusterNode(ctx, store.ClusterNode{ID: s.ID(), Host: s.Host, Name: s.Name, Role: s.Role,
-		Address: s.Address, Version: s.Version, GatewayStatus: status, StartedAt: n.started, HeartbeatAt: now})
+		Address: s.Address, Version: s.Version, GatewayStatus: status, StartedAt: n.started, HeartbeatAt: now, Readout: string(readout)})
 	if !s.competes() {
 		return rowErr
 	}

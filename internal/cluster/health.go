@@ -60,3 +60,9 @@ func (n *Node) Health(ctx context.Context, ownStatus string) ([]NodeHealth, erro
 	}
 	return out, nil
 }
+
+// Readouts returns the read-out every node last wrote with its heartbeat,
+// by id (Options.Readout); a node that wrote none is absent.
+func (n *Node) Readouts(ctx context.Context) (map[string][]byte, error) {
+	return n.o.Store.ClusterNodeReadouts(ctx)
+}

@@ -19,6 +19,7 @@ type Config struct {
 	DataDir             string        // WABIZ_DATA_DIR
 	Listen              string        // WABIZ_LISTEN: HTTPS host:port
 	HTTPListen          string        // WABIZ_HTTP_LISTEN: plain HTTP host:port, "" = disabled
+	CoreMonitorListen   string        // WABIZ_CORE_MONITOR_LISTEN: a core node's plain-HTTP health and metrics, "" = none
 	TLSCertFile         string        // WABIZ_TLS_CERT_FILE: PEM chain; set together with TLSKeyFile
 	TLSKeyFile          string        // WABIZ_TLS_KEY_FILE
 	ServerName          string        // WA_WEB_SERVERNAME
@@ -225,10 +226,14 @@ func (c *Config) checkCombinations() error {
 }
 
 // checkRole: a split role shares its database with the other nodes, which
-// SQLite (one file, one process) cannot do.
+// SQLite (one file, one process) cannot do; only a core node, which has no
+// API listener, has a monitoring one.
 func (c *Config) checkRole() error {
 	if c.Role != "all" && c.DB.Engine == "SQLITE" {
 		return fmt.Errorf("WABIZ_ROLE=%s needs a database several nodes share (WA_DB_ENGINE=PGSQL or MYSQL); SQLite is for one node, which runs with WABIZ_ROLE=all", c.Role)
+	}
+	if c.CoreMonitorListen != "" && c.Role != "core" {
+		return fmt.Errorf("WABIZ_CORE_MONITOR_LISTEN is for WABIZ_ROLE=core; WABIZ_ROLE=%s serves /v1/health and /metrics on WABIZ_LISTEN", c.Role)
 	}
 	return nil
 }

@@ -203,6 +203,7 @@ func TestInvalidValues(t *testing.T) {
 		{"WABIZ_LISTEN", ":http"},
 		{"WABIZ_LISTEN", ":65536"},
 		{"WABIZ_LISTEN", "localhost:"},
+		{"WABIZ_CORE_MONITOR_LISTEN", "9091"},
 		{"WABIZ_HTTP_LISTEN", "localhost"},
 		{"WABIZ_HTTP_LISTEN", ":-1"},
 		{"WA_WEB_SERVERNAME", "bad_name"},
@@ -511,6 +512,10 @@ func TestCombinations(t *testing.T) {
 		{"all roles on SQLite", map[string]string{"WABIZ_ROLE": "all"}, ""},
 		{"web role on SQLite", map[string]string{"WABIZ_ROLE": "web"}, "WABIZ_ROLE=web needs a database several nodes share (WA_DB_ENGINE=PGSQL or MYSQL); SQLite is for one node, which runs with WABIZ_ROLE=all"},
 		{"core role on SQLite", map[string]string{"WABIZ_ROLE": "core", "WA_DB_ENGINE": "SQLITE"}, "WABIZ_ROLE=core needs a database several nodes share"},
+		{"core monitoring listener", map[string]string{"WABIZ_ROLE": "core", "WA_DB_ENGINE": "PGSQL", "WABIZ_CORE_MONITOR_LISTEN": "127.0.0.1:9091"}, ""},
+		{"monitoring listener on a web node", map[string]string{"WABIZ_ROLE": "web", "WA_DB_ENGINE": "PGSQL", "WABIZ_CORE_MONITOR_LISTEN": "127.0.0.1:9091"},
+			"WABIZ_CORE_MONITOR_LISTEN is for WABIZ_ROLE=core; WABIZ_ROLE=web serves /v1/health and /metrics on WABIZ_LISTEN"},
+		{"monitoring listener on one node", map[string]string{"WABIZ_CORE_MONITOR_LISTEN": "127.0.0.1:9091"}, "WABIZ_CORE_MONITOR_LISTEN is for WABIZ_ROLE=core; WABIZ_ROLE=all serves"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

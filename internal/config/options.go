@@ -163,6 +163,19 @@ func Options() []Option {
 			set:  oneOf(func(c *Config) *string { return &c.Role }, "all", "web", "core"),
 		},
 		{
+			Env: "WABIZ_CORE_MONITOR_LISTEN", Flag: "core-monitor-listen", Default: "",
+			Help: "core role: plain-HTTP host:port serving only /v1/health and /metrics (Apikey or a token), e.g. 127.0.0.1:9091; empty serves nothing",
+			set: func(c *Config, v string) error {
+				if v != "" {
+					if err := checkListenAddress(v); err != nil {
+						return fmt.Errorf("%w, or empty for no monitoring listener", err)
+					}
+				}
+				c.CoreMonitorListen = v
+				return nil
+			},
+		},
+		{
 			Env: "WABIZ_NODE_NAME", Flag: "node-name", Default: "",
 			Help: "this node's name in /v1/health (as <host name>:<name>) and in logs, up to 64 letters, digits, '.', '_' or '-'; empty uses a random id kept in the data directory",
 			set: func(c *Config, v string) error {

@@ -230,7 +230,7 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		engines = n.Cloud.SetShare
 	}
 	n.Cluster = cluster.New(cluster.Options{Store: s, Self: self, Settings: n.Settings.Current, Status: n.Core.GatewayStatus,
-		Leading: n.leaderJobs, Engines: engines, Log: log, Now: now})
+		Readout: n.readout, Leading: n.leaderJobs, Engines: engines, Log: log, Now: now})
 
 	deps := api.Deps{
 		Operations:        operations{n.Metrics, n.Collector},
@@ -351,6 +351,16 @@ func (n *Node) buildAccountServices(o Options, rules settings.PatchRules) {
 		bo.KDF = *o.BackupKDF
 	}
 	n.Backup = backup.New(bo)
+}
+
+// readout is what this node writes into its registry row for the others
+// to answer /v1/support and /v1/stats with.
+func (n *Node) readout(ctx context.Context) ([]byte, error) {
+	r, err := n.Metrics.Readout(ctx, n.Config.APIVersion)
+	if err != nil {
+		return nil, err
+	}
+	return monitoring.EncodeReadout(r)
 }
 
 // operations joins the read-outs and the collectors into

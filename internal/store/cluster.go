@@ -21,6 +21,10 @@ type ClusterNode struct {
 	GatewayStatus string // what its own /v1/health would say
 	StartedAt     time.Time
 	HeartbeatAt   time.Time
+	// Readout is what the node measured of itself at that heartbeat
+	// (monitoring.Readout, encoded); written, never read with the row:
+	// ClusterNodeReadouts reads it. "" writes none (NULL).
+	Readout string
 }
 
 const clusterNodeColumns = "id, host, name, role, address, version, gateway_status, started_at, heartbeat_at"
@@ -28,9 +32,38 @@ const clusterNodeColumns = "id, host, name, role, address, version, gateway_stat
 // PutClusterNode writes the node's row whole: the registration at start
 // and every heartbeat (a row another node pruned comes back with it).
 func (s *Store) PutClusterNode(ctx context.Context, n ClusterNode) error {
-	_, err := s.exec(ctx, s.upsert("cluster_nodes", "id", "host", "name", "role", "address", "version", "gateway_status", "started_at", "heartbeat_at"),
-		n.ID, n.Host, n.Name, n.Role, n.Address, n.Version, n.GatewayStatus, n.StartedAt.UnixMilli(), n.HeartbeatAt.UnixMilli())
+	var readout sql.NullString
+	if n.Readout != "" {
+		readout = sql.NullString{String: n.Readout, Valid: true}
+	}
+	_, err := s.exec(ctx, s.upsert("cluster_nodes", "id", "host", "name", "role", "address", "version", "gateway_status", "started_at", "heartbeat_at", "readout"),
+		n.ID, n.Host, n.Name, n.Role, n.Address, n.Version, n.GatewayStatus, n.StartedAt.UnixMilli(), n.HeartbeatAt.UnixMilli(), readout)
 	return err
+}
+
+// ClusterNodeReadouts returns the read-out of every node that wrote one,
+// by id.
+func (s *Store) ClusterNodeReadouts(ctx context.Context) (map[string][]byte, error) {
+	rows, err := s.query(ctx, `SELECT id, readout FROM cluster_nodes WHERE readout IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	type idReadout struct {
+		id      string
+		readout string
+	}
+	list, err := collectRows(rows, func(r rowScanner) (idReadout, error) {
+		var v idReadout
+		return v, r.Scan(&v.id, &v.readout)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(list))
+	for _, v := range list {
+		out[v.id] = []byte(v.readout)
+	}
+	return out, nil
 }
 
 // ClusterNodes lists the registry by id.

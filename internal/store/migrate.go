@@ -383,6 +383,12 @@ var migrations = []migration{
 			lease_until BIGINT NOT NULL,
 			taken_at BIGINT NOT NULL)`),
 	}},
+	{version: 14, name: "cluster: each node's read-out for /v1/support and /v1/stats", steps: []step{
+		// JSON written with the heartbeat (monitoring.Readout); NULL until
+		// a node of this version beats. LONGTEXT on MySQL, whose TEXT
+		// stops at 64 KB.
+		addColumn("cluster_nodes", "readout", "{{text}}"),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.
@@ -541,7 +547,7 @@ func (s *Store) addColumn(ctx context.Context, tx *sql.Tx, c *columnStep) error 
 	if err := s.txQueryRow(ctx, tx, query, c.table, c.column).Scan(&n); err != nil || n > 0 {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", c.table, c.column, c.definition))
+	_, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", c.table, c.column, typeTokens[s.dialect].Replace(c.definition)))
 	return err
 }
 

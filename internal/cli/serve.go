@@ -56,6 +56,16 @@ func runServe(ctx context.Context, e env, args []string) error {
 	errc := make(chan error, 2)
 	var servers []*http.Server
 
+	// The node starts before its listeners open: a node that runs the core
+	// then answers from its own engine (starting up: 1011) from the first
+	// request on, never from the state the previous run of the core left in
+	// the database (which may say connected, seconds before this run's
+	// start-up takes readiness away again).
+	if err := node.Start(runCtx); err != nil {
+		return err
+	}
+	log.Info("node started", "role", c.Role, "node", node.Cluster.ID(), "lease_owner", node.NodeID, "network", c.Network)
+
 	// A core node has no API listener: the web nodes take the requests.
 	// It may have a monitoring one.
 	if c.Role != cluster.RoleCore {
@@ -73,12 +83,6 @@ func runServe(ctx context.Context, e env, args []string) error {
 		log.Info("listening for health and metrics over plain HTTP", "addr", ln.Addr().String())
 		go func() { errc <- srv.Serve(ln) }()
 	}
-
-	if err := node.Start(runCtx); err != nil {
-		shutdown(servers, c.ShutdownTimeout)
-		return err
-	}
-	log.Info("node started", "role", c.Role, "node", node.Cluster.ID(), "lease_owner", node.NodeID, "network", c.Network)
 
 	select {
 	case <-ctx.Done():

@@ -391,21 +391,9 @@ func TestWebhookCATrustedAtOnce(t *testing.T) {
 	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
-	now := h.clock.Now()
-	ca := newTestCA(t, "private hook CA", now, 365*24*time.Hour)
-	_, leafPEM, key := ca.leaf(t, now, 90*24*time.Hour)
-	pair, err := tls.X509KeyPair(leafPEM, key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var received atomic.Int32
-	rcv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		received.Add(1)
-	}))
-	rcv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	rcv.StartTLS()
-	defer rcv.Close()
-	h.setWebhook(admin, rcv.URL)
+	ca, url := privateReceiver(t, h.clock.Now(), func(w http.ResponseWriter, r *http.Request) { received.Add(1) })
+	h.setWebhook(admin, url)
 	const path = "/v1/certificates/webhooks/ca"
 	ctx := context.Background()
 
@@ -424,7 +412,7 @@ func TestWebhookCATrustedAtOnce(t *testing.T) {
 	}
 
 	// Text around the blocks is dropped; the bundle is stored as parsed.
-	other := newTestCA(t, "another CA", now, 365*24*time.Hour)
+	other := newTestCA(t, "another CA", h.clock.Now(), 365*24*time.Hour)
 	res := h.postPEM(admin, path, "text/plain; charset=utf-8", "# our CAs\n"+join(other.pem, ca.pem))
 	if res.Status != 200 || res.errorsList() != nil {
 		t.Fatalf("upload: %d %s", res.Status, res.Raw)
@@ -465,18 +453,8 @@ func TestRestoredWebhookCATrustedAtOnce(t *testing.T) {
 	t.Parallel()
 	h := sqliteHarness(t)
 	admin := h.adminToken()
-	now := h.clock.Now()
-	ca := newTestCA(t, "private hook CA", now, 365*24*time.Hour)
-	_, leafPEM, key := ca.leaf(t, now, 90*24*time.Hour)
-	pair, err := tls.X509KeyPair(leafPEM, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	rcv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	rcv.StartTLS()
-	defer rcv.Close()
-	h.setWebhook(admin, rcv.URL)
+	ca, url := privateReceiver(t, h.clock.Now(), func(w http.ResponseWriter, r *http.Request) {})
+	h.setWebhook(admin, url)
 	const path = "/v1/certificates/webhooks/ca"
 	if res := h.postPEM(admin, path, "text/plain", string(ca.pem)); res.Status != 200 {
 		t.Fatalf("upload: %d %s", res.Status, res.Raw)
@@ -518,4 +496,22 @@ func (h *harness) logText() string {
 	// The handler writes through a syncWriter; reading after RunOnce
 	// returned is race-free because no delivery is under way.
 	return h.logBuf.String()
+}
+
+// privateReceiver starts a webhook receiver serving a certificate of a new
+// private CA (valid from now), calling handle for each request, and returns
+// the CA and the receiver's URL; it stops when the test ends.
+func privateReceiver(t *testing.T, now time.Time, handle http.HandlerFunc) (testCA, string) {
+	t.Helper()
+	ca := newTestCA(t, "private hook CA", now, 365*24*time.Hour)
+	_, leafPEM, key := ca.leaf(t, now, 90*24*time.Hour)
+	pair, err := tls.X509KeyPair(leafPEM, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := httptest.NewUnstartedServer(handle)
+	rcv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	rcv.StartTLS()
+	t.Cleanup(rcv.Close)
+	return ca, rcv.URL
 }

@@ -74,12 +74,7 @@ func TestCloudRateIsTheDeployments(t *testing.T) {
 		}
 		graph := graphtest.New(t)
 		rate := withConfig("WABIZ_CLOUD_RATE", "90")
-		a := newHarness(t, cfg, withCloud(graph), rate, withNode("core", "core-a"))
-		b := newHarness(t, cfg, withCloud(graph), rate, withNode("core", "core-b"))
-		web := newHarness(t, cfg, withCloud(graph), rate, withWebRoleOnly(), withNode("web", "web-1"))
-		for _, h := range []*harness{a, b, web} {
-			t.Cleanup(func() { h.node.Cluster.Leave(context.Background()) })
-		}
+		a, b, web := threeNodes(t, cfg, withCloud(graph), rate)
 		limit := func(h *harness) float64 { return h.node.Cloud.Limiter().Rate() }
 		beatAll(t, a, web)
 		if got := limit(a); got != 90 {

@@ -57,13 +57,7 @@ func TestHealthListsEveryNode(t *testing.T) {
 			t.Skip("split roles need a database server the nodes share")
 		}
 		host, _ := os.Hostname()
-		a := newHarness(t, cfg, withNode("core", "core-a"))
-		b := newHarness(t, cfg, withNode("core", "core-b"))
-		web := newHarness(t, cfg, withWebRoleOnly(), withNode("web", "web-1"))
-		for _, h := range []*harness{a, b, web} {
-			// Before the database closes: a leader's jobs stop.
-			t.Cleanup(func() { h.node.Cluster.Leave(context.Background()) })
-		}
+		a, b, web := threeNodes(t, cfg)
 		step := func(d time.Duration) {
 			for _, h := range []*harness{a, b, web} {
 				h.clock.Advance(d)

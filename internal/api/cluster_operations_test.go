@@ -37,12 +37,7 @@ func TestSupportAndStatsListEveryNode(t *testing.T) {
 			t.Skip("split roles need a database server the nodes share")
 		}
 		host, _ := os.Hostname()
-		a := newHarness(t, cfg, withNode("core", "core-a"))
-		b := newHarness(t, cfg, withNode("core", "core-b"))
-		web := newHarness(t, cfg, withWebRoleOnly(), withNode("web", "web-1"))
-		for _, h := range []*harness{a, b, web} {
-			t.Cleanup(func() { h.node.Cluster.Leave(t.Context()) })
-		}
+		a, b, web := threeNodes(t, cfg)
 		admin := web.adminToken()
 		get := func(h *harness, path string) response {
 			t.Helper()

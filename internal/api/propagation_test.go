@@ -2,11 +2,9 @@ package api_test
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -44,18 +42,8 @@ func TestWebhookCAUploadedThroughAnotherNode(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
 		web, coreNode, admin := twoNodes(t, cfg)
-		now := coreNode.clock.Now()
-		ca := newTestCA(t, "private hook CA", now, 365*24*time.Hour)
-		_, leafPEM, key := ca.leaf(t, now, 90*24*time.Hour)
-		pair, err := tls.X509KeyPair(leafPEM, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rcv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-		rcv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-		rcv.StartTLS()
-		defer rcv.Close()
-		coreNode.setWebhook(admin, rcv.URL)
+		ca, url := privateReceiver(t, coreNode.clock.Now(), func(w http.ResponseWriter, r *http.Request) {})
+		coreNode.setWebhook(admin, url)
 		// The node's own write moved the settings' version too: this pass
 		// finds it already applied, so the next one counts the CA alone.
 		coreNode.watcherPass()

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/cluster"
+	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
@@ -63,9 +65,10 @@ func TestWebNodeTakesCloudWebhooks(t *testing.T) {
 }
 
 // TestCloudRateIsTheDeployments: one node sends at WABIZ_CLOUD_RATE, as
-// before there were several; two core nodes beside a web node split it, so
-// their limits add up to it; once one is gone past unhealthy_interval the
-// other has the whole rate again.
+// before there were several; with two shards and two core nodes beside a
+// web node each sends for one shard at half the rate, so their limits add
+// up to it; once one is gone past its shard lease the other holds both
+// shards and has the whole rate again.
 func TestCloudRateIsTheDeployments(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
@@ -80,11 +83,21 @@ func TestCloudRateIsTheDeployments(t *testing.T) {
 		if got := limit(a); got != 90 {
 			t.Fatalf("the one core node sends at %v a second, want all of WABIZ_CLOUD_RATE (90)", got)
 		}
-		beatAll(t, b, a, web)
+		if _, err := a.store.PutDocument(context.Background(), core.ShardsDocument, []byte(`{"shards":2}`), 0, a.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		// The new count: the leader removes the old lease, assigns the two
+		// shards after the pause, then passes one to b.
+		for range 3 {
+			for _, h := range []*harness{a, b, web} {
+				h.clock.Advance(cluster.ShardRefresh)
+			}
+			beatAll(t, a, b, a, b, web)
+		}
 		if la, lb := limit(a), limit(b); la+lb != 90 || la != lb {
 			t.Fatalf("two core nodes send at %v + %v a second, want 45 + 45 = WABIZ_CLOUD_RATE", la, lb)
 		}
-		// b is killed: a has the whole rate once b is past unhealthy_interval.
+		// b is killed: a has the whole rate once b's shard lease ran out.
 		for range 7 {
 			for _, h := range []*harness{a, b, web} {
 				h.clock.Advance(5 * time.Second)

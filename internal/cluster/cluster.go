@@ -41,6 +41,9 @@ type Self struct {
 	Role    string // RoleAll, RoleWeb or RoleCore
 	Address string // where its API listens; "" for a core node
 	Version string
+	// QueueOwner is the name this node's claims carry in the queues
+	// (WABIZ_NODE_ID): the leader gives them back when the node goes silent.
+	QueueOwner string
 }
 
 // ID is the node's key in the registry and in /v1/health: "<host>:<name>",
@@ -68,13 +71,21 @@ type Options struct {
 	// Leading runs, in a goroutine of its own, while this node holds the
 	// leader lease; its context ends when the lease is lost or given up.
 	Leading func(ctx context.Context)
-	// Engines is told, after each heartbeat of a node that runs the
-	// engine, how many healthy nodes run it (this one included): the Cloud
-	// bridge sends at WABIZ_CLOUD_RATE divided by that (docs/cloud-bridge.md).
-	// Not called when the registry could not be read: the last count stays.
-	Engines func(n int)
-	Log     *slog.Logger
-	Now     func() time.Time
+	// ShardCount is the shard count in force (POST /v1/account/shards);
+	// nil is one shard.
+	ShardCount func(ctx context.Context) (int, error)
+	// SetShards tells the engine of a node that runs it which server
+	// shards it may claim outbox messages of until until (nil ranges: all,
+	// an empty list: none; a zero until: no end). It must return only once
+	// no claim by the previous ranges is under way. Nil for a web node.
+	SetShards func(ranges []store.ShardRange, until time.Time)
+	// Share is told, when the shards this node holds change, which part
+	// of the deployment's sends is its own (held shards / shard count): the
+	// Cloud bridge sends at WABIZ_CLOUD_RATE times that
+	// (docs/cloud-bridge.md).
+	Share func(share float64)
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Node is this node's membership: its row, and the leader lease when it
@@ -87,6 +98,9 @@ type Node struct {
 	lease       store.Lease // the last lease read; Holder "" before any
 	stopLeading context.CancelFunc
 	leading     sync.WaitGroup
+
+	shardMu sync.Mutex // serialises the shard passes (shards.go)
+	shards  shardState
 }
 
 // New builds the membership; nothing is written until Beat.
@@ -134,6 +148,7 @@ func (n *Node) Beat(ctx context.Context) error {
 		if status, err = n.o.Status(ctx); err != nil {
 			status = "disconnected" // what its own /v1/health cannot confirm
 		}
+		status = n.standbyStatus(status)
 	}
 	var readout []byte
 	if n.o.Readout != nil {
@@ -146,7 +161,7 @@ func (n *Node) Beat(ctx context.Context) error {
 	}
 	s := n.o.Self
 	rowErr := n.o.Store.PutClusterNode(ctx, store.ClusterNode{ID: s.ID(), Host: s.Host, Name: s.Name, Role: s.Role,
-		Address: s.Address, Version: s.Version, GatewayStatus: status, StartedAt: n.started, HeartbeatAt: now, Readout: string(readout)})
+		Address: s.Address, Version: s.Version, QueueOwner: s.QueueOwner, GatewayStatus: status, StartedAt: n.started, HeartbeatAt: now, Readout: string(readout)})
 	if !s.competes() {
 		return rowErr
 	}
@@ -174,12 +189,12 @@ func (n *Node) Beat(ctx context.Context) error {
 		n.o.Log.Warn("this node lost the leader lease", "node", n.ID(), "leader", n.lease.Holder)
 	}
 	n.mu.Unlock()
-	if n.o.Engines != nil {
-		if rows, err := n.o.Store.ClusterNodes(ctx); err == nil {
-			n.o.Engines(HealthyEngines(rows, n.ID(), now, unhealthy))
-		} else if ctx.Err() == nil {
-			n.o.Log.Warn("reading the node registry for the send rate share; the last share stays", "err", err)
-		}
+	var shardErr error
+	if leads {
+		shardErr = n.assignShards(ctx)
+	}
+	if n.o.SetShards != nil {
+		shardErr = errors.Join(shardErr, n.o.Store.RenewShardLeases(ctx, n.ID(), now.Add(leaseFor(heartbeat, unhealthy))), n.refreshShards(ctx))
 	}
 	if leads {
 		if pruned, err := n.o.Store.RemoveClusterNodesSilentSince(ctx, now.Add(-forgetSilentAfter)); err != nil && ctx.Err() == nil {
@@ -188,33 +203,38 @@ func (n *Node) Beat(ctx context.Context) error {
 			n.o.Log.Info("removed the rows of nodes silent for a day", "count", pruned)
 		}
 	}
-	return errors.Join(rowErr, leaseErr)
+	return errors.Join(rowErr, leaseErr, shardErr)
 }
 
-// HealthyEngines counts the nodes of the registry rows that run the engine
-// and heartbeated within unhealthy of now, self always among them (its
-// row may be missing when its own write failed). A node that died without
-// leaving is counted until unhealthy_interval passes: the others send below
-// the deployment's rate meanwhile, never above it.
-func HealthyEngines(rows []store.ClusterNode, self string, now time.Time, unhealthy time.Duration) int {
-	count := 1
-	for _, r := range rows {
-		if r.ID != self && r.Role != RoleWeb && now.Sub(r.HeartbeatAt) <= unhealthy {
-			count++
-		}
+// standbyStatus is the gateway_status a node reports: a core node that
+// holds no shard sends nothing and says disconnected, as the reference's
+// standby coreapps did, once the shard map was read at least once.
+func (n *Node) standbyStatus(status string) string {
+	if !n.o.Self.competes() || n.o.SetShards == nil || (status != "connected" && status != "connecting") {
+		return status
 	}
-	return count
+	n.shardMu.Lock()
+	defer n.shardMu.Unlock()
+	if n.shards.known && len(n.shards.held) == 0 {
+		return "disconnected"
+	}
+	return status
 }
 
 // Run heartbeats every heartbeat_interval until ctx ends, then leaves.
 // Call Beat once before, so that the node is registered (and a core node
 // possibly the leader) when start-up goes on.
 func (n *Node) Run(ctx context.Context) {
+	var shardLoop sync.WaitGroup
+	if n.o.Self.competes() && n.o.SetShards != nil {
+		shardLoop.Go(func() { periodic.Every(ctx, ShardRefresh, n.shardPass) })
+	}
 	periodic.EveryInterval(ctx, func() time.Duration { h, _ := Intervals(n.o.Settings()); return h }, func(ctx context.Context) {
 		if err := n.Beat(ctx); err != nil && ctx.Err() == nil {
 			n.o.Log.Warn("heartbeat failed; the node counts as unhealthy if this lasts unhealthy_interval", "node", n.ID(), "err", err)
 		}
 	})
+	shardLoop.Wait() // no shard pass may undo the leaving
 	leaveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := n.Leave(leaveCtx); err != nil {
@@ -235,7 +255,7 @@ func (n *Node) Leave(ctx context.Context) error {
 	n.leading.Wait()
 	var err error
 	if n.o.Self.competes() {
-		err = n.o.Store.ReleaseLease(ctx, LeaderLease, n.ID())
+		err = errors.Join(n.leaveShards(ctx), n.o.Store.ReleaseLease(ctx, LeaderLease, n.ID()))
 	}
 	return errors.Join(err, n.o.Store.RemoveClusterNode(ctx, n.ID()))
 }

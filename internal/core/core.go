@@ -37,7 +37,7 @@ type Store interface {
 	PutDocument(ctx context.Context, name string, body []byte, expectVersion int64, now time.Time) (int64, error)
 	InsertOutbox(ctx context.Context, m store.OutboxMessage) error
 	GetOutbox(ctx context.Context, id string) (store.OutboxMessage, error)
-	ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, ownLeftovers bool) ([]store.OutboxMessage, error)
+	ClaimOutboxIn(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, ownLeftovers bool, ranges []store.ShardRange) ([]store.OutboxMessage, error)
 	RescheduleOutbox(ctx context.Context, id string, attempts int, next time.Time, lastError string, now time.Time) error
 	MarkOutboxSent(ctx context.Context, m store.OutboxMessage, status string, now time.Time) (bool, error)
 	AdvanceOutboxFrom(ctx context.Context, m store.OutboxMessage, status, lastError string, now time.Time) (store.OutboxMessage, bool, error)
@@ -134,6 +134,8 @@ type Core struct {
 
 	outboxWake chan struct{}
 	eventWake  chan struct{}
+
+	shards shardClaim // shards.go
 
 	// eventsMu lets one ProcessEvents run at a time: a claim takes back
 	// what this node still holds, which is right only with nothing in

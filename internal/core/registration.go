@@ -21,7 +21,9 @@ func (c *Core) RequestCode(ctx context.Context, req network.CodeRequest) (vname 
 	if err := twostep.Check(ctx, c.store, req.Pin); err != nil {
 		return "", false, err
 	}
-	if acct, ok := c.Account(); ok && acct.CC == req.CC && acct.PhoneNumber == req.PhoneNumber {
+	if acct, ok, err := c.registeredAccount(ctx); err != nil {
+		return "", false, err
+	} else if ok && acct.CC == req.CC && acct.PhoneNumber == req.PhoneNumber {
 		return acct.VName, true, nil
 	}
 	res, err := c.net.RequestCode(ctx, req)
@@ -93,6 +95,17 @@ func networkError(err error) error {
 	return fmt.Errorf("network: %w", err)
 }
 
+// registeredAccount is the registered number: the engine's own where it
+// runs, else (a web node) as the database has it, since the registration
+// may have been made through another node.
+func (c *Core) registeredAccount(ctx context.Context) (network.Account, bool, error) {
+	if c.runsHere() {
+		acct, ok := c.Account()
+		return acct, ok, nil
+	}
+	return c.loadAccount(ctx)
+}
+
 // ShardsDocument keeps the shard count set with POST /v1/account/shards.
 const ShardsDocument = "account.shards"
 
@@ -118,11 +131,14 @@ func (c *Core) Shards(ctx context.Context) (int, error) {
 }
 
 // SetShards is POST /v1/account/shards: the registered number's shard
-// count, guarded by the two-step PIN like registration. One wabiz process
-// serves every shard; the count is kept and reported so that multiconnect
-// tooling keeps working (docs/decisions.md).
+// count, guarded by the two-step PIN like registration. The leader cuts the
+// outbox into that many shards, each sent by one core node
+// (internal/cluster).
 func (c *Core) SetShards(ctx context.Context, cc, phone string, shards int, pin string) error {
-	acct, ok := c.Account()
+	acct, ok, err := c.registeredAccount(ctx)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return apierr.New(1011, "Service not ready: register a number with POST /v1/account first")
 	}

@@ -31,7 +31,7 @@ func (c *Core) ProcessOutbox(ctx context.Context) (int, error) {
 	}
 	// A pass starts with nothing in flight: what this node still holds was
 	// left behind by a pass that failed half-way.
-	msgs, err := c.store.ClaimOutbox(ctx, c.node, c.now(), outboxLease, c.batch, true)
+	msgs, err := c.claimOutbox(ctx, c.batch, true)
 	if err != nil {
 		return 0, err
 	}
@@ -61,7 +61,7 @@ func (c *Core) runOutbox(ctx context.Context) {
 			// With sends under way, this node's own leases are theirs;
 			// only once nothing is in flight are they leftovers of failed
 			// sends, to take back at once.
-			msgs, err := c.store.ClaimOutbox(ctx, c.node, c.now(), outboxLease, min(c.batch, room), s.count() == 0)
+			msgs, err := c.claimOutbox(ctx, min(c.batch, room), s.count() == 0)
 			if err != nil && ctx.Err() == nil {
 				c.log.Warn("core loop failed; retrying", "loop", "outbox", "err", err)
 			}

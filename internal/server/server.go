@@ -219,18 +219,22 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 	n.buildAccountServices(o, rules)
 	n.Metrics = monitoring.New(monitoring.Options{Store: s, Hooks: n.Hooks.Stats, DataDir: c.DataDir, MediaDir: c.MediaDir(), NodeID: n.NodeID, Version: o.Version, Now: now})
 	n.Collector = retention.New(ctx, retention.Options{Store: s, Media: n.Media, Hooks: n.Hooks, Settings: n.Settings.Current, Log: log, Now: now})
-	self := cluster.Self{Host: hostName(), Name: name, Role: c.Role, Address: c.Listen, Version: o.Version}
+	self := cluster.Self{Host: hostName(), Name: name, Role: c.Role, Address: c.Listen, Version: o.Version, QueueOwner: n.NodeID}
 	if c.Role == cluster.RoleCore {
 		self.Address = "" // no listener
 	}
-	var engines func(int)
-	if n.Cloud != nil {
-		// WABIZ_CLOUD_RATE is the deployment's: each node that sends takes
-		// its share, recounted at each heartbeat (docs/cloud-bridge.md).
-		engines = n.Cloud.SetShare
+	co := cluster.Options{Store: s, Self: self, Settings: n.Settings.Current, Status: n.Core.GatewayStatus,
+		Readout: n.readout, Leading: n.leaderJobs, ShardCount: n.Core.Shards, Log: log, Now: now}
+	if c.Role != cluster.RoleWeb {
+		// The engine sends only for the shards this node holds.
+		co.SetShards = n.Core.ClaimShards
+		if n.Cloud != nil {
+			// WABIZ_CLOUD_RATE is the deployment's: each node takes the
+			// part of its shards (docs/cloud-bridge.md).
+			co.Share = n.Cloud.SetShare
+		}
 	}
-	n.Cluster = cluster.New(cluster.Options{Store: s, Self: self, Settings: n.Settings.Current, Status: n.Core.GatewayStatus,
-		Readout: n.readout, Leading: n.leaderJobs, Engines: engines, Log: log, Now: now})
+	n.Cluster = cluster.New(co)
 
 	deps := api.Deps{
 		Operations:        operations{n.Metrics, n.Collector},

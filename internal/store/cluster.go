@@ -18,6 +18,7 @@ type ClusterNode struct {
 	Role          string // all, web or core
 	Address       string // where its API listens; "" for none
 	Version       string
+	QueueOwner    string // the name its claims carry in the queues (WABIZ_NODE_ID)
 	GatewayStatus string // what its own /v1/health would say
 	StartedAt     time.Time
 	HeartbeatAt   time.Time
@@ -27,7 +28,7 @@ type ClusterNode struct {
 	Readout string
 }
 
-const clusterNodeColumns = "id, host, name, role, address, version, gateway_status, started_at, heartbeat_at"
+const clusterNodeColumns = "id, host, name, role, address, version, queue_owner, gateway_status, started_at, heartbeat_at"
 
 // PutClusterNode writes the node's row whole: the registration at start
 // and every heartbeat (a row another node pruned comes back with it).
@@ -36,8 +37,8 @@ func (s *Store) PutClusterNode(ctx context.Context, n ClusterNode) error {
 	if n.Readout != "" {
 		readout = sql.NullString{String: n.Readout, Valid: true}
 	}
-	_, err := s.exec(ctx, s.upsert("cluster_nodes", "id", "host", "name", "role", "address", "version", "gateway_status", "started_at", "heartbeat_at", "readout"),
-		n.ID, n.Host, n.Name, n.Role, n.Address, n.Version, n.GatewayStatus, n.StartedAt.UnixMilli(), n.HeartbeatAt.UnixMilli(), readout)
+	_, err := s.exec(ctx, s.upsert("cluster_nodes", "id", "host", "name", "role", "address", "version", "queue_owner", "gateway_status", "started_at", "heartbeat_at", "readout"),
+		n.ID, n.Host, n.Name, n.Role, n.Address, n.Version, n.QueueOwner, n.GatewayStatus, n.StartedAt.UnixMilli(), n.HeartbeatAt.UnixMilli(), readout)
 	return err
 }
 
@@ -75,7 +76,7 @@ func (s *Store) ClusterNodes(ctx context.Context) ([]ClusterNode, error) {
 	return collectRows(rows, func(r rowScanner) (ClusterNode, error) {
 		var n ClusterNode
 		var started, beat int64
-		err := r.Scan(&n.ID, &n.Host, &n.Name, &n.Role, &n.Address, &n.Version, &n.GatewayStatus, &started, &beat)
+		err := r.Scan(&n.ID, &n.Host, &n.Name, &n.Role, &n.Address, &n.Version, &n.QueueOwner, &n.GatewayStatus, &started, &beat)
 		n.StartedAt, n.HeartbeatAt = time.UnixMilli(started).UTC(), time.UnixMilli(beat).UTC()
 		return n, err
 	})

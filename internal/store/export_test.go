@@ -92,3 +92,10 @@ const (
 	ErrorHistoryLength = errorHistoryLength
 	ErrorHistoryBytes  = errorHistoryBytes
 )
+
+// OutboxShardOf reads the server shard stored with an outbox message.
+func (s *Store) OutboxShardOf(ctx context.Context, id string) (int, error) {
+	var shard int
+	err := s.queryRow(ctx, "SELECT shard FROM outbox WHERE id = ?", id).Scan(&shard)
+	return shard, err
+}

@@ -165,15 +165,15 @@ func (s *Store) execGrouped(ctx context.Context, query string, args ...any) (int
 	return affected, err
 }
 
-const insertOutboxSQL = `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at, send_plan)
-	VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`
+const insertOutboxSQL = `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at, send_plan, shard)
+	VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`
 
 // InsertOutbox durably accepts a message; it returns once the row is
 // committed (grouped with concurrent accepts).
 func (s *Store) InsertOutbox(ctx context.Context, m OutboxMessage) error {
 	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.txExec(ctx, tx, insertOutboxSQL, m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued,
-			m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(), m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli(), nullableText(m.Plan))
+			m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(), m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli(), nullableText(m.Plan), ServerShard(m.Recipient))
 		return err
 	})
 }

@@ -24,6 +24,10 @@ type step struct {
 	sql    string      // DDL with type tokens, or a data fix written to run twice
 	index  *indexStep  // or an index to create
 	column *columnStep // or a column to add
+	// fill is a data step SQL cannot say on every engine (a value computed
+	// in Go), run in the migration's transaction; like the others it must
+	// leave the same result when run again.
+	fill func(ctx context.Context, s *Store, tx *sql.Tx) error
 }
 
 type indexStep struct {
@@ -389,6 +393,22 @@ var migrations = []migration{
 		// stops at 64 KB.
 		addColumn("cluster_nodes", "readout", "{{text}}"),
 	}},
+	{version: 15, name: "multiconnect: each message's shard, shard leases handed over, each node's queue owner", steps: []step{
+		// The server shard of the recipient (ServerShard), written at
+		// accept: a core node claims only the rows of the shards it
+		// holds. -1 is a row written before (or by a node of an older
+		// version during a rolling upgrade): the holder of shard 0 takes
+		// those. Queued rows get theirs now; finished rows never need one.
+		addColumn("outbox", "shard", "INTEGER NOT NULL DEFAULT -1"),
+		{fill: fillQueuedOutboxShards},
+		// A shard lease the leader asked its holder to pass on, to the
+		// node named here (cluster.go: balancing).
+		addColumn("cluster_leases", "next_holder", "VARCHAR(191) NOT NULL DEFAULT ''"),
+		// The name the node's claims carry in the queues' lease_owner
+		// (WABIZ_NODE_ID): the leader gives back the claims of a node
+		// that went silent.
+		addColumn("cluster_nodes", "queue_owner", "VARCHAR(64) NOT NULL DEFAULT ''"),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.
@@ -518,6 +538,12 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 		}
 		if st.column != nil {
 			if err := s.addColumn(ctx, tx, st.column); err != nil {
+				return err
+			}
+			continue
+		}
+		if st.fill != nil {
+			if err := st.fill(ctx, s, tx); err != nil {
 				return err
 			}
 			continue

@@ -218,11 +218,14 @@ func New(opt Options) *Network {
 func (n *Network) Limiter() *Limiter { return n.limiter }
 
 // SetShare makes this node send at its share of Options.Rate, the
-// deployment's rate (WABIZ_CLOUD_RATE): Rate divided by the engines, the
-// healthy nodes that send (this one included), as the node registry counts
-// them at each heartbeat. One engine, or a count below one, is the whole rate.
-func (n *Network) SetShare(engines int) {
-	n.limiter.SetRate(n.opt.Rate / float64(max(engines, 1)))
+// deployment's rate (WABIZ_CLOUD_RATE): the part of the shards it holds,
+// as the shard map says (internal/cluster). A share outside (0, 1] is the
+// whole rate.
+func (n *Network) SetShare(share float64) {
+	if share <= 0 || share > 1 {
+		share = 1
+	}
+	n.limiter.SetRate(n.opt.Rate * share)
 }
 
 // Pending implements network.Network.

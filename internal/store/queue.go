@@ -160,13 +160,17 @@ func claimRows[T any](ctx context.Context, s *Store, q queueTable, c claimReques
 	return out, nil
 }
 
-// releaseLeases gives back every row of table that owner holds. Rows held
-// back after a failure belong to nobody and stay held.
-func (s *Store) releaseLeases(ctx context.Context, table, owner string) (int64, error) {
+// releaseLeases gives back every row of table that owner holds (and that
+// meet cond, when not ""). Rows held back after a failure belong to nobody
+// and stay held.
+func (s *Store) releaseLeases(ctx context.Context, table, owner, cond string) (int64, error) {
 	if owner == "" {
 		return 0, nil // '' is nobody: those rows are held back, not leased
 	}
-	res, err := s.exec(ctx, "UPDATE "+table+" SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?", owner)
+	if cond != "" {
+		cond = " AND " + cond
+	}
+	res, err := s.exec(ctx, "UPDATE "+table+" SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?"+cond, owner)
 	if err != nil {
 		return 0, err
 	}

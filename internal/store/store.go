@@ -354,7 +354,13 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) (Released, erro
 		table string
 		count *int64
 	}{{"outbox", &r.Messages}, {"callbacks", &r.Callbacks}, {"sandbox_events", &r.SandboxEvents}, {"cloud_events", &r.CloudEvents}} {
-		n, err := s.releaseLeases(ctx, q.table, owner)
+		cond := ""
+		if q.table == "outbox" {
+			// Only queued messages are ever leased: the status index
+			// spares a scan of the whole history.
+			cond = outboxQueue.where
+		}
+		n, err := s.releaseLeases(ctx, q.table, owner, cond)
 		if err != nil {
 			return r, err
 		}

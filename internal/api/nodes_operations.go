@@ -73,9 +73,19 @@ type nodeSupport struct {
 	Errors []apierr.Detail `json:"errors,omitempty"`
 }
 
-// leaderShards is what the primary master owns in the reference's terms:
-// the control shard -1 and shard 0, wabiz's one shard. Other nodes own none.
-var leaderShards = [][2]int{{-1, -1}, {0, 0}}
+// supportShards is what a node owns in the reference's terms: the primary
+// master the control shard -1, and each node [k,k] for every shard k it
+// holds ([[-1,-1],[0,0]] for an HA leader that sends, [] for a standby).
+func supportShards(h cluster.NodeHealth) [][2]int {
+	out := [][2]int{}
+	if h.Role == cluster.HealthPrimaryMaster {
+		out = append(out, [2]int{-1, -1})
+	}
+	for _, k := range h.Shards {
+		out = append(out, [2]int{k, k})
+	}
+	return out
+}
 
 func (s *Server) nodesSupport(nodes []nodeReadout, own supportInfo) map[string]nodeSupport {
 	out := make(map[string]nodeSupport, len(nodes))
@@ -88,10 +98,7 @@ func (s *Server) nodesSupport(nodes []nodeReadout, own supportInfo) map[string]n
 		if !n.own {
 			info = s.supportWith(n.readout.Support, n.health.GatewayStatus)
 		}
-		shards := [][2]int{}
-		if n.health.Role == cluster.HealthPrimaryMaster {
-			shards = leaderShards
-		}
+		shards := supportShards(n.health)
 		out[n.health.ID] = nodeSupport{supportInfo: &info, Role: n.health.Role, Shards: &shards}
 	}
 	return out

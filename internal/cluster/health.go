@@ -23,6 +23,8 @@ type NodeHealth struct {
 	// Silent is how long the node has not heartbeated, when that is
 	// longer than unhealthy_interval (0: healthy).
 	Silent time.Duration
+	// Shards are the shards the node holds a lease of, in order.
+	Shards []int
 }
 
 // Health lists every registered node for /v1/health, or nil when the
@@ -41,10 +43,14 @@ func (n *Node) Health(ctx context.Context, ownStatus string) ([]NodeHealth, erro
 		return nil, err
 	}
 	now := n.o.Now()
+	held, err := n.shardHolders(ctx, now)
+	if err != nil {
+		return nil, err
+	}
 	_, unhealthy := Intervals(n.o.Settings())
 	out := make([]NodeHealth, 0, len(rows))
 	for _, r := range rows {
-		h := NodeHealth{ID: r.ID, GatewayStatus: r.GatewayStatus, Role: HealthSecondaryMaster}
+		h := NodeHealth{ID: r.ID, GatewayStatus: r.GatewayStatus, Role: HealthSecondaryMaster, Shards: held[r.ID]}
 		switch {
 		case r.Role == RoleWeb:
 			h.Role = HealthWebapp
@@ -52,7 +58,7 @@ func (n *Node) Health(ctx context.Context, ownStatus string) ([]NodeHealth, erro
 			h.Role = HealthPrimaryMaster
 		}
 		if r.ID == n.ID() {
-			h.GatewayStatus = ownStatus
+			h.GatewayStatus = n.standbyStatus(ownStatus)
 		} else if silent := now.Sub(r.HeartbeatAt); silent > unhealthy {
 			h.Silent = silent
 		}
@@ -65,4 +71,24 @@ func (n *Node) Health(ctx context.Context, ownStatus string) ([]NodeHealth, erro
 // by id (Options.Readout); a node that wrote none is absent.
 func (n *Node) Readouts(ctx context.Context) (map[string][]byte, error) {
 	return n.o.Store.ClusterNodeReadouts(ctx)
+}
+
+// shardHolders maps each node to the shards of the count in force it holds
+// a lease of at now.
+func (n *Node) shardHolders(ctx context.Context, now time.Time) (map[string][]int, error) {
+	count, err := n.shardCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	leases, err := n.o.Store.ShardLeases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]int{}
+	for _, l := range leases {
+		if l.Count == count && l.Shard < count && l.HeldBy(l.Holder, now) {
+			out[l.Holder] = append(out[l.Holder], l.Shard)
+		}
+	}
+	return out, nil
 }

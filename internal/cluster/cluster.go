@@ -63,7 +63,10 @@ type Options struct {
 	Status func(ctx context.Context) (string, error)
 	// Readout is what this node measures of itself (its /v1/support and
 	// /v1/stats read-outs, encoded), written into its row at each
-	// heartbeat for the other nodes to answer with; nil writes none.
+	// heartbeat for the other nodes to answer with; nil writes none. It
+	// is measured only while another node is registered (a node alone
+	// pays nothing for it), so a node that has just joined answers for
+	// one that was alone from the latter's next heartbeat on.
 	Readout func(ctx context.Context) ([]byte, error)
 	// Leading runs, in a goroutine of its own, while this node holds the
 	// leader lease; its context ends when the lease is lost or given up.
@@ -124,8 +127,9 @@ func (n *Node) Leader() bool {
 	return n.lease.HeldBy(n.ID(), n.o.Now())
 }
 
-// Beat is one heartbeat: the node's row is written, and a core node takes
-// or renews the leader lease, starting or stopping the leader's jobs.
+// Beat is one heartbeat: the registry is read, the node's row is written
+// (with its read-out when other nodes are registered), and a core node
+// takes or renews the leader lease, starting or stopping the leader's jobs.
 func (n *Node) Beat(ctx context.Context) error {
 	now := n.o.Now()
 	status := ""
@@ -135,8 +139,11 @@ func (n *Node) Beat(ctx context.Context) error {
 			status = "disconnected" // what its own /v1/health cannot confirm
 		}
 	}
+	// The registry as it was before this heartbeat: whether another node
+	// is there to read this one's read-out, and how many send.
+	rows, rowsErr := n.o.Store.ClusterNodes(ctx)
 	var readout []byte
-	if n.o.Readout != nil {
+	if n.o.Readout != nil && (rowsErr != nil || othersIn(rows, n.ID())) {
 		var err error
 		if readout, err = n.o.Readout(ctx); err != nil && ctx.Err() == nil {
 			// The row is still written: the node is alive, only its
@@ -175,10 +182,10 @@ func (n *Node) Beat(ctx context.Context) error {
 	}
 	n.mu.Unlock()
 	if n.o.Engines != nil {
-		if rows, err := n.o.Store.ClusterNodes(ctx); err == nil {
+		if rowsErr == nil {
 			n.o.Engines(HealthyEngines(rows, n.ID(), now, unhealthy))
 		} else if ctx.Err() == nil {
-			n.o.Log.Warn("reading the node registry for the send rate share; the last share stays", "err", err)
+			n.o.Log.Warn("reading the node registry for the send rate share; the last share stays", "err", rowsErr)
 		}
 	}
 	if leads {
@@ -189,6 +196,18 @@ func (n *Node) Beat(ctx context.Context) error {
 		}
 	}
 	return errors.Join(rowErr, leaseErr)
+}
+
+// othersIn reports whether the registry rows hold a node other than self.
+// A node alone measures no read-out: only other nodes answer with it, and
+// its own /v1/support and /v1/stats measure live.
+func othersIn(rows []store.ClusterNode, self string) bool {
+	for _, r := range rows {
+		if r.ID != self {
+			return true
+		}
+	}
+	return false
 }
 
 // HealthyEngines counts the nodes of the registry rows that run the engine

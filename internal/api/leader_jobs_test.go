@@ -13,7 +13,9 @@ import (
 // TestLeaderDoesTheOnceOnlyWork: of two core nodes on the Cloud API only
 // the leader asks the Graph API for the template catalogue; the other
 // starts from the catalogue the leader stored and serves a template created
-// in WhatsApp Manager once the leader reloaded, without a fetch of its own.
+// in WhatsApp Manager once the leader reloaded, without a fetch of its own;
+// a template the leader has not loaded yet, accepted by a node that had,
+// is sent by core-b after a miss reload of its own.
 // The message it sent expires through the leader's sweep; its own sweep
 // does nothing.
 func TestLeaderDoesTheOnceOnlyWork(t *testing.T) {
@@ -62,6 +64,22 @@ func TestLeaderDoesTheOnceOnlyWork(t *testing.T) {
 		}
 		if sends := graph.Sends(); len(sends) != 1 || sends[0]["template"].(map[string]any)["name"] != "order_update" {
 			t.Fatalf("sent to the Cloud: %v", sends)
+		}
+
+		// A template approved after the leader's reload, sent through the
+		// web node (its miss reload finds it) and sent out by core-b,
+		// whose catalogue lacks it: the worker's own miss reload, not a
+		// failed message.
+		graph.AddTemplate(cloudTemplate("shipping", "APPROVED"))
+		web.clock.Advance(time.Second) // its copy of the core's state, read at its heartbeat, is a second old
+		web.send(admin, templateSend(graph.Namespace, "shipping"))
+		b.clock.Advance(5 * time.Second) // past core-b's last miss reload
+		b.pump()
+		if sends := graph.Sends(); len(sends) != 2 || sends[1]["template"].(map[string]any)["name"] != "shipping" {
+			t.Fatalf("sent to the Cloud: %v", sends)
+		}
+		if n := templateFetches(graph); n != loads+3 {
+			t.Fatalf("%d catalogue fetches, want 3: the leader's reload, the web node's and core-b's miss reloads", n-loads)
 		}
 
 		// Past the message's time to live, undelivered.

@@ -32,8 +32,10 @@ import (
 const (
 	// templateRefresh is how often the catalogue is reloaded whole.
 	templateRefresh = time.Minute
-	// templateVersionPoll is how often the change count of a network that
-	// keeps one is read (one small database read for the sandbox).
+	// templateVersionPoll is how often the template refresh looks: the
+	// leader reads the change count of a network that keeps one (one small
+	// database read for the sandbox), another node the stored catalogue's
+	// version.
 	templateVersionPoll = time.Second
 	// missReloadEvery is the least time between two reloads that sends
 	// missing a template cause, by the core's clock: a flood of sends naming
@@ -229,11 +231,15 @@ func (c *Core) templateTick(ctx context.Context, t *templateTicker) {
 // startupTemplates is start-up's template load: the leader's from the
 // network (stored for the others), another node's from the stored
 // catalogue, or from the network when none is stored yet (the first
-// start of a deployment).
+// start of a deployment) or it cannot be read.
 func (c *Core) startupTemplates(ctx context.Context) (int, error) {
 	if !c.leads() {
-		if n, found, err := c.loadStoredCatalogue(ctx); err != nil || found {
-			return n, err
+		n, found, err := c.loadStoredCatalogue(ctx)
+		if err == nil && found {
+			return n, nil
+		}
+		if err != nil {
+			c.log.Warn("reading the stored template catalogue failed; loading it from the network", "err", err)
 		}
 	}
 	return c.LoadTemplates(ctx)

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"os"
 	"reflect"
@@ -29,7 +30,8 @@ func sortedKeys(m map[string]any) []string {
 // their heartbeat; /v1/stats/db is counted once, under the answering node;
 // the Prometheus form labels every sample node first; a node silent past
 // unhealthy_interval is in error in JSON and left out of the exposition.
-// With one registered node the answers keep the single-instance shape.
+// With one registered node the answers keep the single-instance shape, and
+// the node measures no read-out for the registry.
 func TestSupportAndStatsListEveryNode(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
@@ -66,6 +68,19 @@ func TestSupportAndStatsListEveryNode(t *testing.T) {
 		}
 
 		beatAll(t, b, web)
+		// core-a was alone at its heartbeat: it measured and wrote no
+		// read-out; it does from its next heartbeat on, now that others
+		// are registered.
+		if stored, err := web.store.ClusterNodeReadouts(context.Background()); err != nil {
+			t.Fatal(err)
+		} else if _, ok := stored[idA]; ok || len(stored) != 2 {
+			t.Fatalf("read-outs stored: %d, core-a's among them %v; want core-b's and web-1's", len(stored), ok)
+		}
+		if got := get(web, "/v1/support").Body["support"].(map[string]any)[idA]; !reflect.DeepEqual(got, map[string]any{"errors": []any{
+			map[string]any{"code": float64(1014), "title": "Internal error", "details": "this node has written no read-out yet"}}}) {
+			t.Fatalf("support of the node that was alone, before its next heartbeat: %v", got)
+		}
+		beatAll(t, a)
 		sup := get(web, "/v1/support").Body["support"].(map[string]any)
 		if got := sortedKeys(sup); !reflect.DeepEqual(got, []string{idA, idB, idWeb}) {
 			t.Fatalf("support keys: %v", got)

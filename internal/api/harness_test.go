@@ -421,13 +421,15 @@ func e(code int, title, details string) errorItem { return errorItem{code, title
 
 // threeNodes builds two core nodes (core-a, core-b) and a web-only node
 // (web-1) on one database, each with opts; every node leaves the registry
-// before the database closes, so a leader's jobs stop first.
+// before the database closes, so a leader's jobs stop first. The cores do
+// the deployment's once-only work only while they lead, as under serve.
 func threeNodes(t *testing.T, cfg store.Config, opts ...harnessOption) (a, b, web *harness) {
 	t.Helper()
 	a = newHarness(t, cfg, append(slices.Clone(opts), withNode("core", "core-a"))...)
 	b = newHarness(t, cfg, append(slices.Clone(opts), withNode("core", "core-b"))...)
 	web = newHarness(t, cfg, append(slices.Clone(opts), withWebRoleOnly(), withNode("web", "web-1"))...)
 	for _, h := range []*harness{a, b, web} {
+		h.core.Follow()
 		t.Cleanup(func() { h.node.Cluster.Leave(context.Background()) })
 	}
 	return a, b, web

@@ -66,7 +66,10 @@ type Options struct {
 	Status func(ctx context.Context) (string, error)
 	// Readout is what this node measures of itself (its /v1/support and
 	// /v1/stats read-outs, encoded), written into its row at each
-	// heartbeat for the other nodes to answer with; nil writes none.
+	// heartbeat for the other nodes to answer with; nil writes none. It
+	// is measured only while another node is registered (a node alone
+	// pays nothing for it), so a node that has just joined answers for
+	// one that was alone from the latter's next heartbeat on.
 	Readout func(ctx context.Context) ([]byte, error)
 	// Leading runs, in a goroutine of its own, while this node holds the
 	// leader lease; its context ends when the lease is lost or given up.
@@ -138,8 +141,9 @@ func (n *Node) Leader() bool {
 	return n.lease.HeldBy(n.ID(), n.o.Now())
 }
 
-// Beat is one heartbeat: the node's row is written, and a core node takes
-// or renews the leader lease, starting or stopping the leader's jobs.
+// Beat is one heartbeat: the registry is read, the node's row is written
+// (with its read-out when other nodes are registered), and a core node
+// takes or renews the leader lease, starting or stopping the leader's jobs.
 func (n *Node) Beat(ctx context.Context) error {
 	now := n.o.Now()
 	status := ""
@@ -150,8 +154,11 @@ func (n *Node) Beat(ctx context.Context) error {
 		}
 		status = n.standbyStatus(status)
 	}
+	// The registry as it was before this heartbeat: whether another node
+	// is there to read this one's read-out.
+	rows, rowsErr := n.o.Store.ClusterNodes(ctx)
 	var readout []byte
-	if n.o.Readout != nil {
+	if n.o.Readout != nil && (rowsErr != nil || othersIn(rows, n.ID())) {
 		var err error
 		if readout, err = n.o.Readout(ctx); err != nil && ctx.Err() == nil {
 			// The row is still written: the node is alive, only its
@@ -204,6 +211,18 @@ func (n *Node) Beat(ctx context.Context) error {
 		}
 	}
 	return errors.Join(rowErr, leaseErr, shardErr)
+}
+
+// othersIn reports whether the registry rows hold a node other than self.
+// A node alone measures no read-out: only other nodes answer with it, and
+// its own /v1/support and /v1/stats measure live.
+func othersIn(rows []store.ClusterNode, self string) bool {
+	for _, r := range rows {
+		if r.ID != self {
+			return true
+		}
+	}
+	return false
 }
 
 // standbyStatus is the gateway_status a node reports: a core node that

@@ -180,3 +180,60 @@ func waitCounts(t *testing.T, l *leadership, started, ended int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestALoneNodeMeasuresNoReadout: a node alone in the registry does not
+// measure its read-out (nobody would read it); once another node is
+// registered it measures and writes one at each heartbeat, and stops when
+// it is alone again.
+func TestALoneNodeMeasuresNoReadout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.Open(t, store.SQLite)
+	clk := &clock{t: time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)}
+	var measured sync.Map // node name -> measurements
+	build := func(name, role string) *cluster.Node {
+		return cluster.New(cluster.Options{
+			Store: s, Self: cluster.Self{Host: "host", Name: name, Role: role, Version: "test"},
+			Settings: func() settings.Application { return settings.Defaults() },
+			Readout: func(context.Context) ([]byte, error) {
+				v, _ := measured.LoadOrStore(name, new(int))
+				*v.(*int)++
+				return []byte(`{"node":"` + name + `"}`), nil
+			},
+			Now: clk.Now,
+		})
+	}
+	times := func(name string) int {
+		if v, ok := measured.Load(name); ok {
+			return *v.(*int)
+		}
+		return 0
+	}
+	stored := func() map[string][]byte {
+		t.Helper()
+		m, err := s.ClusterNodeReadouts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	solo, web := build("solo", cluster.RoleAll), build("web", cluster.RoleWeb)
+	beat(t, solo)
+	beat(t, solo)
+	if n, m := times("solo"), stored(); n != 0 || len(m) != 0 {
+		t.Fatalf("a node alone measured %d times and the registry holds %d read-outs; want none", n, len(m))
+	}
+
+	beat(t, web, solo)
+	if n, m := times("solo"), stored(); n != 1 || len(m) != 2 {
+		t.Fatalf("with another node registered: measured %d times, %d read-outs stored; want 1 and 2", n, len(m))
+	}
+
+	if err := web.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	beat(t, solo)
+	if n, m := times("solo"), stored(); n != 1 || len(m) != 0 {
+		t.Fatalf("alone again: measured %d times, %d read-outs stored; want still 1 and none", n, len(m))
+	}
+}

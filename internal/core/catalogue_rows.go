@@ -13,19 +13,20 @@ import (
 	"github.com/wabiz/wabiz/internal/store"
 )
 
-// The catalogue as the other nodes see it: the core that runs stores every
-// catalogue it loads (the definitions in Meta's shape, as the network gave
-// them) in CatalogueDocument, whose version changes with its content. A
-// node whose core does not run follows the document: before a template
-// send it reads the version, at most once per catalogueCheckEvery, and
-// loads the rows when it changed. Its miss reload (templates.go) still asks
-// the network itself, so a template just approved can be sent at once on
-// any node; only the core writes the rows (docs/decisions.md).
+// The catalogue as the other nodes see it: the leader (leader.go) stores
+// every catalogue it loads (the definitions in Meta's shape, as the network
+// gave them) in CatalogueDocument, whose version changes with its content.
+// Every other node follows the document: a core node at start-up and at
+// each look of its template refresh, any node before a template send; it
+// reads the version, at most once per catalogueCheckEvery, and loads the
+// rows when it changed. A miss reload (templates.go) still asks the network
+// on any node, so a template just approved can be sent at once; only the
+// leader writes the rows (docs/decisions.md).
 
 // CatalogueDocument holds the catalogue the running core loaded last.
 const CatalogueDocument = "template_catalogue"
 
-// catalogueCheckEvery is how often a node without a core reads the
+// catalogueCheckEvery is how often a node that does not lead reads the
 // document's version, by its clock.
 const catalogueCheckEvery = time.Second
 
@@ -39,18 +40,20 @@ type storedCatalogueBody struct {
 
 // catalogueRows is what the two sides remember of the document.
 type catalogueRows struct {
-	// written is, on the core that runs, the body it stored last, so an
-	// unchanged reload writes nothing; guarded by templates.loadMu.
+	// written is, on the leader, the body it stored last, so an unchanged
+	// reload writes nothing; guarded by templates.loadMu, reset when the
+	// node becomes the leader.
 	written []byte
 
-	// On a node without a core: when it last read the version, and the
-	// document version it loaded. mu is taken before templates.loadMu.
+	// On a node that does not lead: when it last read the version, and
+	// the document version it loaded. mu is taken before templates.loadMu.
 	mu      sync.Mutex
 	checked time.Time
 	version int64
 }
 
-// storeCatalogue records the catalogue just loaded for the other nodes. It
+// storeCatalogue records the catalogue the leader just loaded for the
+// other nodes. It
 // runs under templates.loadMu, so stores follow the loads' order. A failure
 // is logged: the catalogue is in force here, and the next load stores it.
 func (c *Core) storeCatalogue(ctx context.Context, list []network.Template, version int64) {
@@ -83,31 +86,52 @@ func (c *Core) followStoredCatalogue(ctx context.Context) {
 	}
 	rows.checked = now
 	v, err := c.store.DocumentVersion(ctx, CatalogueDocument)
-	if err != nil || v == 0 || v == rows.version {
-		if err != nil {
-			c.log.Warn("reading the stored template catalogue's version failed; the catalogue in force answers", "err", err)
-		}
+	if err != nil {
+		c.log.Warn("reading the stored template catalogue's version failed; the catalogue in force answers", "err", err)
 		return
 	}
-	doc, err := c.store.GetDocument(ctx, CatalogueDocument)
-	if err != nil {
-		c.log.Warn("reading the stored template catalogue failed; the catalogue in force answers", "err", err)
+	if v == 0 || v == rows.version {
 		return
+	}
+	if _, _, err := c.installStoredLocked(ctx); err != nil {
+		c.log.Warn("reading the stored template catalogue failed; the catalogue in force answers", "err", err)
+	}
+}
+
+// loadStoredCatalogue puts the stored catalogue in force, whatever version
+// this node loaded last; found is false when none is stored.
+func (c *Core) loadStoredCatalogue(ctx context.Context) (n int, found bool, err error) {
+	rows := &c.templates.rows
+	rows.mu.Lock()
+	defer rows.mu.Unlock()
+	rows.checked = c.now()
+	return c.installStoredLocked(ctx)
+}
+
+// installStoredLocked reads the stored catalogue and puts it in force;
+// rows.mu is held.
+func (c *Core) installStoredLocked(ctx context.Context) (n int, found bool, err error) {
+	doc, err := c.store.GetDocument(ctx, CatalogueDocument)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
 	}
 	var body storedCatalogueBody
 	if err := json.Unmarshal(doc.Body, &body); err != nil {
-		c.log.Warn("the stored template catalogue is corrupt; the catalogue in force answers", "err", err)
-		return
+		return 0, false, fmt.Errorf("the stored template catalogue is corrupt: %w", err)
 	}
 	c.templates.loadMu.Lock()
-	c.installCatalogue(body.Templates, body.NetworkVersion)
+	n = c.installCatalogue(body.Templates, body.NetworkVersion)
 	c.templates.loadMu.Unlock()
-	rows.version = doc.Version
+	c.templates.rows.version = doc.Version
+	return n, true, nil
 }
 
-// putLatest writes a document the running core owns whatever version is
-// stored: the latest word wins (a conflict is a core of an earlier run, or
-// another node, writing at the same moment).
+// putLatest writes a document the leader owns whatever version is stored:
+// the latest word wins (a conflict is a core of an earlier run, or a
+// leader that has just lost the lease, writing at the same moment).
 func (c *Core) putLatest(ctx context.Context, name string, body []byte) error {
 	for range 3 {
 		v, err := c.store.DocumentVersion(ctx, name)

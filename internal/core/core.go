@@ -123,7 +123,9 @@ type Core struct {
 	started atomic.Bool
 	shared  stateView
 
-	templates templateState // templates.go
+	templates    templateState // templates.go
+	templateWake chan struct{} // the template refresh looks at once: the node became the leader
+	lead         leadership    // leader.go
 
 	readyMu sync.Mutex
 	readyCh chan struct{} // closed when start-up finishes; replaced when it begins again
@@ -168,7 +170,7 @@ func New(o Options) *Core {
 	}
 	c := &Core{store: o.Store, net: o.Network, hooks: o.Hooks, settings: o.Settings, media: o.Media, log: o.Log, now: o.Now,
 		node: o.NodeID, drainFor: o.OfflineDrainLimit, batch: o.BatchSize, dbWait: o.DBTimeout, lostAfter: o.ConnectionLostAfter,
-		outboxWake: make(chan struct{}, 1), eventWake: make(chan struct{}, 1), runCtx: context.Background(),
+		outboxWake: make(chan struct{}, 1), eventWake: make(chan struct{}, 1), templateWake: make(chan struct{}, 1), runCtx: context.Background(),
 		readyCh: make(chan struct{})}
 	c.state.Store(StateUnregistered)
 	c.setUpTemplates()
@@ -203,8 +205,8 @@ func (c *Core) Ready() bool { return c.ready.Load() }
 
 // Start loads the registration and, when there is one, runs the start-up
 // process in the background. The loops (Run) may start at the same time:
-// they do nothing until the core is ready. From Start on, the core's state
-// is recorded for the nodes that do not run one (shared.go).
+// they do nothing until the core is ready. From Start on, the leader's core
+// records its state for the nodes that do not run one (shared.go).
 func (c *Core) Start(ctx context.Context) error {
 	c.runCtx = ctx
 	acct, ok, err := c.loadAccount(ctx)
@@ -296,7 +298,7 @@ func (c *Core) Startup(ctx context.Context, acct network.Account) error {
 	}
 	var loaded int
 	if err := c.retry(ctx, "load message templates", func() (err error) {
-		loaded, err = c.LoadTemplates(ctx)
+		loaded, err = c.startupTemplates(ctx)
 		return err
 	}); err != nil {
 		return err
@@ -365,18 +367,15 @@ func (c *Core) wake(ch chan struct{}) {
 	}
 }
 
-// setReady flips readiness and wakes whoever waits for it. A core that
-// runs in this process records its state (with c.state, set before) for
-// the other nodes first, so that whoever WaitReady wakes finds the row
-// current; one whose Start was never called is a web node's, and records
-// nothing.
+// setReady flips readiness and wakes whoever waits for it. The leader's
+// core records its state (with c.state, set before) for the other nodes
+// first, so that whoever WaitReady wakes finds the row current; one whose
+// Start was never called is a web node's, and records nothing.
 func (c *Core) setReady(ready bool) {
 	c.readyMu.Lock()
 	defer c.readyMu.Unlock()
 	was := c.ready.Swap(ready)
-	if c.runsHere() {
-		c.PublishState(c.runCtx)
-	}
+	c.PublishState(c.runCtx)
 	switch {
 	case ready && !was:
 		close(c.readyCh)

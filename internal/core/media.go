@@ -153,11 +153,12 @@ func (c *Core) prepareDecoded(ctx context.Context, m store.OutboxMessage) (prepa
 
 // resolvePlan hydrates the template object tmpl (nil: not a template) against
 // the catalogue in force and finds the file of ref or of the template's
-// header.
+// header. A template the catalogue lacks was accepted by a node that had
+// loaded it: it is looked for again as at accept (hydrate).
 func (c *Core) resolvePlan(ctx context.Context, msgType string, tmpl json.RawMessage, ref *message.Media) (prepared, *asyncError, error) {
 	var p prepared
 	if tmpl != nil {
-		rendered, apiErr := c.catalogue().Hydrate(msgType, tmpl)
+		rendered, apiErr := c.hydrate(ctx, msgType, tmpl)
 		if apiErr != nil {
 			return prepared{}, asyncFrom(apiErr), nil
 		}

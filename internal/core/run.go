@@ -10,10 +10,10 @@ import (
 const pollInterval = 250 * time.Millisecond
 
 // Run drives the core until ctx ends: the outbox worker, the event receiver,
-// the expiry sweep, the template refresh and the connection watch, each an
-// explicit goroutine.
+// the template refresh and the connection watch, each an explicit
+// goroutine. The work done once per deployment runs in Lead.
 func (c *Core) Run(ctx context.Context) {
-	done := make(chan struct{}, 3)
+	done := make(chan struct{}, 2)
 	go func() { c.runOutbox(ctx); done <- struct{}{} }()
 	go func() {
 		c.loop(ctx, "events", c.eventWake, func(ctx context.Context) (int, error) {
@@ -25,9 +25,7 @@ func (c *Core) Run(ctx context.Context) {
 		})
 		done <- struct{}{}
 	}()
-	go func() { c.loop(ctx, "expiry", nil, c.ExpireMessages); done <- struct{}{} }()
 	go c.refreshTemplates(ctx)
-	go c.keepStatePublished(ctx)
 	go c.watchConnection(ctx)
 	if p := c.net.Pending(); p != nil {
 		go func() {
@@ -41,7 +39,7 @@ func (c *Core) Run(ctx context.Context) {
 			}
 		}()
 	}
-	for range 3 {
+	for range 2 {
 		<-done
 	}
 }

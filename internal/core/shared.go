@@ -14,7 +14,7 @@ import (
 )
 
 // What the accept path needs to know of the core, for a node whose core
-// does not run in its process (the web role alone). The core that runs
+// does not run in its process (the web role alone). The core of the leader
 // writes its state to a document whenever it changes and every
 // statePublishEvery; such a node reads it back through a cache of
 // stateCacheFor. A core that runs in the process is read directly: the
@@ -74,11 +74,17 @@ func (c *Core) localState() sharedState {
 	return st
 }
 
-// PublishState writes the core's current state to StateDocument. Each
+// PublishState writes the core's current state to StateDocument, when the
+// core runs here and leads: the web nodes answer from the leader's state,
+// as the reference's webapps from the primary master's (several cores
+// writing the one document would make it flip between their states). Each
 // write reads the state when it runs, under a lock, so the last write is of
 // the latest state whatever order the changes came in. A failure is logged
 // and left to the next change or periodic write.
 func (c *Core) PublishState(ctx context.Context) {
+	if !c.runsHere() || !c.leads() {
+		return
+	}
 	c.shared.publishMu.Lock()
 	defer c.shared.publishMu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, c.dbWait)

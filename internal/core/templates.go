@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,12 +10,13 @@ import (
 	"github.com/wabiz/wabiz/internal/apierr"
 	"github.com/wabiz/wabiz/internal/message"
 	"github.com/wabiz/wabiz/internal/network"
-	"github.com/wabiz/wabiz/internal/periodic"
 	"github.com/wabiz/wabiz/internal/template"
 )
 
-// The message-template catalogue is loaded from the network during start-up
-// and kept current in three ways:
+// The message-template catalogue is loaded during start-up and kept
+// current in three ways. Asking the network is the leader's work
+// (leader.go); the other nodes follow the catalogue it stores
+// (catalogue_rows.go), save for the miss reload.
 //
 //   - A full reload every templateRefresh, as the original client refreshed
 //     its language packs: the backstop, and how a pause or an edit made in
@@ -25,13 +27,15 @@ import (
 //     within templateVersionPoll.
 //   - A send naming a template the catalogue lacks reloads once before it is
 //     answered 2001–2003 (reloadAfterMiss), so a template just created or
-//     approved can be sent at once on any network.
+//     approved can be sent at once on any network and any node.
 
 const (
 	// templateRefresh is how often the catalogue is reloaded whole.
 	templateRefresh = time.Minute
-	// templateVersionPoll is how often the change count of a network that
-	// keeps one is read (one small database read for the sandbox).
+	// templateVersionPoll is how often the template refresh looks: the
+	// leader reads the change count of a network that keeps one (one small
+	// database read for the sandbox), another node the stored catalogue's
+	// version.
 	templateVersionPoll = time.Second
 	// missReloadEvery is the least time between two reloads that sends
 	// missing a template cause, by the core's clock: a flood of sends naming
@@ -107,7 +111,7 @@ func (c *Core) loadTemplatesLocked(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := c.installCatalogue(list, version)
-	if c.runsHere() {
+	if c.runsHere() && c.leads() {
 		c.storeCatalogue(ctx, list, version)
 	}
 	return n, nil
@@ -169,48 +173,101 @@ func (c *Core) RefreshTemplates(ctx context.Context) (bool, error) {
 	return err == nil, err
 }
 
-// refreshTemplates keeps the catalogue current until ctx ends: the change
-// count every templateVersionPoll when the network keeps one, and a full
-// reload every templateRefresh. A failure is logged when it begins, not at
-// every tick.
+// refreshTemplates keeps the catalogue current until ctx ends, looking
+// every templateVersionPoll (templateTick), and at once when the node
+// becomes the leader.
 func (c *Core) refreshTemplates(ctx context.Context) {
-	tick := templateRefresh
-	if _, ok := c.net.(network.TemplateChanges); ok {
-		tick = templateVersionPoll
-	}
-	var sinceFull time.Duration
-	failing := false
-	periodic.Every(ctx, tick, func(ctx context.Context) {
-		if !c.ready.Load() {
+	// A node leading from the start loaded whole during start-up.
+	t := templateTicker{leading: c.leads()}
+	for {
+		timer := time.NewTimer(templateVersionPoll)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
 			return
+		case <-c.templateWake:
+		case <-timer.C:
 		}
-		var err error
-		if sinceFull += tick; sinceFull >= templateRefresh {
-			sinceFull = 0
-			_, err = c.LoadTemplates(ctx)
-		} else {
-			_, err = c.RefreshTemplates(ctx)
+		timer.Stop()
+		c.templateTick(ctx, &t)
+	}
+}
+
+// templateTicker is what refreshTemplates remembers between looks.
+type templateTicker struct {
+	sinceFull time.Duration // since the leader's last full reload, in looks
+	leading   bool          // this node led at the last look
+	failing   bool          // the last reload failed (logged when it began)
+}
+
+// templateTick is one look. The leader asks the network: the change count
+// when the network keeps one, a full reload every templateRefresh and when
+// it has just become the leader (the stored catalogue it followed may be a
+// period old). Every other node follows the stored catalogue, one version
+// read a look, and never asks the network here: in cloud mode that would
+// be Graph API calls from every node.
+func (c *Core) templateTick(ctx context.Context, t *templateTicker) {
+	if !c.ready.Load() {
+		return
+	}
+	if !c.leads() {
+		t.leading = false
+		c.followStoredCatalogue(ctx)
+		return
+	}
+	var err error
+	if t.sinceFull += templateVersionPoll; t.sinceFull >= templateRefresh || !t.leading {
+		t.sinceFull, t.leading = 0, true
+		_, err = c.LoadTemplates(ctx)
+	} else {
+		_, err = c.RefreshTemplates(ctx)
+	}
+	if err != nil && ctx.Err() == nil && !t.failing {
+		c.log.Warn("reloading message templates failed; the previous catalogue stays in force", "err", err)
+	}
+	t.failing = err != nil
+}
+
+// startupTemplates is start-up's template load: the leader's from the
+// network (stored for the others), another node's from the stored
+// catalogue, or from the network when none is stored yet (the first
+// start of a deployment) or it cannot be read.
+func (c *Core) startupTemplates(ctx context.Context) (int, error) {
+	if !c.leads() {
+		n, found, err := c.loadStoredCatalogue(ctx)
+		if err == nil && found {
+			return n, nil
 		}
-		if err != nil && ctx.Err() == nil && !failing {
-			c.log.Warn("reloading message templates failed; the previous catalogue stays in force", "err", err)
+		if err != nil {
+			c.log.Warn("reading the stored template catalogue failed; loading it from the network", "err", err)
 		}
-		failing = err != nil
-	})
+	}
+	return c.LoadTemplates(ctx)
 }
 
 // checkTemplate hydrates a template send against the catalogue in force.
 // Only a send the catalogue cannot serve (lacksTemplate) costs more: one
 // reload, shared and bounded, and a second look.
 func (c *Core) checkTemplate(ctx context.Context, out *message.Outbound) *apierr.Error {
-	if !c.runsHere() {
+	_, apiErr := c.hydrate(ctx, out.Type, out.Template)
+	return apiErr
+}
+
+// hydrate renders a template object against the catalogue in force, on
+// a node that does not lead after a look at the stored catalogue (at most
+// one a catalogueCheckEvery). A template the catalogue lacks costs a
+// reload from the network, shared and bounded (reloadAfterMiss), on any
+// node: the leader may not have loaded a template just approved, and a
+// send of it should not wait a minute for that.
+func (c *Core) hydrate(ctx context.Context, msgType string, tmpl json.RawMessage) (*template.Rendered, *apierr.Error) {
+	if !c.runsHere() || !c.leads() {
 		c.followStoredCatalogue(ctx)
 	}
-	_, apiErr := c.catalogue().Hydrate(out.Type, out.Template)
+	rendered, apiErr := c.catalogue().Hydrate(msgType, tmpl)
 	if apiErr == nil || !lacksTemplate(apiErr) || !c.reloadAfterMiss(ctx, apiErr) {
-		return apiErr
+		return rendered, apiErr
 	}
-	_, apiErr = c.catalogue().Hydrate(out.Type, out.Template)
-	return apiErr
+	return c.catalogue().Hydrate(msgType, tmpl)
 }
 
 // lacksTemplate reports the refusals a newer catalogue may not give: the

@@ -300,8 +300,13 @@ func (c *Core) fail(ctx context.Context, m store.OutboxMessage, code int, detail
 }
 
 // ExpireMessages fails sent messages whose time to live ran out before the
-// recipient's phone got them (410).
+// recipient's phone got them (410). Only the leader sweeps: two sweeping
+// nodes would each queue a failed callback for the same message before one
+// of them recorded it.
 func (c *Core) ExpireMessages(ctx context.Context) (int, error) {
+	if !c.leads() {
+		return 0, nil
+	}
 	msgs, err := c.store.ExpiredOutbox(ctx, c.now(), c.batch)
 	if err != nil {
 		return 0, err

@@ -10,7 +10,8 @@
 // events (Node.Core) and webhook delivery (Node.Hooks). WABIZ_ROLE says
 // which run (all, web, core); every node joins the cluster (Node.Cluster),
 // and the one holding the leader lease runs the jobs that must run once
-// (garbage collection, expired tokens). Every part is built whichever role
+// (the expiry sweep, template reloads from the network, the shared core
+// state, garbage collection, expired tokens). Every part is built whichever role
 // runs, so the answers of the API do not depend on which parts share its
 // process.
 package server
@@ -381,6 +382,9 @@ type operations struct {
 // returns once those have started.
 func (n *Node) Start(ctx context.Context) error {
 	go n.Watcher.Run(ctx, n.Config.SettingsRefresh)
+	// The engine does the deployment's once-only work while this node
+	// leads, from the first heartbeat on (a node alone leads at once).
+	n.Core.Follow()
 	if err := n.Cluster.Beat(ctx); err != nil {
 		return fmt.Errorf("register in the node registry: %w", err)
 	}
@@ -417,10 +421,14 @@ func (n *Node) RunCore(ctx context.Context) error {
 }
 
 // leaderJobs are the jobs that must run once per deployment, run by the
-// leader while it leads: the daily message and media collections with the
-// pass_through sweep, and the removal of expired tokens.
+// leader while it leads: the engine's (the expiry sweep, the template
+// catalogue fetched from the network and stored for the others, the state
+// the web nodes answer from: core.Lead), the daily message and media
+// collections with the pass_through sweep, and the removal of expired
+// tokens. Only nodes that run the engine compete for the lease.
 func (n *Node) leaderJobs(ctx context.Context) {
 	var wg sync.WaitGroup
+	wg.Go(func() { n.Core.Lead(ctx) })
 	wg.Go(func() { removeExpiredTokens(ctx, n.Store, n.Log, n.now) })
 	wg.Go(func() { operations{n.Metrics, n.Collector}.Run(ctx) })
 	wg.Wait()

@@ -87,8 +87,14 @@ type Options struct {
 	// Cloud bridge sends at WABIZ_CLOUD_RATE times that
 	// (docs/cloud-bridge.md).
 	Share func(share float64)
-	Log   *slog.Logger
-	Now   func() time.Time
+	// EngineStopped waits, at a clean shutdown, until the engine's loops
+	// have stopped (their sends and deliveries ended), or ctx ends; true
+	// when they did. Then the node gives back what it still had claimed, so
+	// the other nodes take it at once rather than when the leases run out.
+	// Nil, or false, leaves the claims to run out.
+	EngineStopped func(ctx context.Context) bool
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // Node is this node's membership: its row, and the leader lease when it
@@ -274,7 +280,16 @@ func (n *Node) Leave(ctx context.Context) error {
 	n.leading.Wait()
 	var err error
 	if n.o.Self.competes() {
-		err = errors.Join(n.leaveShards(ctx), n.o.Store.ReleaseLease(ctx, LeaderLease, n.ID()))
+		err = n.leaveShards(ctx)
+		if n.o.EngineStopped != nil && n.o.EngineStopped(ctx) && n.o.Self.QueueOwner != "" {
+			got, rerr := n.o.Store.ReleaseLeases(ctx, n.o.Self.QueueOwner)
+			err = errors.Join(err, rerr)
+			if got.Total() > 0 {
+				n.o.Log.Info("gave back the work this node had claimed, for the other nodes", "messages", got.Messages,
+					"callbacks", got.Callbacks, "sandbox_events", got.SandboxEvents, "cloud_events", got.CloudEvents)
+			}
+		}
+		err = errors.Join(err, n.o.Store.ReleaseLease(ctx, LeaderLease, n.ID()))
 	}
 	return errors.Join(err, n.o.Store.RemoveClusterNode(ctx, n.ID()))
 }

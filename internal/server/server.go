@@ -90,6 +90,9 @@ type Node struct {
 	now     func() time.Time
 	// clusterDone is closed once the membership has left the registry.
 	clusterDone chan struct{}
+	// engineDone is closed once the engine's loops RunCore started have
+	// returned, their sends and deliveries ended; nil when never started.
+	engineDone chan struct{}
 
 	Store    *store.Store
 	Auth     *auth.Service
@@ -225,7 +228,7 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		self.Address = "" // no listener
 	}
 	co := cluster.Options{Store: s, Self: self, Settings: n.Settings.Current, Status: n.Core.GatewayStatus,
-		Readout: n.readout, Leading: n.leaderJobs, ShardCount: n.Core.Shards, Log: log, Now: now}
+		Readout: n.readout, Leading: n.leaderJobs, ShardCount: n.Core.Shards, EngineStopped: n.engineStopped, Log: log, Now: now}
 	if c.Role != cluster.RoleWeb {
 		// The engine sends only for the shards this node holds.
 		co.SetShards = n.Core.ClaimShards
@@ -388,6 +391,9 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.Cluster.Beat(ctx); err != nil {
 		return fmt.Errorf("register in the node registry: %w", err)
 	}
+	if n.Config.Role != cluster.RoleWeb {
+		n.engineDone = make(chan struct{}) // before the membership may leave and wait for it
+	}
 	n.clusterDone = make(chan struct{})
 	go func() {
 		defer close(n.clusterDone)
@@ -405,11 +411,15 @@ func (n *Node) Start(ctx context.Context) error {
 // has started; the loops stop with ctx. The jobs that run once per
 // deployment run on the leader (leaderJobs).
 func (n *Node) RunCore(ctx context.Context) error {
-	go n.Hooks.Run(ctx)
+	var loops sync.WaitGroup
+	loops.Go(func() { n.Hooks.Run(ctx) })
 	if err := n.Core.Start(ctx); err != nil {
 		return err
 	}
-	go n.Core.Run(ctx)
+	loops.Go(func() { n.Core.Run(ctx) })
+	if done := n.engineDone; done != nil {
+		go func() { loops.Wait(); close(done) }()
+	}
 	// A web node records a registration without starting on it: the core
 	// nodes find it here.
 	go periodic.Every(ctx, n.Config.SettingsRefresh, func(ctx context.Context) {
@@ -418,6 +428,20 @@ func (n *Node) RunCore(ctx context.Context) error {
 		}
 	})
 	return nil
+}
+
+// engineStopped waits until the engine's loops have returned, or ctx
+// ends; false when the engine never ran here or did not stop in time.
+func (n *Node) engineStopped(ctx context.Context) bool {
+	if n.engineDone == nil {
+		return false
+	}
+	select {
+	case <-n.engineDone:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // leaderJobs are the jobs that must run once per deployment, run by the

@@ -165,7 +165,10 @@ func (n *Node) assignShards(ctx context.Context) error {
 		if !ok {
 			l = store.ShardLease{Count: count, Shard: shard}
 		}
-		if _, alive := holding[l.Holder]; alive && l.Until.After(now) {
+		if l.Holder != "" && l.Until.After(now) {
+			// Held: even by a node that missed heartbeats, a lease is
+			// never taken before it runs out, or two nodes would send for
+			// the shard at once.
 			continue
 		}
 		to := fewest()

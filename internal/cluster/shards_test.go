@@ -151,6 +151,19 @@ func TestShardsAreAssignedBalancedAndMoved(t *testing.T) {
 			if slices.Contains(slices.Concat(ea.shards(4), eb.shards(4)), cShard) {
 				t.Fatalf("%v after c went silent, another node sends for c's shard while c's claim stands", d.clk.Now().Sub(silentFrom))
 			}
+			// Its lease is never taken before it runs out (25 s), though c
+			// stopped counting as live after two missed heartbeats.
+			if d.clk.Now().Sub(silentFrom) < 25*time.Second {
+				leases, err := d.s.ShardLeases(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, l := range leases {
+					if l.Shard == cShard && l.Count == 4 && l.Holder != "host:c" {
+						t.Fatalf("%v after c went silent its shard's lease went to %s before it ran out", d.clk.Now().Sub(silentFrom), l.Holder)
+					}
+				}
+			}
 		}
 		d.clk.Advance(5 * time.Second)
 		beat(t, a, b)

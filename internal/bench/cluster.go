@@ -177,7 +177,7 @@ func RunCluster(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Rate <= 0 {
 		// Above what the nodes can send, so they always have work, and
 		// no more, so the accepts take no more CPU than they must.
-		cfg.Rate = 1.25 * cfg.ideal(cfg.Cores)
+		cfg.Rate = 1.1 * cfg.ideal(cfg.Cores)
 	}
 	rep := &Report{Network: "cloud", CPUs: runtime.NumCPU(), Mode: mode(cfg.Load)}
 	recipients := make([]string, max(cfg.Recipients, 1))

@@ -41,17 +41,18 @@ func main() {
 	fs.StringVar(&cfg.DB, "db", "", "database of the started server: empty = SQLite; postgres://user@host:port or mysql://user@host:port = a fresh database there, dropped after the run")
 	fs.IntVar(&cfg.Preload, "preload", 0, "store this many finished messages before the server starts")
 	fs.BoolVar(&cfg.Restart, "restart", false, "after the run, restart the server and time start-up to connected")
+	fs.IntVar(&cfg.Cores, "cores", 0, "several nodes: this many core nodes (WABIZ_ROLE=core) on the --db server, against the Graph double; 0 = one node")
+	fs.IntVar(&cfg.Webs, "webs", 2, "with --cores or --scaling: web nodes taking the load round robin")
+	var scaling string
+	fs.StringVar(&scaling, "scaling", "", "run the several-node deployment once per core count, e.g. 1,2,4, and print a table")
+	fs.DurationVar(&cfg.SendDelay, "send-delay", 0, "cloud: the Graph double answers each send after this long (a round trip), e.g. 50ms")
+	fs.IntVar(&cfg.SendConcurrency, "send-concurrency", 1024, "WABIZ_SEND_CONCURRENCY of each server started: sends one core node has in flight")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&quiet, "q", false, "no progress lines on standard error")
 	fs.Parse(os.Args[1:])
-	if cfg.Messages == 0 && cfg.Duration == 0 {
-		cfg.Messages = 20000
-	}
-	if cfg.Password == "" {
-		cfg.Password = os.Getenv("WABIZ_PASSWORD")
-	}
-	if cfg.Network == "cloud" && cfg.Rate == 0 {
-		cfg.Rate = float64(cfg.CloudRate)
+	if err := bench.Resolve(&cfg, scaling, isSet(fs, "network")); err != nil {
+		fmt.Fprintln(os.Stderr, "wabiz-bench:", err)
+		os.Exit(2)
 	}
 	if !quiet {
 		cfg.Log = func(format string, a ...any) {
@@ -60,7 +61,26 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := bench.Run(ctx, cfg)
+	if len(cfg.Scaling) > 0 {
+		reps, err := bench.RunScaling(ctx, cfg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "wabiz-bench:", err)
+			os.Exit(1)
+		}
+		if asJSON {
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(reps)
+			return
+		}
+		bench.WriteScaling(os.Stdout, reps)
+		return
+	}
+	run := bench.Run
+	if cfg.Cores > 0 {
+		run = bench.RunCluster
+	}
+	rep, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wabiz-bench:", err)
 		os.Exit(1)
@@ -72,4 +92,11 @@ func main() {
 		return
 	}
 	rep.WriteText(os.Stdout)
+}
+
+// isSet says whether the command line gave flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -38,7 +38,8 @@ type Config struct {
 	DB          string // "" = SQLite in the data directory; postgres://… or mysql://… = a database of its own on that server
 	Preload     int    // finished messages stored before the server starts
 	Restart     bool   // after the run, restart the server and time start-up to ready
-	Log         func(format string, a ...any)
+	Cluster
+	Log func(format string, a ...any)
 }
 
 // Report is the result, printed as text or JSON.
@@ -62,6 +63,7 @@ type Report struct {
 	Preloaded      int     `json:"preloaded_messages,omitempty"`
 	DeliveredSec   float64 `json:"delivered_per_sec,omitempty"`
 	StartToReadyMs float64 `json:"start_to_ready_ms,omitempty"`
+	Nodes          *Nodes  `json:"nodes,omitempty"`
 	RestartReadyMs float64 `json:"restart_to_ready_ms,omitempty"`
 }
 
@@ -88,6 +90,9 @@ func side(r driveResult) Side {
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Messages <= 0 && cfg.Duration <= 0 {
 		return nil, errors.New("set --messages or --duration")
+	}
+	if cfg.Cores > 0 {
+		return nil, errors.New("several nodes: use RunCluster")
 	}
 	if cfg.Network == "cloud" && cfg.URL != "" {
 		return nil, errors.New("--network cloud starts its own server against the Graph double; it cannot use --url")
@@ -141,6 +146,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if cfg.Network == "cloud" {
 			graph = graphtest.Start()
 			defer graph.Close()
+			graph.SetSendDelay(cfg.SendDelay)
 			secret = randomHex()
 			extra = cloudEnv(graph, secret, cfg.CloudRate)
 		}
@@ -158,6 +164,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Preloaded = cfg.Preload
 		}
 		extra = append(extra, dbc.Environment()...)
+		if cfg.SendConcurrency > 0 {
+			extra = append(extra, fmt.Sprintf("WABIZ_SEND_CONCURRENCY=%d", cfg.SendConcurrency))
+		}
 		if srv, err = startServer(ctx, bin, dir+"/data", "", extra); err != nil {
 			return nil, err
 		}
@@ -168,7 +177,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	api := client.New(base)
-	if err := setup(ctx, api, cfg, recipients, hooks.url); err != nil {
+	if err := setup(ctx, api, cfg, recipients, hooks.url, waitConnected); err != nil {
 		if srv != nil {
 			err = fmt.Errorf("%w\nserver output:\n%s", err, srv.output.String())
 		}
@@ -266,7 +275,7 @@ func randomHex() string {
 
 // setup logs in, registers the number, opens the recipients' windows and
 // sets the webhook.
-func setup(ctx context.Context, api *client.Client, cfg Config, recipients []string, hookURL string) error {
+func setup(ctx context.Context, api *client.Client, cfg Config, recipients []string, hookURL string, ready func(context.Context, *client.Client) error) error {
 	const newPassword = "Bench-Pass-1!"
 	if cfg.URL == "" {
 		if _, _, err := api.Login(ctx, cfg.User, "secret", newPassword); err != nil {
@@ -312,7 +321,7 @@ func setup(ctx context.Context, api *client.Client, cfg Config, recipients []str
 			}
 		}
 	}
-	if err := waitConnected(ctx, api); err != nil {
+	if err := ready(ctx, api); err != nil {
 		return err
 	}
 	patch := map[string]any{"webhooks": map[string]any{"url": hookURL}, "sent_status": true}

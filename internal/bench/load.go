@@ -32,6 +32,17 @@ type target struct {
 	url    string // http://host:port/v1/messages
 	auth   string // Authorization header, "" for none
 	bodies [][]byte
+	// more are further URLs, as url of other web nodes: request n goes to
+	// the n-th of url and more, round robin.
+	more []string
+}
+
+// urlFor is where request n goes.
+func (t target) urlFor(n int) string {
+	if i := n % (len(t.more) + 1); i > 0 {
+		return t.more[i-1]
+	}
+	return t.url
 }
 
 // driveResult is what the client side saw.
@@ -111,7 +122,7 @@ func drive(ctx context.Context, t target, l Load) driveResult {
 	}
 	one := func(n int, start time.Time) {
 		rec.sent.Add(1)
-		id, key := post(ctx, hc, t, t.bodies[n%len(t.bodies)])
+		id, key := post(ctx, hc, t.urlFor(n), t.auth, t.bodies[n%len(t.bodies)])
 		now := time.Now()
 		if key != "" {
 			if ctx.Err() != nil && key == "transport" {
@@ -184,14 +195,14 @@ func drive(ctx context.Context, t target, l Load) driveResult {
 
 // post sends one message and returns its id, or an error key ("" when
 // accepted): "HTTP 400 / 1009", "HTTP 503", "transport".
-func post(ctx context.Context, hc *http.Client, t target, body []byte) (string, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+func post(ctx context.Context, hc *http.Client, url, auth string, body []byte) (string, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return "", "request: " + err.Error()
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if t.auth != "" {
-		req.Header.Set("Authorization", t.auth)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

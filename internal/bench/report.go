@@ -29,6 +29,10 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	if n := r.Nodes; n != nil {
+		fmt.Fprintf(w, "nodes: %d web, %d core, %d shards; send delay %.0f ms, %d sends in flight per core node: ideal %.0f/s, delivered %.0f/s (%.0f per core node)\n",
+			n.Webs, n.Cores, n.Shards, n.SendDelayMs, n.SendConcurrency, n.Ideal, n.Delivered, n.PerCore)
+	}
 	if r.DeliveredSec > 0 {
 		fmt.Fprintf(w, "delivered callbacks per second, first accept to last delivered: %.0f\n", r.DeliveredSec)
 	}

@@ -49,6 +49,7 @@ type Config struct {
 	NodeID              string        // WABIZ_NODE_ID: lease owner, "" = the node name
 	StartupOfflineLimit time.Duration // WABIZ_STARTUP_OFFLINE_LIMIT
 	ConnectionLostAfter time.Duration // WABIZ_CONNECTION_LOST_AFTER
+	SendConcurrency     int           // WABIZ_SEND_CONCURRENCY: messages one core node sends at once
 	WebhookRetryHorizon time.Duration // WABIZ_WEBHOOK_RETRY_HORIZON
 	WebhookBatchMax     int           // WABIZ_WEBHOOK_BATCH_MAX
 	WebhookQueueLimit   int           // WABIZ_WEBHOOK_QUEUE_LIMIT

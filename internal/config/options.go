@@ -202,6 +202,11 @@ func Options() []Option {
 			set:  durationIn(10*time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.ConnectionLostAfter }),
 		},
 		{
+			Env: "WABIZ_SEND_CONCURRENCY", Flag: "send-concurrency", Default: "1024",
+			Help: "most messages one core node has claimed and is sending at once (a Cloud round trip each)",
+			set:  integerIn(1, 100000, func(c *Config) *int { return &c.SendConcurrency }),
+		},
+		{
 			Env: "WABIZ_WEBHOOK_RETRY_HORIZON", Flag: "webhook-retry-horizon", Default: "24h",
 			Help: "a callback not delivered within this time is dropped (and counted)",
 			set:  durationIn(time.Minute, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.WebhookRetryHorizon }),

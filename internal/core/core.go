@@ -88,6 +88,11 @@ type Options struct {
 	OfflineDrainLimit time.Duration
 	// BatchSize is how many messages or events one pass handles.
 	BatchSize int
+	// SendConcurrency bounds the messages this node has claimed and not
+	// finished while it claims more (1024 by default): with a network
+	// round trip per send it caps the node's send rate at about
+	// SendConcurrency / round trip.
+	SendConcurrency int
 	// DBTimeout bounds the database work of the accept path (10 s by
 	// default): past it a send answers 500/1023 instead of waiting for a
 	// database that is down or stuck.
@@ -109,6 +114,7 @@ type Core struct {
 	node     string
 	drainFor time.Duration
 	batch    int
+	sendConc int // Options.SendConcurrency
 	dbWait   time.Duration
 
 	conn      connectionWatch
@@ -159,6 +165,9 @@ func New(o Options) *Core {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 256
 	}
+	if o.SendConcurrency <= 0 {
+		o.SendConcurrency = 1024
+	}
 	if o.NodeID == "" {
 		o.NodeID = "wabiz"
 	}
@@ -169,7 +178,7 @@ func New(o Options) *Core {
 		o.ConnectionLostAfter = DefaultConnectionLostAfter
 	}
 	c := &Core{store: o.Store, net: o.Network, hooks: o.Hooks, settings: o.Settings, media: o.Media, log: o.Log, now: o.Now,
-		node: o.NodeID, drainFor: o.OfflineDrainLimit, batch: o.BatchSize, dbWait: o.DBTimeout, lostAfter: o.ConnectionLostAfter,
+		node: o.NodeID, drainFor: o.OfflineDrainLimit, batch: o.BatchSize, sendConc: o.SendConcurrency, dbWait: o.DBTimeout, lostAfter: o.ConnectionLostAfter,
 		outboxWake: make(chan struct{}, 1), eventWake: make(chan struct{}, 1), templateWake: make(chan struct{}, 1), runCtx: context.Background(),
 		readyCh: make(chan struct{})}
 	c.state.Store(StateUnregistered)

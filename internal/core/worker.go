@@ -44,20 +44,19 @@ func (c *Core) ProcessOutbox(ctx context.Context) (int, error) {
 	return len(msgs), nil
 }
 
-// maxInFlight bounds the messages one process has claimed and not finished
-// while it claims more.
-const maxInFlight = 1024
-
 // runOutbox is the outbox loop of Run: it claims again as soon as there is
 // room, so a slow send (a Cloud round trip) holds up only its recipient's
 // later messages, never the next claim.
 func (c *Core) runOutbox(ctx context.Context) {
 	s := newOutboxSender(c.deliver)
 	defer s.wait()
+	// A claim waits until a quarter of a batch has room, so claims stay
+	// large; with a bound below the batch, a quarter of the bound.
+	minRoom := max(min(c.batch, c.sendConc)/4, 1)
 	for ctx.Err() == nil {
-		room := maxInFlight - s.count()
+		room := c.sendConc - s.count()
 		claimed := 0
-		if c.ready.Load() && room >= c.batch/4 {
+		if c.ready.Load() && room >= minRoom {
 			// With sends under way, this node's own leases are theirs;
 			// only once nothing is in flight are they leftovers of failed
 			// sends, to take back at once.
@@ -70,7 +69,7 @@ func (c *Core) runOutbox(ctx context.Context) {
 		if err := s.takeError(); err != nil && ctx.Err() == nil {
 			c.log.Warn("send failed; the message is taken again when its lease runs out", "err", err)
 		}
-		if claimed > 0 && room-claimed >= c.batch/4 {
+		if claimed > 0 && room-claimed >= minRoom {
 			continue
 		}
 		t := time.NewTimer(pollInterval)

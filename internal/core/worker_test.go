@@ -3,11 +3,18 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/wabiz/wabiz/internal/network"
+	"github.com/wabiz/wabiz/internal/network/sandbox"
+	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
+	"github.com/wabiz/wabiz/internal/store/storetest"
 )
 
 // TestOutboxSenderKeepsEachRecipientsOrder: one recipient's messages go out
@@ -72,5 +79,88 @@ func TestOutboxSenderKeepsEachRecipientsOrder(t *testing.T) {
 	s.wait()
 	if want := []string{"c1", "c2"}; !slices.Equal(order["C"], want) {
 		t.Errorf("C got %v, want %v", order["C"], want)
+	}
+}
+
+// blockingNetwork holds every send until the test releases it, and counts
+// the sends under way.
+type blockingNetwork struct {
+	network.Network
+	release chan struct{}
+	started chan struct{} // one value per send that began
+	ended   chan struct{} // one value per send released and no longer counted
+
+	mu             sync.Mutex
+	inFlight, most int
+}
+
+func (n *blockingNetwork) Send(ctx context.Context, _ network.Outgoing) error {
+	n.mu.Lock()
+	n.inFlight++
+	n.most = max(n.most, n.inFlight)
+	n.mu.Unlock()
+	n.started <- struct{}{}
+	<-n.release
+	n.mu.Lock()
+	n.inFlight--
+	n.mu.Unlock()
+	n.ended <- struct{}{}
+	return nil
+}
+
+func (n *blockingNetwork) counts() (inFlight, most int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.inFlight, n.most
+}
+
+// TestSendConcurrencyBoundsSendsInFlight: with SendConcurrency k and more
+// recipients waiting than that, the outbox loop keeps k sends under way,
+// taking up the next message as each one finishes, and never starts a
+// k+1st.
+func TestSendConcurrencyBoundsSendsInFlight(t *testing.T) {
+	t.Parallel()
+	const k, total = 5, 23
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := storetest.Open(t, store.SQLite)
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	settingsSvc, err := settings.NewService(ctx, st, settings.PatchRules{}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := &blockingNetwork{Network: sandbox.New(st, clock), release: make(chan struct{}),
+		started: make(chan struct{}, total), ended: make(chan struct{})}
+	c := New(Options{Store: st, Network: net, Hooks: &refusingHooks{}, Settings: settingsSvc, Now: clock, NodeID: "node-a",
+		SendConcurrency: k, Log: slog.New(slog.DiscardHandler)})
+	for i := range total {
+		// One recipient each: the per-recipient order never holds a send back.
+		m := store.OutboxMessage{ID: fmt.Sprintf("m%02d", i), Recipient: fmt.Sprintf("1555000%04d", i), Type: "text",
+			Body: []byte(`{"text":{"body":"hi"}}`), Plan: plainPlan, Status: store.OutboxQueued,
+			ScheduledAt: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour), UpdatedAt: now}
+		if err := st.InsertOutbox(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.ready.Store(true)
+	done := make(chan struct{})
+	go func() { c.runOutbox(ctx); close(done) }()
+
+	// Each time k sends are under way (or all that are left), one is let
+	// go: the loop refills the room, and a k+1st send would show in most.
+	begun := 0
+	for finished := 0; finished < total; finished++ {
+		for inFlight, _ := net.counts(); inFlight < min(k, total-finished); inFlight, _ = net.counts() {
+			<-net.started
+			begun++
+		}
+		net.release <- struct{}{}
+		<-net.ended
+	}
+	cancel()
+	<-done
+	if _, most := net.counts(); most != k || begun != total {
+		t.Fatalf("at most %d sends in flight (want %d), %d of %d sends begun", most, k, begun, total)
 	}
 }

@@ -207,6 +207,7 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 	n.Core = core.New(core.Options{
 		Store: s, Network: waNet, Hooks: n.Hooks, Settings: n.Settings, Media: n.Media, Log: log, Now: now, NodeID: n.NodeID,
 		OfflineDrainLimit: c.StartupOfflineLimit, DBTimeout: c.DBTimeout, ConnectionLostAfter: c.ConnectionLostAfter,
+		SendConcurrency: c.SendConcurrency,
 	})
 
 	// Before the API: a certificate uploaded through it replaces the

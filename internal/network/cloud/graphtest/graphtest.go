@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Version is the path prefix the double serves, as GraphURL ends.
@@ -52,6 +53,8 @@ type Server struct {
 	IgnoreRange bool
 
 	mu         sync.Mutex
+	sendDelay  time.Duration // see SetSendDelay
+	after      func(time.Duration) <-chan time.Time
 	sends      []map[string]any
 	sentIDs    []string
 	requests   []string
@@ -98,7 +101,7 @@ func Start() *Server {
 		Namespace: "b9b5d5e7_2f5a_4d3b_8f4e_1c2d3e4f5a6b", VerifiedName: "Wabiz Test", DisplayNumber: "+1 555-010-0000",
 		AppID:    "1234567890123456",
 		PageSize: 2, media: map[string]media{}, tickets: map[string]string{},
-		sessions: map[string]*uploadSession{}, handles: map[string][]byte{}}
+		sessions: map[string]*uploadSession{}, handles: map[string][]byte{}, after: time.After}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -113,6 +116,16 @@ func (s *Server) FailNext(n int, f Failure) {
 	for range n {
 		s.failures = append(s.failures, f)
 	}
+}
+
+// SetSendDelay makes every POST /{phone-number-id}/messages answer d after
+// it arrived, as a Graph round trip of that length; sends overlap (no lock
+// is held while one waits), so a client sending k at once gets k/d per
+// second. The benchmark measures scaling with it.
+func (s *Server) SetSendDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendDelay = d
 }
 
 // Sends returns the bodies of the accepted and refused sends, in order.
@@ -332,6 +345,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case session:
 		s.uploadData(w, r)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/messages":
+		s.mu.Lock()
+		delay := s.sendDelay
+		s.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-s.after(delay):
+			case <-r.Context().Done():
+				return // the caller gave up: no answer, nothing recorded
+			}
+		}
 		s.messages(w, body)
 	case r.Method == http.MethodPost && path == s.PhoneNumberID+"/media":
 		s.upload(w, r)

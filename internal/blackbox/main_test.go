@@ -86,7 +86,8 @@ func baseEnv() []string { return spawn.CleanEnv() }
 type instance struct {
 	t       *testing.T
 	dataDir string
-	extra   []string // variables every run gets: database, data dir, speed-ups
+	db      store.Config // the database every run uses
+	extra   []string     // variables every run gets: database, data dir, speed-ups
 
 	logs *syncBuffer // output of every run, kept for failure reports
 	proc *process    // the running server, if any
@@ -98,7 +99,7 @@ type instance struct {
 func newInstance(t *testing.T, engine store.Dialect, extra ...string) *instance {
 	t.Helper()
 	cfg := storetest.Config(t, engine)
-	in := &instance{t: t, dataDir: t.TempDir(), logs: &syncBuffer{}}
+	in := &instance{t: t, dataDir: t.TempDir(), db: cfg, logs: &syncBuffer{}}
 	in.extra = append([]string{
 		"WABIZ_DATA_DIR=" + in.dataDir,
 		"WABIZ_BCRYPT_COST=4",

@@ -170,7 +170,11 @@ func (s *Store) releaseLeases(ctx context.Context, table, owner, cond string) (i
 	if cond != "" {
 		cond = " AND " + cond
 	}
-	res, err := s.exec(ctx, "UPDATE "+table+" SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?"+cond, owner)
+	// Retried on a deadlock: a node restarting gives back its previous
+	// run's rows while the leader gives back the same silent node's and
+	// other nodes claim beside them (MySQL picked this statement as the
+	// victim, and the restart stopped on it).
+	res, err := s.execRetry(ctx, "UPDATE "+table+" SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?"+cond, owner)
 	if err != nil {
 		return 0, err
 	}

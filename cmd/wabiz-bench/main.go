@@ -41,6 +41,7 @@ func main() {
 	fs.StringVar(&cfg.DB, "db", "", "database of the started server: empty = SQLite; postgres://user@host:port or mysql://user@host:port = a fresh database there, dropped after the run")
 	fs.IntVar(&cfg.Preload, "preload", 0, "store this many finished messages before the server starts")
 	fs.BoolVar(&cfg.Restart, "restart", false, "after the run, restart the server and time start-up to connected")
+	fs.StringVar(&cfg.Profile, "profile", "", "a directory: write CPU (over the load), allocation and heap profiles of the started server there")
 	fs.IntVar(&cfg.Cores, "cores", 0, "several nodes: this many core nodes (WABIZ_ROLE=core) on the --db server, against the Graph double; 0 = one node")
 	fs.IntVar(&cfg.Webs, "webs", 2, "with --cores or --scaling: web nodes taking the load round robin")
 	var scaling string

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wabiz/wabiz/internal/client"
 	"github.com/wabiz/wabiz/internal/network/cloud/graphtest"
+	"github.com/wabiz/wabiz/internal/spawn"
 )
 
 // Config is what the command line chose.
@@ -38,6 +39,7 @@ type Config struct {
 	DB          string // "" = SQLite in the data directory; postgres://… or mysql://… = a database of its own on that server
 	Preload     int    // finished messages stored before the server starts
 	Restart     bool   // after the run, restart the server and time start-up to ready
+	Profile     string // a directory: CPU, allocation and heap profiles of the started server go there
 	Cluster
 	Log func(format string, a ...any)
 }
@@ -59,12 +61,13 @@ type Report struct {
 	GraphPosts  int           `json:"graph_status_post_errors,omitempty"`
 	GraphSteady float64       `json:"graph_sends_steady_per_sec,omitempty"`
 
-	Database       string  `json:"database"`
-	Preloaded      int     `json:"preloaded_messages,omitempty"`
-	DeliveredSec   float64 `json:"delivered_per_sec,omitempty"`
-	StartToReadyMs float64 `json:"start_to_ready_ms,omitempty"`
-	Nodes          *Nodes  `json:"nodes,omitempty"`
-	RestartReadyMs float64 `json:"restart_to_ready_ms,omitempty"`
+	Database       string   `json:"database"`
+	Preloaded      int      `json:"preloaded_messages,omitempty"`
+	DeliveredSec   float64  `json:"delivered_per_sec,omitempty"`
+	StartToReadyMs float64  `json:"start_to_ready_ms,omitempty"`
+	Nodes          *Nodes   `json:"nodes,omitempty"`
+	RestartReadyMs float64  `json:"restart_to_ready_ms,omitempty"`
+	Profiles       []string `json:"profiles,omitempty"`
 }
 
 // Side is the client's view of one target.
@@ -93,6 +96,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Cores > 0 {
 		return nil, errors.New("several nodes: use RunCluster")
+	}
+	if cfg.Profile != "" && cfg.URL != "" {
+		return nil, errors.New("--profile profiles the server the benchmark starts; it cannot use --url (profile that server through its own WABIZ_PPROF_LISTEN)")
 	}
 	if cfg.Network == "cloud" && cfg.URL != "" {
 		return nil, errors.New("--network cloud starts its own server against the Graph double; it cannot use --url")
@@ -127,6 +133,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	base := cfg.URL
 	var srv *server
+	var prof *profiler
 	var graph *graphtest.Server
 	var secret string
 	if base == "" {
@@ -167,6 +174,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if cfg.SendConcurrency > 0 {
 			extra = append(extra, fmt.Sprintf("WABIZ_SEND_CONCURRENCY=%d", cfg.SendConcurrency))
 		}
+		if cfg.Profile != "" {
+			if err := os.MkdirAll(cfg.Profile, 0o755); err != nil {
+				return nil, err
+			}
+			addr, err := spawn.FreeAddr()
+			if err != nil {
+				return nil, err
+			}
+			prof = &profiler{dir: cfg.Profile, addr: addr}
+			extra = append(extra, "WABIZ_PPROF_LISTEN="+addr)
+		}
 		if srv, err = startServer(ctx, bin, dir+"/data", "", extra); err != nil {
 			return nil, err
 		}
@@ -197,6 +215,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		go meter.run(meterCtx)
 	}
 	logf("wabiz: %s", rep.Mode)
+	if prof != nil {
+		prof.startCPU(ctx, cfg.Duration)
+	}
 	res := drive(ctx, target{url: base + "/v1/messages", auth: "Bearer " + api.Token(), bodies: bodies}, cfg.Load)
 	rep.Server = side(res)
 	if rep.Baseline != nil && rep.Baseline.PerSec > 0 {
@@ -210,6 +231,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		waitSends(meter, res.Accepted, time.Now().Add(cfg.Drain))
 	}
 	stopMeter()
+	if prof != nil {
+		files, err := prof.finish(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rep.Profiles = files
+		logf("profiles: %v (go tool pprof -top %s)", files, files[0])
+	}
 	var toDeliver []time.Duration
 	rep.Callbacks, toDeliver = hooks.result(res.AcceptedAt)
 	rep.ToDeliver = Summarize(toDeliver)

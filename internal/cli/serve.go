@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -81,6 +82,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 		srv := api.NewHTTPServer(node.API.MonitorHandler(), timeouts, errorLog)
 		servers = append(servers, srv)
 		log.Info("listening for health and metrics over plain HTTP", "addr", ln.Addr().String())
+		go func() { errc <- srv.Serve(ln) }()
+	}
+
+	if c.PprofListen != "" {
+		ln, err := net.Listen("tcp", c.PprofListen)
+		if err != nil {
+			shutdown(servers, c.ShutdownTimeout)
+			return fmt.Errorf("listen on %s (WABIZ_PPROF_LISTEN): %w", c.PprofListen, err)
+		}
+		srv := &http.Server{Handler: profilerHandler(), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		log.Warn("Go's profiler listens without authentication", "addr", ln.Addr().String())
 		go func() { errc <- srv.Serve(ln) }()
 	}
 
@@ -188,4 +201,15 @@ func tuneGarbageCollector() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(serverGCPercent)
 	}
+}
+
+// profilerHandler serves net/http/pprof's pages on a mux of their own (the
+// package's init registers them on the default mux, which nothing serves).
+func profilerHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -20,6 +20,7 @@ type Config struct {
 	Listen              string        // WABIZ_LISTEN: HTTPS host:port
 	HTTPListen          string        // WABIZ_HTTP_LISTEN: plain HTTP host:port, "" = disabled
 	CoreMonitorListen   string        // WABIZ_CORE_MONITOR_LISTEN: a core node's plain-HTTP health and metrics, "" = none
+	PprofListen         string        // WABIZ_PPROF_LISTEN: Go's profiler on loopback, "" = none
 	TLSCertFile         string        // WABIZ_TLS_CERT_FILE: PEM chain; set together with TLSKeyFile
 	TLSKeyFile          string        // WABIZ_TLS_KEY_FILE
 	ServerName          string        // WA_WEB_SERVERNAME

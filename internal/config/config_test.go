@@ -205,6 +205,9 @@ func TestInvalidValues(t *testing.T) {
 		{"WABIZ_LISTEN", ":65536"},
 		{"WABIZ_LISTEN", "localhost:"},
 		{"WABIZ_CORE_MONITOR_LISTEN", "9091"},
+		{"WABIZ_PPROF_LISTEN", "6060"},
+		{"WABIZ_PPROF_LISTEN", ":6060"},         // every interface: the profiler has no authentication
+		{"WABIZ_PPROF_LISTEN", "10.0.0.1:6060"}, // not loopback
 		{"WABIZ_HTTP_LISTEN", "localhost"},
 		{"WABIZ_HTTP_LISTEN", ":-1"},
 		{"WA_WEB_SERVERNAME", "bad_name"},
@@ -519,6 +522,9 @@ func TestCombinations(t *testing.T) {
 		{"monitoring listener on a web node", map[string]string{"WABIZ_ROLE": "web", "WA_DB_ENGINE": "PGSQL", "WABIZ_CORE_MONITOR_LISTEN": "127.0.0.1:9091"},
 			"WABIZ_CORE_MONITOR_LISTEN is for WABIZ_ROLE=core; WABIZ_ROLE=web serves /v1/health and /metrics on WABIZ_LISTEN"},
 		{"monitoring listener on one node", map[string]string{"WABIZ_CORE_MONITOR_LISTEN": "127.0.0.1:9091"}, "WABIZ_CORE_MONITOR_LISTEN is for WABIZ_ROLE=core; WABIZ_ROLE=all serves"},
+		{"profiler on loopback", map[string]string{"WABIZ_PPROF_LISTEN": "127.0.0.1:6060"}, ""},
+		{"profiler on IPv6 loopback", map[string]string{"WABIZ_PPROF_LISTEN": "[::1]:6060"}, ""},
+		{"profiler on every interface", map[string]string{"WABIZ_PPROF_LISTEN": "0.0.0.0:6060"}, "must be on a loopback address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -163,6 +163,22 @@ func Options() []Option {
 			set:  oneOf(func(c *Config) *string { return &c.Role }, "all", "web", "core"),
 		},
 		{
+			Env: "WABIZ_PPROF_LISTEN", Flag: "pprof-listen", Default: "",
+			Help: "loopback host:port serving Go's profiler (/debug/pprof/) over plain HTTP without authentication, for profiling (the benchmark's --profile); empty serves nothing",
+			set: func(c *Config, v string) error {
+				if v != "" {
+					if err := checkListenAddress(v); err != nil {
+						return fmt.Errorf("%w, or empty for no profiler", err)
+					}
+					if host, _, _ := net.SplitHostPort(v); !isLoopbackHost(host) {
+						return errors.New("must be on a loopback address (127.0.0.1:port, [::1]:port or localhost:port): the profiler has no authentication")
+					}
+				}
+				c.PprofListen = v
+				return nil
+			},
+		},
+		{
 			Env: "WABIZ_CORE_MONITOR_LISTEN", Flag: "core-monitor-listen", Default: "",
 			Help: "core role: plain-HTTP host:port serving only /v1/health and /metrics (Apikey or a token), e.g. 127.0.0.1:9091; empty serves nothing",
 			set: func(c *Config, v string) error {
@@ -576,6 +592,15 @@ func checkListenAddress(v string) error {
 		}
 	}
 	return errors.New("must be host:port with a numeric port 0-65535, e.g. :9090 or 127.0.0.1:9090")
+}
+
+// isLoopbackHost reports whether a listen host is a loopback address.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // isServerName keeps the name usable unescaped in certificates and URLs,

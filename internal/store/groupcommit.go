@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 	"time"
 )
@@ -43,6 +44,10 @@ type groupedWrite struct {
 	caller context.Context
 	write  func(ctx context.Context, tx *sql.Tx) error
 	done   chan error
+	// outbox, when set, is the one row write inserts: a group writes all
+	// of its accepted messages in multi-row INSERTs instead (write stays
+	// for the retry of a failed group, write by write).
+	outbox *OutboxMessage
 }
 
 // grouped runs write in a transaction shared with concurrent callers and
@@ -53,7 +58,12 @@ type groupedWrite struct {
 // which a caller who goes away does not cancel, so one impatient caller
 // cannot fail the writes of the others.
 func (s *Store) grouped(ctx context.Context, write func(ctx context.Context, tx *sql.Tx) error) error {
-	w := &groupedWrite{caller: ctx, write: write, done: make(chan error, 1)}
+	return s.groupedWrite(ctx, &groupedWrite{write: write})
+}
+
+// groupedWrite is grouped for a write built by the caller.
+func (s *Store) groupedWrite(ctx context.Context, w *groupedWrite) error {
+	w.caller, w.done = ctx, make(chan error, 1)
 	g := &s.group
 	g.mu.Lock()
 	g.queue = append(g.queue, w)
@@ -116,7 +126,21 @@ func (s *Store) commitGroup(ctx context.Context, batch []*groupedWrite) {
 	ctx, cancel := context.WithTimeout(ctx, groupTimeout)
 	defer cancel()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var accepted []*OutboxMessage
 		for _, w := range batch {
+			if w.outbox != nil {
+				accepted = append(accepted, w.outbox)
+			}
+		}
+		// The accepted messages first, so a claim in the same group
+		// (SQLite's) may take them at once.
+		if err := s.insertOutboxRows(ctx, tx, accepted); err != nil {
+			return err
+		}
+		for _, w := range batch {
+			if w.outbox != nil {
+				continue
+			}
 			if err := w.write(ctx, tx); err != nil {
 				return err
 			}
@@ -165,17 +189,63 @@ func (s *Store) execGrouped(ctx context.Context, query string, args ...any) (int
 	return affected, err
 }
 
-const insertOutboxSQL = `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at, send_plan, shard)
-	VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`
+const (
+	insertOutboxColumns = `INSERT INTO outbox (id, recipient, message_type, body, status, attempts, scheduled_at, created_at, expires_at, updated_at, send_plan, shard) VALUES `
+	insertOutboxValues  = `(?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`
+	insertOutboxSQL     = insertOutboxColumns + insertOutboxValues
+)
+
+// The multi-row INSERTs a group writes its accepted messages with: a few
+// fixed sizes, so each is prepared once (statementsAlwaysCached). One
+// statement for 32 rows costs the database one parse and one round trip
+// where 32 single-row ones cost 32 (the flusher's statements were a third
+// of the server's CPU under load).
+var insertOutboxBatches = []struct {
+	rows int
+	sql  string
+}{
+	{32, insertOutboxColumns + strings.Repeat(insertOutboxValues+", ", 31) + insertOutboxValues},
+	{8, insertOutboxColumns + strings.Repeat(insertOutboxValues+", ", 7) + insertOutboxValues},
+	{1, insertOutboxSQL},
+}
+
+func init() {
+	for _, b := range insertOutboxBatches {
+		statementsAlwaysCached[b.sql] = true
+	}
+}
+
+// outboxInsertArgs are the values of one row of insertOutboxValues.
+func outboxInsertArgs(args []any, m *OutboxMessage) []any {
+	return append(args, m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued,
+		m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(), m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli(), nullableText(m.Plan), ServerShard(m.Recipient))
+}
+
+// insertOutboxRows inserts accepted messages in tx, as few statements as
+// the fixed sizes allow.
+func (s *Store) insertOutboxRows(ctx context.Context, tx *sql.Tx, rows []*OutboxMessage) error {
+	var args []any
+	for _, b := range insertOutboxBatches {
+		for len(rows) >= b.rows {
+			args = args[:0]
+			for _, m := range rows[:b.rows] {
+				args = outboxInsertArgs(args, m)
+			}
+			if _, err := s.txExec(ctx, tx, b.sql, args...); err != nil {
+				return err
+			}
+			rows = rows[b.rows:]
+		}
+	}
+	return nil
+}
 
 // InsertOutbox durably accepts a message; it returns once the row is
-// committed (grouped with concurrent accepts).
+// committed (grouped with concurrent accepts, in one multi-row INSERT).
 func (s *Store) InsertOutbox(ctx context.Context, m OutboxMessage) error {
-	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := s.txExec(ctx, tx, insertOutboxSQL, m.ID, m.Recipient, m.Type, string(m.Body), OutboxQueued,
-			m.ScheduledAt.UnixMilli(), m.CreatedAt.UnixMilli(), m.ExpiresAt.UnixMilli(), m.CreatedAt.UnixMilli(), nullableText(m.Plan), ServerShard(m.Recipient))
-		return err
-	})
+	return s.groupedWrite(ctx, &groupedWrite{outbox: &m, write: func(ctx context.Context, tx *sql.Tx) error {
+		return s.insertOutboxRows(ctx, tx, []*OutboxMessage{&m})
+	}})
 }
 
 // nullableText is b as a TEXT value, NULL when nil.

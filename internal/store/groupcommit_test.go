@@ -20,9 +20,11 @@ func TestGroupCommit(t *testing.T) {
 		ctx := context.Background()
 		s := storetest.OpenConfig(t, cfg)
 		t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+		// Every field differs from row to row: a group writes its rows in
+		// multi-row INSERTs, whose values must not shift between rows.
 		msg := func(id string) store.OutboxMessage {
-			return store.OutboxMessage{ID: id, Recipient: "15550001111", Type: "text", Body: []byte(`{}`),
-				ScheduledAt: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			return store.OutboxMessage{ID: id, Recipient: "1555" + id, Type: "text", Body: []byte(`{"n":"` + id + `"}`), Plan: []byte(`{"p":"` + id + `"}`),
+				ScheduledAt: t0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour + time.Duration(len(id))*time.Second)}
 		}
 		if err := s.InsertOutbox(ctx, msg("dup")); err != nil {
 			t.Fatal(err)
@@ -51,8 +53,18 @@ func TestGroupCommit(t *testing.T) {
 			if i == 150 {
 				continue
 			}
-			if _, err := s.GetOutbox(ctx, fmt.Sprintf("m%03d", i)); err != nil {
+			id := fmt.Sprintf("m%03d", i)
+			m, err := s.GetOutbox(ctx, id)
+			if err != nil {
 				t.Fatalf("row %d: %v", i, err)
+			}
+			want := msg(id)
+			if m.Recipient != want.Recipient || string(m.Body) != string(want.Body) || string(m.Plan) != string(want.Plan) ||
+				!m.ExpiresAt.Equal(want.ExpiresAt) || m.Status != store.OutboxQueued {
+				t.Fatalf("row %d read back as %+v", i, m)
+			}
+			if shard, err := s.OutboxShardOf(ctx, id); err != nil || shard != store.ServerShard(want.Recipient) {
+				t.Fatalf("row %d: shard %d (%v)", i, shard, err)
 			}
 		}
 		// A caller that gives up does not stop the others' commit.

@@ -97,7 +97,15 @@ func (s *Store) preparedInTx(query string) *sql.Stmt {
 	return nil
 }
 
+// statementsAlwaysCached are statements with many placeholders that are
+// still fixed texts (the multi-row inserts of a few sizes): cached whatever
+// their length. Filled at init, read only after.
+var statementsAlwaysCached = map[string]bool{}
+
 func cacheable(query string) bool {
+	if statementsAlwaysCached[query] {
+		return true
+	}
 	if strings.Count(query, "?") > maxCachedPlaceholders {
 		return false
 	}

@@ -1,0 +1,51 @@
+package bench
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestProfileNeedsAStartedServer: --profile with --url is refused, as the
+// benchmark can only set the profiler address of a server it starts.
+func TestProfileNeedsAStartedServer(t *testing.T) {
+	t.Parallel()
+	_, err := Run(context.Background(), Config{Load: Load{Messages: 1}, URL: "http://127.0.0.1:1", Profile: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "--profile profiles the server the benchmark starts") {
+		t.Fatalf("Run with --profile and --url: %v", err)
+	}
+}
+
+// TestProfilerFetches: the profiler asks for a CPU profile as long as the
+// load, then the allocations and the heap, and writes each to its file.
+func TestProfilerFetches(t *testing.T) {
+	t.Parallel()
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.RequestURI())
+		w.Write([]byte("profile of " + r.URL.Path))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	p := &profiler{dir: dir, addr: strings.TrimPrefix(srv.URL, "http://")}
+	p.startCPU(context.Background(), 12*time.Second)
+	files, err := p.finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/debug/pprof/profile?seconds=12", "/debug/pprof/allocs", "/debug/pprof/heap"}
+	if strings.Join(asked, " ") != strings.Join(want, " ") {
+		t.Fatalf("asked %v, want %v", asked, want)
+	}
+	for i, name := range []string{"cpu.pprof", "allocs.pprof", "heap.pprof"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || files[i] != filepath.Join(dir, name) || !strings.HasPrefix(string(b), "profile of /debug/pprof/") {
+			t.Fatalf("%s: %q %v (files %v)", name, b, err, files)
+		}
+	}
+}

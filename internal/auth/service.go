@@ -52,8 +52,12 @@ type Service struct {
 	lookupIn time.Duration
 	now      func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cachedToken // token hash -> owner
+	mu sync.Mutex
+	// cache is keyed by the token itself: a request whose token is here
+	// skips the signature (HMAC), the claims' JSON and the hash, and only
+	// a token last looked up more than TokenCacheTTL ago is looked up in
+	// the database again (revocation through another node).
+	cache map[string]cachedToken
 
 	// dummyHash is compared against when a username does not exist, so a
 	// login takes as long for unknown users as for wrong passwords.
@@ -62,7 +66,10 @@ type Service struct {
 
 type cachedToken struct {
 	owner    store.TokenOwner
-	cachedAt time.Time
+	hash     string    // tokenHash of the token
+	user     string    // the user its verified claims name
+	expires  time.Time // its verified expiry
+	cachedAt time.Time // when the database last confirmed it
 }
 
 // Principal is who a request is from.
@@ -70,6 +77,7 @@ type Principal struct {
 	Username  string
 	Role      string
 	tokenHash string
+	token     string // the bearer token itself, the key of its cache entry
 }
 
 // Errors the HTTP layer maps to responses.
@@ -215,42 +223,54 @@ func (s *Service) IssueToken(ctx context.Context, username string) (string, time
 }
 
 // Authenticate checks a bearer token: signature, expiry (with the Webapp's
-// 600 s skew) and presence in the tokens table.
+// 600 s skew) and presence in the tokens table. A token seen before is not
+// verified again: its claims are kept with it, and only its presence is
+// looked up again once TokenCacheTTL has passed.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
-	c, err := parseToken(s.key, token)
-	if err != nil {
-		return Principal{}, ErrBadCredentials
-	}
 	now := s.now()
-	if now.After(time.Unix(c.Exp, 0).Add(clockSkew)) {
-		return Principal{}, ErrBadCredentials
-	}
-	hash := tokenHash(token)
 	s.mu.Lock()
-	hit, ok := s.cache[hash]
+	hit, known := s.cache[token]
 	s.mu.Unlock()
-	if ok && now.Sub(hit.cachedAt) < s.cacheTTL && now.Sub(hit.cachedAt) >= 0 {
-		return Principal{Username: hit.owner.Username, Role: hit.owner.Role, tokenHash: hash}, nil
+	if known {
+		if now.After(hit.expires.Add(clockSkew)) {
+			return Principal{}, ErrBadCredentials
+		}
+		if age := now.Sub(hit.cachedAt); age < s.cacheTTL && age >= 0 {
+			return Principal{Username: hit.owner.Username, Role: hit.owner.Role, tokenHash: hit.hash, token: token}, nil
+		}
+	} else {
+		c, err := parseToken(s.key, token)
+		if err != nil {
+			return Principal{}, ErrBadCredentials
+		}
+		hit = cachedToken{hash: tokenHash(token), user: c.User, expires: time.Unix(c.Exp, 0)}
+		if now.After(hit.expires.Add(clockSkew)) {
+			return Principal{}, ErrBadCredentials
+		}
 	}
 	lookupCtx, cancel := context.WithTimeout(ctx, s.lookupIn)
-	owner, err := s.store.LookupToken(lookupCtx, hash)
+	owner, err := s.store.LookupToken(lookupCtx, hit.hash)
 	cancel()
 	if errors.Is(err, store.ErrNotFound) {
+		s.mu.Lock()
+		delete(s.cache, token) // revoked elsewhere
+		s.mu.Unlock()
 		return Principal{}, ErrBadCredentials
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrTokenLookup, err)
 	}
-	if owner.Username != c.User {
+	if owner.Username != hit.user {
 		return Principal{}, ErrUnknownUser
 	}
+	hit.owner, hit.cachedAt = owner, now
 	s.mu.Lock()
 	if len(s.cache) > 100_000 { // bounded: a flood of distinct tokens cannot grow it without limit
 		clear(s.cache)
 	}
-	s.cache[hash] = cachedToken{owner: owner, cachedAt: now}
+	s.cache[token] = hit
 	s.mu.Unlock()
-	return Principal{Username: owner.Username, Role: owner.Role, tokenHash: hash}, nil
+	return Principal{Username: owner.Username, Role: owner.Role, tokenHash: hit.hash, token: token}, nil
 }
 
 // AuthenticateAPIKey checks an Apikey credential.
@@ -270,7 +290,7 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 		return err
 	}
 	s.mu.Lock()
-	delete(s.cache, p.tokenHash)
+	delete(s.cache, p.token)
 	s.mu.Unlock()
 	return nil
 }
@@ -278,9 +298,9 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 func (s *Service) forgetUser(username, exceptHash string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for h, c := range s.cache {
-		if c.owner.Username == username && h != exceptHash {
-			delete(s.cache, h)
+	for token, c := range s.cache {
+		if c.owner.Username == username && c.hash != exceptHash {
+			delete(s.cache, token)
 		}
 	}
 }

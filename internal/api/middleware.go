@@ -39,7 +39,10 @@ func principal(ctx context.Context) auth.Principal {
 }
 
 // logInfo is filled in by inner layers and read by the access log.
-type logInfo struct{ user string }
+type logInfo struct {
+	user  string
+	route string // the pattern the request was routed to; "" when none matched
+}
 
 func setLogUser(ctx context.Context, user string) {
 	if li, ok := ctx.Value(logInfoKey).(*logInfo); ok {
@@ -116,7 +119,7 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		// Prometheus request count and duration by route (operations.go).
-		s.observeRequest(r, status, time.Since(start))
+		s.observeRequest(r, li.route, status, time.Since(start))
 		level := levelForStatus(status)
 		if !s.log.Enabled(r.Context(), level) {
 			return // the attributes below cost something even when dropped

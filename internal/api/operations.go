@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -332,19 +333,67 @@ func ptr[T any](v T) *T { return &v }
 // observeRequest moves the request instruments; the access log calls it for
 // every request. Labels are bounded: the route is the registered pattern
 // (never the raw path) and unknown methods count as OTHER.
-func (s *Server) observeRequest(r *http.Request, status int, elapsed time.Duration) {
-	route := s.routeOf(r)
+func (s *Server) observeRequest(r *http.Request, route string, status int, elapsed time.Duration) {
+	if route == "" {
+		route = s.routeOf(r) // not routed by a route set: "other", or a mux redirect
+	}
 	method := r.Method
 	switch method {
 	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
 	default:
 		method = "OTHER"
 	}
-	code := strconv.Itoa(status)
-	metrics.HTTPRequests.WithLabelValues(route, method, code).Inc()
-	metrics.HTTPDuration.WithLabelValues(route, method, code).Observe(elapsed.Seconds())
-	metrics.APIRequestsDuration.WithLabelValues(routeKey(method, route), code).Observe(float64(elapsed) / float64(time.Millisecond))
+	o := s.observers.get(observerKey{route: route, method: method, status: status})
+	o.requests.Inc()
+	o.duration.Observe(elapsed.Seconds())
+	o.apiDuration.Observe(float64(elapsed) / float64(time.Millisecond))
 	metrics.WebHandledRequests.Inc()
+}
+
+// observerKey names one request series: route, method and status.
+type observerKey struct {
+	route, method string
+	status        int
+}
+
+// routeObservers are the series of one observerKey, resolved once: a
+// request then costs no label hashing, formatting or replacing.
+type routeObservers struct {
+	requests    prometheus.Counter
+	duration    prometheus.Observer
+	apiDuration prometheus.Observer
+}
+
+// observerCache holds the routeObservers met so far. Routes, methods and
+// statuses are few, so it stays small.
+type observerCache struct {
+	mu sync.RWMutex
+	m  map[observerKey]*routeObservers
+}
+
+func (c *observerCache) get(k observerKey) *routeObservers {
+	c.mu.RLock()
+	o := c.m[k]
+	c.mu.RUnlock()
+	if o != nil {
+		return o
+	}
+	code := strconv.Itoa(k.status)
+	o = &routeObservers{
+		requests:    metrics.HTTPRequests.WithLabelValues(k.route, k.method, code),
+		duration:    metrics.HTTPDuration.WithLabelValues(k.route, k.method, code),
+		apiDuration: metrics.APIRequestsDuration.WithLabelValues(routeKey(k.method, k.route), code),
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[observerKey]*routeObservers{}
+	}
+	if existing := c.m[k]; existing != nil {
+		return existing
+	}
+	c.m[k] = o
+	return o
 }
 
 // routeOf is the pattern the mux routes r to, with the trailing slash

@@ -163,6 +163,10 @@ func (s *Server) register(rt Route, sets map[string]*routeSet) {
 
 func (rs *routeSet) dispatch(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The metrics' route label, without matching the request again.
+		if li, ok := r.Context().Value(logInfoKey).(*logInfo); ok {
+			li.route = rs.pattern
+		}
 		method := r.Method
 		if method == http.MethodHead {
 			method = http.MethodGet

@@ -87,6 +87,7 @@ type Deps struct {
 
 // Server is the http.Handler of the API.
 type Server struct {
+	observers observerCache // operations.go: the request metrics' series
 	log       *slog.Logger
 	auth      *auth.Service
 	settings  *settings.Service

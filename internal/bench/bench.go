@@ -68,6 +68,11 @@ type Report struct {
 	Nodes          *Nodes   `json:"nodes,omitempty"`
 	RestartReadyMs float64  `json:"restart_to_ready_ms,omitempty"`
 	Profiles       []string `json:"profiles,omitempty"`
+	// Per message accepted and then delivered, from the server's counters
+	// over the load and the wait for the deliveries (accepting, sending,
+	// the statuses and their callbacks together).
+	AllocsPerMessage     float64 `json:"server_allocations_per_message,omitempty"`
+	StatementsPerMessage float64 `json:"server_sql_statements_per_message,omitempty"`
 }
 
 // Side is the client's view of one target.
@@ -214,6 +219,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		meter = &graphMeter{g: graph, hookURL: base + "/cloud/webhook", secret: secret, statuses: cfg.CloudStatus}
 		go meter.run(meterCtx)
 	}
+	before, countersErr := readCounters(ctx, base, api.Token())
 	logf("wabiz: %s", rep.Mode)
 	if prof != nil {
 		prof.startCPU(ctx, cfg.Duration)
@@ -231,6 +237,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		waitSends(meter, res.Accepted, time.Now().Add(cfg.Drain))
 	}
 	stopMeter()
+	if after, err := readCounters(ctx, base, api.Token()); err == nil && countersErr == nil && rep.Delivered > 0 {
+		rep.AllocsPerMessage = (after.Mallocs - before.Mallocs) / float64(rep.Delivered)
+		rep.StatementsPerMessage = (after.Statements - before.Statements) / float64(rep.Delivered)
+	} else if err != nil || countersErr != nil {
+		logf("server counters: %v %v", countersErr, err)
+	}
 	if prof != nil {
 		files, err := prof.finish(ctx)
 		if err != nil {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -47,5 +48,20 @@ func TestProfilerFetches(t *testing.T) {
 		if err != nil || files[i] != filepath.Join(dir, name) || !strings.HasPrefix(string(b), "profile of /debug/pprof/") {
 			t.Fatalf("%s: %q %v (files %v)", name, b, err, files)
 		}
+	}
+}
+
+// TestParseCounters: the two counters are read from a text exposition,
+// whatever else it holds; an exposition without them is an error.
+func TestParseCounters(t *testing.T) {
+	t.Parallel()
+	text := "# HELP go_memstats_mallocs_total x\n# TYPE go_memstats_mallocs_total counter\ngo_memstats_mallocs_total 1.234e+06\n" +
+		`wabiz_http_requests_total{route="/v1/messages"} 7` + "\nwabiz_db_statements_total 4321\n"
+	c, err := parseCounters(bufio.NewScanner(strings.NewReader(text)))
+	if err != nil || c.Mallocs != 1234000 || c.Statements != 4321 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if _, err := parseCounters(bufio.NewScanner(strings.NewReader("go_memstats_mallocs_total 1\n"))); err == nil {
+		t.Fatal("an exposition without the statements counter was read")
 	}
 }

@@ -36,6 +36,9 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.DeliveredSec > 0 {
 		fmt.Fprintf(w, "delivered callbacks per second, first accept to last delivered: %.0f\n", r.DeliveredSec)
 	}
+	if r.AllocsPerMessage > 0 {
+		fmt.Fprintf(w, "server work per message accepted and delivered: %.0f allocations, %.1f SQL statements\n", r.AllocsPerMessage, r.StatementsPerMessage)
+	}
 	if r.PeakRSS > 0 {
 		fmt.Fprintf(w, "server peak RSS (VmHWM): %.1f MiB\n", float64(r.PeakRSS)/(1<<20))
 	}

@@ -79,9 +79,20 @@ var (
 	}, []string{"kind"})
 )
 
+// Instruments moved by the store.
+var (
+	// DBStatements counts the SQL statements the store runs (each
+	// execution of a query or statement, not the transactions around
+	// them): the benchmark divides it by the messages delivered.
+	DBStatements = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wabiz_db_statements_total",
+		Help: "SQL statements run against the database (queries and writes; transactions' begin and commit not counted).",
+	})
+)
+
 // All lists the package's instruments, which every registry exposes.
 var All = []prometheus.Collector{
 	HTTPRequests, HTTPDuration, APIRequestsDuration, WebHandledRequests, HTTPInFlight,
 	MessagesSent, MessagesReceived, MessageStatuses, CloudWebhookItems,
-	DBQueryDuration, GCDeleted,
+	DBQueryDuration, GCDeleted, DBStatements,
 }

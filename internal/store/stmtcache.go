@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"sync"
+
+	"github.com/wabiz/wabiz/internal/metrics"
 )
 
 // Statements are prepared once and reused. Without it every execution
@@ -130,6 +132,7 @@ func (s *Store) closeStatements() {
 }
 
 func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	metrics.DBStatements.Inc()
 	if st := s.preparedInTx(query); st != nil {
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
@@ -137,6 +140,7 @@ func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 }
 
 func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	metrics.DBStatements.Inc()
 	if st := s.preparedInTx(query); st != nil {
 		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
@@ -144,6 +148,7 @@ func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...a
 }
 
 func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	metrics.DBStatements.Inc()
 	if st := s.preparedInTx(query); st != nil {
 		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/wabiz/wabiz/internal/metrics"
 )
 
 // Dialect names the SQL flavour of a Store.
@@ -241,6 +243,7 @@ func (s *Store) lockWriter() func() {
 }
 
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	metrics.DBStatements.Inc()
 	unlock := s.lockWriter()
 	defer unlock()
 	if st := s.prepared(ctx, query); st != nil {
@@ -262,6 +265,7 @@ func (s *Store) execRetry(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	metrics.DBStatements.Inc()
 	if st := s.prepared(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -269,6 +273,7 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	metrics.DBStatements.Inc()
 	if st := s.prepared(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}

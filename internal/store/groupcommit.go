@@ -123,8 +123,20 @@ func (s *Store) commitGroup(ctx context.Context, batch []*groupedWrite) {
 	if batch = live; len(batch) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, groupTimeout)
-	defer cancel()
+	if s.dialect == SQLite {
+		// No deadline on SQLite: with one, the driver starts a goroutine
+		// per statement to interrupt it (and database/sql one per
+		// transaction), a tenth of the server's allocations under load. A
+		// local file's group of short statements has nothing a deadline
+		// could cut short (an interrupt stops the virtual machine between
+		// steps, never a write or an fsync the disk holds up), and
+		// busy_timeout bounds the wait for the lock.
+		ctx = context.WithoutCancel(ctx)
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, groupTimeout)
+		defer cancel()
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var accepted []*OutboxMessage
 		for _, w := range batch {

@@ -94,6 +94,22 @@ func side(r driveResult) Side {
 	return s
 }
 
+// workDir makes the run's temporary directory and returns it with the
+// wabiz binary to start: bin, or one built into the directory.
+func workDir(bin string, logf func(string, ...any)) (dir, server string, err error) {
+	if dir, err = os.MkdirTemp("", "wabiz-bench-"); err != nil {
+		return "", "", err
+	}
+	if bin == "" {
+		logf("building ./cmd/wabiz")
+		if bin, err = buildServer(dir); err != nil {
+			os.RemoveAll(dir)
+			return "", "", err
+		}
+	}
+	return dir, bin, nil
+}
+
 // Run performs the benchmark.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Messages <= 0 && cfg.Duration <= 0 {
@@ -142,18 +158,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var graph *graphtest.Server
 	var secret string
 	if base == "" {
-		dir, err := os.MkdirTemp("", "wabiz-bench-")
+		dir, bin, err := workDir(cfg.Bin, logf)
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
-		bin := cfg.Bin
-		if bin == "" {
-			logf("building ./cmd/wabiz")
-			if bin, err = buildServer(dir); err != nil {
-				return nil, err
-			}
-		}
 		var extra []string
 		if cfg.Network == "cloud" {
 			graph = graphtest.Start()

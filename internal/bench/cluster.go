@@ -189,18 +189,11 @@ func RunCluster(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer hooks.close()
-	dir, err := os.MkdirTemp("", "wabiz-bench-")
+	dir, bin, err := workDir(cfg.Bin, logf)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	bin := cfg.Bin
-	if bin == "" {
-		logf("building ./cmd/wabiz")
-		if bin, err = buildServer(dir); err != nil {
-			return nil, err
-		}
-	}
 	graph := graphtest.Start()
 	defer graph.Close()
 	graph.SetSendDelay(cfg.SendDelay)

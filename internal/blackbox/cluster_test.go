@@ -42,6 +42,20 @@ func (in *instance) startCore(name string, more ...string) *process {
 	return p
 }
 
+// hasRoles reports whether a health map lists exactly the nodes of want,
+// each with its role.
+func hasRoles(health map[string]map[string]any, want map[string]string) bool {
+	if len(health) != len(want) {
+		return false
+	}
+	for id, role := range want {
+		if health[id]["role"] != role {
+			return false
+		}
+	}
+	return true
+}
+
 // nodesHealth reads /v1/health's map of nodes (nil when the answer is a
 // single instance's).
 func nodesHealth(c *client, auth string) map[string]map[string]any {
@@ -93,15 +107,7 @@ func TestSeveralNodesFailover(t *testing.T) {
 			var last map[string]map[string]any
 			roles := func(want map[string]string) bool {
 				last = nodesHealth(c, admin)
-				if len(last) != len(want) {
-					return false
-				}
-				for id, role := range want {
-					if last[id]["role"] != role {
-						return false
-					}
-				}
-				return true
+				return hasRoles(last, want)
 			}
 			if !in.waitUntil(readyTimeout, 50*time.Millisecond, func() bool {
 				return roles(map[string]string{web: "webapp", core1: "primary_master", core2: "secondary_master"}) &&

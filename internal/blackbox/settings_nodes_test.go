@@ -34,15 +34,7 @@ func TestSettingReachesTheOtherWebNode(t *testing.T) {
 			var last map[string]map[string]any
 			if !in.waitUntil(readyTimeout, 50*time.Millisecond, func() bool {
 				last = nodesHealth(c2, admin)
-				if len(last) != len(want) {
-					return false
-				}
-				for id, role := range want {
-					if last[id]["role"] != role {
-						return false
-					}
-				}
-				return true
+				return hasRoles(last, want)
 			}) {
 				t.Fatalf("health through web-2 never listed the four nodes with their roles: %v", last)
 			}

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/store"
@@ -15,6 +16,9 @@ type shardClaim struct {
 	mu     sync.RWMutex // held for reading through each claim
 	ranges []store.ShardRange
 	until  time.Time // the claims stop then unless renewed; zero: no end
+	// warned is when the last "leases ran out" warning was logged (Unix
+	// ns), so a node stuck that way says so once a minute, not per claim.
+	warned atomic.Int64
 }
 
 // ClaimShards narrows the outbox claims to the server shards of ranges (nil:
@@ -38,7 +42,14 @@ func (c *Core) claimOutbox(ctx context.Context, limit int, ownLeftovers bool) ([
 	defer c.shards.mu.RUnlock()
 	now := c.now()
 	if !c.shards.until.IsZero() && !now.Before(c.shards.until) {
-		return nil, nil // the leases ran out by this node's clock: another may hold them now
+		// The leases ran out by this node's clock: another may hold them
+		// now. Renewing them is the cluster's heartbeat; if that keeps
+		// failing the operator must hear of it.
+		if last := c.shards.warned.Load(); now.UnixNano()-last >= int64(time.Minute) && c.shards.warned.CompareAndSwap(last, now.UnixNano()) {
+			c.log.Warn("this node's shard leases ran out by its clock; it claims no messages until its heartbeat renews them",
+				"leases_until", c.shards.until, "shards", len(c.shards.ranges))
+		}
+		return nil, nil
 	}
 	return c.store.ClaimOutboxIn(ctx, c.node, now, outboxLease, limit, ownLeftovers, c.shards.ranges)
 }

@@ -64,14 +64,9 @@ func main() {
 	defer stop()
 	if len(cfg.Scaling) > 0 {
 		reps, err := bench.RunScaling(ctx, cfg)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "wabiz-bench:", err)
-			os.Exit(1)
-		}
+		exitOn(err)
 		if asJSON {
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(reps)
+			printJSON(reps)
 			return
 		}
 		bench.WriteScaling(os.Stdout, reps)
@@ -82,14 +77,9 @@ func main() {
 		run = bench.RunCluster
 	}
 	rep, err := run(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "wabiz-bench:", err)
-		os.Exit(1)
-	}
+	exitOn(err)
 	if asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
+		printJSON(rep)
 		return
 	}
 	rep.WriteText(os.Stdout)
@@ -100,4 +90,19 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+// exitOn ends the program with err, when there is one.
+func exitOn(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wabiz-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// printJSON writes v to standard output as indented JSON.
+func printJSON(v any) {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
 }

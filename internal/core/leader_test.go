@@ -45,6 +45,18 @@ func (c *testClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// sqliteWithSettings opens a migrated SQLite store and the settings
+// service on it, on clk.
+func sqliteWithSettings(t *testing.T, clk *testClock) (*store.Store, *settings.Service) {
+	t.Helper()
+	st := storetest.OpenConfig(t, storetest.Config(t, store.SQLite))
+	sets, err := settings.NewService(context.Background(), st, settings.PatchRules{}, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, sets
+}
+
 // statusHooks records the status callbacks queued.
 type statusHooks struct {
 	mu     sync.Mutex
@@ -196,11 +208,7 @@ func TestOnlyTheLeaderSweepsExpiredMessages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
-	st := storetest.OpenConfig(t, storetest.Config(t, store.SQLite))
-	sets, err := settings.NewService(ctx, st, settings.PatchRules{}, clk.now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, sets := sqliteWithSettings(t, clk)
 	m := store.OutboxMessage{ID: "gBGGFlB5", Recipient: "15550101", Type: "text", Body: []byte(`{}`),
 		ScheduledAt: clk.now(), CreatedAt: clk.now(), ExpiresAt: clk.now().Add(time.Hour)}
 	if err := st.InsertOutbox(ctx, m); err != nil {

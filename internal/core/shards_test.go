@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/wabiz/wabiz/internal/network/sandbox"
-	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
-	"github.com/wabiz/wabiz/internal/store/storetest"
 )
 
 // TestClaimFollowsTheShards: a core the cluster never told claims every
@@ -23,11 +21,7 @@ func TestClaimFollowsTheShards(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
-	st := storetest.OpenConfig(t, storetest.Config(t, store.SQLite))
-	sets, err := settings.NewService(ctx, st, settings.PatchRules{}, clk.now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, sets := sqliteWithSettings(t, clk)
 	var logs bytes.Buffer
 	c := New(Options{Store: st, Network: sandbox.New(st, clk.now), Settings: sets, Log: slog.New(slog.NewTextHandler(&logs, nil)), Now: clk.now})
 	// One message per shard of two.

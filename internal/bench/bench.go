@@ -73,6 +73,45 @@ type Report struct {
 	// the statuses and their callbacks together).
 	AllocsPerMessage     float64 `json:"server_allocations_per_message,omitempty"`
 	StatementsPerMessage float64 `json:"server_sql_statements_per_message,omitempty"`
+	// The same work split between the accept and the delivery (see
+	// splitWork), with the server's CPU and the group commit's busy time.
+	PerMessage  *Work `json:"server_work_per_message,omitempty"`
+	PerAccept   *Work `json:"server_work_per_accept,omitempty"`
+	PerDelivery *Work `json:"server_work_per_delivery,omitempty"`
+}
+
+// Work is the server's work for one message (or one accept, or one
+// delivery), from its own counters.
+type Work struct {
+	Allocations float64 `json:"allocations"`
+	Statements  float64 `json:"sql_statements"`
+	// CPUMicros is the server process's CPU time (user and system).
+	CPUMicros float64 `json:"cpu_us,omitempty"`
+	// GroupCommitMicros is the time the group commit was busy: on SQLite
+	// one flusher writes for the whole node, so it bounds the node.
+	GroupCommitMicros float64 `json:"group_commit_us,omitempty"`
+	// GroupCommits is the transactions the group commit ran for it.
+	GroupCommits float64 `json:"group_commits,omitempty"`
+}
+
+func workOf(c serverCounters, per float64) *Work {
+	return &Work{Allocations: c.Mallocs / per, Statements: c.Statements / per, CPUMicros: c.CPUSeconds * 1e6 / per, GroupCommitMicros: c.GroupSeconds * 1e6 / per, GroupCommits: c.Groups / per}
+}
+
+// splitWork divides the server's work between accepting and delivering.
+// The two run at the same time during the load, so they cannot be told
+// apart there; but once the load ends the server only delivers the
+// backlog. The drain gives the cost of one delivery; the load's work less
+// that cost for the messages it delivered meanwhile is the accepts'. It
+// needs a backlog: at least a tenth of the messages (and 500) delivered
+// after the load, or it reports nothing.
+func splitWork(load, drain serverCounters, accepted, deliveredInLoad, deliveredInDrain int) (perAccept, perDelivery *Work) {
+	if accepted == 0 || deliveredInDrain < 500 || deliveredInDrain*10 < deliveredInLoad+deliveredInDrain {
+		return nil, nil
+	}
+	perDelivery = workOf(drain, float64(deliveredInDrain))
+	accepts := load.minus(drain.scaled(float64(deliveredInLoad) / float64(deliveredInDrain)))
+	return workOf(accepts, float64(accepted)), perDelivery
 }
 
 // Side is the client's view of one target.
@@ -234,6 +273,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		prof.startCPU(ctx, cfg.Duration)
 	}
 	res := drive(ctx, target{url: base + "/v1/messages", auth: "Bearer " + api.Token(), bodies: bodies}, cfg.Load)
+	loadEnd, loadEndErr := readCounters(ctx, base, api.Token())
+	deliveredInLoad := hooks.deliveredCount()
 	rep.Server = side(res)
 	if rep.Baseline != nil && rep.Baseline.PerSec > 0 {
 		rep.Ratio = rep.Server.PerSec / rep.Baseline.PerSec
@@ -249,6 +290,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if after, err := readCounters(ctx, base, api.Token()); err == nil && countersErr == nil && rep.Delivered > 0 {
 		rep.AllocsPerMessage = (after.Mallocs - before.Mallocs) / float64(rep.Delivered)
 		rep.StatementsPerMessage = (after.Statements - before.Statements) / float64(rep.Delivered)
+		rep.PerMessage = workOf(after.minus(before), float64(rep.Delivered))
+		if loadEndErr == nil {
+			rep.PerAccept, rep.PerDelivery = splitWork(loadEnd.minus(before), after.minus(loadEnd), res.Accepted, deliveredInLoad, rep.Delivered-deliveredInLoad)
+		}
 	} else if err != nil || countersErr != nil {
 		logf("server counters: %v %v", countersErr, err)
 	}

@@ -15,6 +15,23 @@ import (
 type serverCounters struct {
 	Mallocs    float64 // go_memstats_mallocs_total
 	Statements float64 // wabiz_db_statements_total
+	// Optional: read when the server exports them.
+	CPUSeconds   float64 // process_cpu_seconds_total
+	GroupSeconds float64 // wabiz_db_group_commit_seconds_total
+	Groups       float64 // wabiz_db_group_commits_total
+}
+
+// minus is the work done between then and c.
+func (c serverCounters) minus(then serverCounters) serverCounters {
+	return serverCounters{
+		Mallocs: c.Mallocs - then.Mallocs, Statements: c.Statements - then.Statements,
+		CPUSeconds: c.CPUSeconds - then.CPUSeconds, GroupSeconds: c.GroupSeconds - then.GroupSeconds, Groups: c.Groups - then.Groups,
+	}
+}
+
+// scaled is c times f.
+func (c serverCounters) scaled(f float64) serverCounters {
+	return serverCounters{Mallocs: c.Mallocs * f, Statements: c.Statements * f, CPUSeconds: c.CPUSeconds * f, GroupSeconds: c.GroupSeconds * f, Groups: c.Groups * f}
 }
 
 // readCounters reads the counters from base's /metrics with the token.
@@ -35,7 +52,8 @@ func readCounters(ctx context.Context, base, token string) (serverCounters, erro
 	return parseCounters(bufio.NewScanner(res.Body))
 }
 
-// parseCounters picks the two counters out of a text exposition.
+// parseCounters picks the counters out of a text exposition; the first
+// two are required.
 func parseCounters(sc *bufio.Scanner) (serverCounters, error) {
 	var c serverCounters
 	found := 0
@@ -46,11 +64,18 @@ func parseCounters(sc *bufio.Scanner) (serverCounters, error) {
 			continue
 		}
 		var into *float64
+		required := true
 		switch name {
 		case "go_memstats_mallocs_total":
 			into = &c.Mallocs
 		case "wabiz_db_statements_total":
 			into = &c.Statements
+		case "process_cpu_seconds_total":
+			into, required = &c.CPUSeconds, false
+		case "wabiz_db_group_commit_seconds_total":
+			into, required = &c.GroupSeconds, false
+		case "wabiz_db_group_commits_total":
+			into, required = &c.Groups, false
 		default:
 			continue
 		}
@@ -59,7 +84,9 @@ func parseCounters(sc *bufio.Scanner) (serverCounters, error) {
 			return c, fmt.Errorf("%s: %w", name, err)
 		}
 		*into = v
-		found++
+		if required {
+			found++
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return c, err

@@ -100,6 +100,13 @@ func (r *receiver) waitDelivered(ids map[string]time.Time, deadline time.Time) i
 	}
 }
 
+// deliveredCount is how many messages have their delivered status so far.
+func (r *receiver) deliveredCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.delivered)
+}
+
 // deliveredRate is how many of the accepted messages were reported
 // delivered per second, from the first accept to the last delivered
 // callback: the rate the whole pipeline sustained.

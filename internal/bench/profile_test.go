@@ -7,7 +7,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -23,27 +25,35 @@ func TestProfileNeedsAStartedServer(t *testing.T) {
 }
 
 // TestProfilerFetches: the profiler asks for a CPU profile as long as the
-// load, then the allocations and the heap, and writes each to its file.
+// load and a trace inside it, then the allocations and the heap, and
+// writes each to its file.
 func TestProfilerFetches(t *testing.T) {
 	t.Parallel()
-	var asked []string
+	var (
+		mu    sync.Mutex
+		asked []string
+	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		asked = append(asked, r.URL.RequestURI())
+		mu.Unlock()
 		w.Write([]byte("profile of " + r.URL.Path))
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	p := &profiler{dir: dir, addr: strings.TrimPrefix(srv.URL, "http://")}
+	p := &profiler{dir: dir, addr: strings.TrimPrefix(srv.URL, "http://"), traceAfter: time.Nanosecond}
 	p.startCPU(context.Background(), 12*time.Second)
 	files, err := p.finish(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"/debug/pprof/profile?seconds=12", "/debug/pprof/allocs", "/debug/pprof/heap"}
+	// The CPU profile and the trace run side by side; the others follow.
+	slices.Sort(asked[:2])
+	want := []string{"/debug/pprof/profile?seconds=12", "/debug/pprof/trace?seconds=2", "/debug/pprof/allocs", "/debug/pprof/heap"}
 	if strings.Join(asked, " ") != strings.Join(want, " ") {
 		t.Fatalf("asked %v, want %v", asked, want)
 	}
-	for i, name := range []string{"cpu.pprof", "allocs.pprof", "heap.pprof"} {
+	for i, name := range []string{"cpu.pprof", "allocs.pprof", "heap.pprof", "trace.out"} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil || files[i] != filepath.Join(dir, name) || !strings.HasPrefix(string(b), "profile of /debug/pprof/") {
 			t.Fatalf("%s: %q %v (files %v)", name, b, err, files)
@@ -63,5 +73,27 @@ func TestParseCounters(t *testing.T) {
 	}
 	if _, err := parseCounters(bufio.NewScanner(strings.NewReader("go_memstats_mallocs_total 1\n"))); err == nil {
 		t.Fatal("an exposition without the statements counter was read")
+	}
+}
+
+// TestSplitWork: the drain's cost per delivery is taken off the load's
+// work for what the load delivered, the rest is the accepts'; without a
+// backlog worth measuring there is no split.
+func TestSplitWork(t *testing.T) {
+	t.Parallel()
+	// 1,000 accepts at 50 allocations, 400 deliveries during the load and
+	// 600 after it, at 300 allocations each.
+	load := serverCounters{Mallocs: 1000*50 + 400*300, Statements: 1000*1 + 400*4, CPUSeconds: 0.05 + 0.4*0.1}
+	drain := serverCounters{Mallocs: 600 * 300, Statements: 600 * 4, CPUSeconds: 0.6 * 0.1}
+	a, d := splitWork(load, drain, 1000, 400, 600)
+	if a == nil || d == nil {
+		t.Fatal("no split")
+	}
+	near := func(got, want float64) bool { return got > want-0.001 && got < want+0.001 }
+	if !near(a.Allocations, 50) || !near(d.Allocations, 300) || !near(a.Statements, 1) || !near(d.Statements, 4) || !near(a.CPUMicros, 50) || !near(d.CPUMicros, 100) {
+		t.Fatalf("accept %+v delivery %+v", a, d)
+	}
+	if a, d := splitWork(load, drain, 1000, 9000, 600); a != nil || d != nil {
+		t.Fatal("split on a backlog of a sixteenth of the messages")
 	}
 }

@@ -37,7 +37,10 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "delivered callbacks per second, first accept to last delivered: %.0f\n", r.DeliveredSec)
 	}
 	if r.AllocsPerMessage > 0 {
-		fmt.Fprintf(w, "server work per message accepted and delivered: %.0f allocations, %.1f SQL statements\n", r.AllocsPerMessage, r.StatementsPerMessage)
+		fmt.Fprintf(w, "server work per message accepted and delivered: %s\n", r.PerMessage)
+		if r.PerAccept != nil {
+			fmt.Fprintf(w, "  of it per accept (estimated): %s\n  per delivery (measured on the backlog after the load): %s\n", r.PerAccept, r.PerDelivery)
+		}
 	}
 	if r.PeakRSS > 0 {
 		fmt.Fprintf(w, "server peak RSS (VmHWM): %.1f MiB\n", float64(r.PeakRSS)/(1<<20))
@@ -55,6 +58,20 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.RestartReadyMs > 0 {
 		fmt.Fprintf(w, "restart to connected (registered number, start-up process done): %.0f ms\n", r.RestartReadyMs)
 	}
+}
+
+func (wk *Work) String() string {
+	if wk == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%.0f allocations, %.1f SQL statements", wk.Allocations, wk.Statements)
+	if wk.CPUMicros > 0 {
+		s += fmt.Sprintf(", %.0f µs CPU", wk.CPUMicros)
+	}
+	if wk.GroupCommitMicros > 0 {
+		s += fmt.Sprintf(", %.0f µs group commit busy in %.2f commits", wk.GroupCommitMicros, wk.GroupCommits)
+	}
+	return s
 }
 
 func writeSide(w io.Writer, name string, s Side) {

@@ -88,11 +88,22 @@ var (
 		Name: "wabiz_db_statements_total",
 		Help: "SQL statements run against the database (queries and writes; transactions' begin and commit not counted).",
 	})
+	// GroupCommitSeconds and GroupCommits measure the group commit: on
+	// SQLite one flusher at a time writes everything, so its busy time per
+	// message is what bounds the node's accepts and deliveries together.
+	GroupCommitSeconds = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wabiz_db_group_commit_seconds_total",
+		Help: "Time spent committing groups of writes (statements and commit), summed over the flushers.",
+	})
+	GroupCommits = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wabiz_db_group_commits_total",
+		Help: "Groups of writes committed (each one transaction).",
+	})
 )
 
 // All lists the package's instruments, which every registry exposes.
 var All = []prometheus.Collector{
 	HTTPRequests, HTTPDuration, APIRequestsDuration, WebHandledRequests, HTTPInFlight,
 	MessagesSent, MessagesReceived, MessageStatuses, CloudWebhookItems,
-	DBQueryDuration, GCDeleted, DBStatements,
+	DBQueryDuration, GCDeleted, DBStatements, GroupCommitSeconds, GroupCommits,
 }

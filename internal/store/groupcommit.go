@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wabiz/wabiz/internal/metrics"
 )
 
 // Group commit: concurrent writers on the hot paths (accepting a send,
@@ -123,6 +125,11 @@ func (s *Store) commitGroup(ctx context.Context, batch []*groupedWrite) {
 	if batch = live; len(batch) == 0 {
 		return
 	}
+	began := time.Now()
+	defer func() {
+		metrics.GroupCommitSeconds.Add(time.Since(began).Seconds())
+		metrics.GroupCommits.Inc()
+	}()
 	if s.dialect == SQLite {
 		// No deadline on SQLite: with one, the driver starts a goroutine
 		// per statement to interrupt it (and database/sql one per

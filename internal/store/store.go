@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"regexp"
@@ -96,6 +97,12 @@ type Store struct {
 	// to 100 ms. Other processes on the same file still meet the busy
 	// handler.
 	writer sync.Mutex
+	// writerConn is, on SQLite, the one connection transactions run on
+	// (held under writer): SQLite drops a connection's page cache whenever
+	// another connection has written since its last transaction, so writes
+	// spread over the pool re-read the pages they change from the file on
+	// almost every commit, where one connection keeps them cached.
+	writerConn *sql.Conn
 
 	// skipLocked is set when the server understands FOR UPDATE SKIP LOCKED
 	// (PostgreSQL, MySQL 8, MariaDB 10.6+), so queue claims by several
@@ -180,7 +187,35 @@ func (s *Store) forUpdate() string {
 // Close releases the connection pool.
 func (s *Store) Close() error {
 	s.closeStatements()
+	s.writer.Lock()
+	if s.writerConn != nil {
+		s.writerConn.Close()
+		s.writerConn = nil
+	}
+	s.writer.Unlock()
 	return s.db.Close()
+}
+
+// beginTx starts a transaction: on SQLite on the writer connection (the
+// caller holds writer), elsewhere on any connection of the pool.
+func (s *Store) beginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
+	if s.dialect != SQLite {
+		return s.db.BeginTx(ctx, opts)
+	}
+	if s.writerConn == nil {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.writerConn = conn
+	}
+	tx, err := s.writerConn.BeginTx(ctx, opts)
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		// The connection broke: the next transaction takes another one.
+		s.writerConn.Close()
+		s.writerConn = nil
+	}
+	return tx, err
 }
 
 // Dialect reports which engine this store talks to.
@@ -313,7 +348,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (s *Store) txOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	unlock := s.lockWriter()
 	defer unlock()
-	tx, err := s.db.BeginTx(ctx, opts)
+	tx, err := s.beginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

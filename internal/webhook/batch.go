@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/wabiz/wabiz/internal/store"
 )
@@ -22,6 +23,8 @@ type batch struct {
 	items []store.Callback
 	parts []map[string][]json.RawMessage // per item; nil for an item sent alone
 	size  int
+	// weight is the notifications the items carry (see weight).
+	weight int
 }
 
 func (b *batch) ids() []int64 {
@@ -33,7 +36,9 @@ func (b *batch) ids() []int64 {
 }
 
 // makeBatches groups claimed items (already in queue order) by kind, each
-// batch at most max items, keeping queue order inside every batch.
+// batch at most max notifications (the elements of the kind's array: a
+// queued row may carry several, see coalesce), keeping queue order inside
+// every batch.
 func makeBatches(cbs []store.Callback, max int) []batch {
 	var (
 		out  []batch
@@ -41,20 +46,70 @@ func makeBatches(cbs []store.Callback, max int) []batch {
 	)
 	for _, cb := range cbs {
 		parts := splitArrays(cb.Payload)
+		n := weight(cb.Kind, parts)
 		if i, ok := open[cb.Kind]; ok && parts != nil {
 			b := &out[i]
-			if len(b.items) < max && b.size+len(cb.Payload) <= maxBatchBytes {
+			if b.weight+n <= max && b.size+len(cb.Payload) <= maxBatchBytes {
 				b.items = append(b.items, cb)
 				b.parts = append(b.parts, parts)
 				b.size += len(cb.Payload)
+				b.weight += n
 				continue
 			}
 		}
-		out = append(out, batch{kind: cb.Kind, items: []store.Callback{cb}, parts: []map[string][]json.RawMessage{parts}, size: len(cb.Payload)})
+		out = append(out, batch{kind: cb.Kind, items: []store.Callback{cb}, parts: []map[string][]json.RawMessage{parts}, size: len(cb.Payload), weight: n})
 		if parts != nil {
 			open[cb.Kind] = len(out) - 1
 		}
 	}
+	return out
+}
+
+// weight is how many notifications an item carries: the length of its
+// kind's array (one for an item that cannot be merged).
+func weight(kind string, parts map[string][]json.RawMessage) int {
+	if n := len(parts[kind]); n > 1 {
+		return n
+	}
+	return 1
+}
+
+// coalesce turns notifications queued together into queue rows: a run of
+// mergeable items of one kind becomes one row whose arrays are theirs
+// concatenated, as a POST of them would carry (at most max notifications
+// and maxBatchBytes per row). The worker queues a message's "sent" and
+// "delivered" together: one row instead of two halves the queue's
+// inserts, claims and deletes, and a receiver still gets at most max
+// notifications per POST (makeBatches counts them).
+func coalesce(items []Notification, max int, now time.Time) []store.Callback {
+	out := make([]store.Callback, 0, len(items))
+	var run batch
+	flush := func() {
+		if len(run.items) == 0 {
+			return
+		}
+		cb := run.items[0]
+		if len(run.items) > 1 {
+			cb.Payload = run.body()
+		}
+		out = append(out, cb)
+		run = batch{}
+	}
+	for _, it := range items {
+		cb := store.Callback{Kind: it.Kind, Payload: slices.Clone([]byte(it.Payload)), NextAttemptAt: now, CreatedAt: now}
+		parts := splitArrays(cb.Payload)
+		n := weight(cb.Kind, parts)
+		if parts == nil || len(run.items) == 0 || run.kind != cb.Kind || run.parts[0] == nil ||
+			run.weight+n > max || run.size+len(cb.Payload) > maxBatchBytes {
+			flush()
+		}
+		run.kind = cb.Kind
+		run.items = append(run.items, cb)
+		run.parts = append(run.parts, parts)
+		run.size += len(cb.Payload)
+		run.weight += n
+	}
+	flush()
 	return out
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wabiz/wabiz/internal/settings"
 	"github.com/wabiz/wabiz/internal/store"
@@ -77,7 +78,9 @@ func TestBatchingMergesMessagesWithContactsAndKeepsKindsApart(t *testing.T) {
 			lookup("+1 555 000 1111", "15550001111"),
 			lookup("15550001111", "15550001111"),
 		)
-		if res := e.runOnce(t); res != (Result{Posts: 4, Delivered: 8}) {
+		// Eight notifications in seven rows: the two lookups, queued one
+		// after the other, share a row (coalesce).
+		if res := e.runOnce(t); res != (Result{Posts: 4, Delivered: 7}) {
 			t.Fatalf("%+v", res)
 		}
 		var got []string
@@ -132,4 +135,41 @@ func batchSizes(bs []batch) []int {
 		out = append(out, len(b.items))
 	}
 	return out
+}
+
+// TestCoalesce: notifications of one kind queued together share a row, up
+// to the batch cap counted in notifications; other kinds, items that cannot
+// be merged and the cap start a new row; a batch of rows never carries more
+// notifications than the cap.
+func TestCoalesce(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1700000000, 0)
+	pair := []Notification{status("gB1"), status("gB2")}
+	rows := coalesce(pair, 20, now)
+	if len(rows) != 1 || string(rows[0].Payload) != `{"statuses":[{"id":"gB1","status":"delivered"},{"id":"gB2","status":"delivered"}]}` {
+		t.Fatalf("a pair: %d rows %q", len(rows), rows[0].Payload)
+	}
+	if rows := coalesce(pair, 1, now); len(rows) != 2 || string(rows[1].Payload) != string(pair[1].Payload) {
+		t.Fatalf("with a cap of 1 each status is a row of its own: %d", len(rows))
+	}
+	odd := Notification{Kind: KindStatuses, Payload: []byte(`{"statuses":[{"id":"gB3"}],"meta":{"x":1}}`)}
+	errs := Notification{Kind: KindErrors, Payload: []byte(`{"errors":[{"code":1014}]}`)}
+	rows = coalesce([]Notification{status("a"), status("b"), status("c"), errs, status("d"), odd, status("e")}, 2, now)
+	var got []string
+	for _, r := range rows {
+		got = append(got, string(r.Payload))
+	}
+	want := []string{
+		`{"statuses":[{"id":"a","status":"delivered"},{"id":"b","status":"delivered"}]}`,
+		string(status("c").Payload), string(errs.Payload), string(status("d").Payload), string(odd.Payload), string(status("e").Payload),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A claim of rows carrying 2 + 1 + 2 statuses with a cap of 3.
+	claimed := []store.Callback{{ID: 1, Kind: KindStatuses, Payload: rows[0].Payload}, {ID: 2, Kind: KindStatuses, Payload: status("c").Payload}, {ID: 3, Kind: KindStatuses, Payload: rows[0].Payload}}
+	batches := makeBatches(claimed, 3)
+	if len(batches) != 2 || len(batches[0].items) != 2 || batches[0].weight != 3 || batches[1].weight != 2 {
+		t.Fatalf("batches %+v", batches)
+	}
 }

@@ -230,13 +230,12 @@ func (d *Dispatcher) Enqueue(ctx context.Context, items ...Notification) error {
 		return nil
 	}
 	now := d.o.Now()
-	cbs := make([]store.Callback, len(items))
-	for i, it := range items {
+	for _, it := range items {
 		if err := checkNotification(it); err != nil {
 			return err
 		}
-		cbs[i] = store.Callback{Kind: it.Kind, Payload: slices.Clone([]byte(it.Payload)), NextAttemptAt: now, CreatedAt: now}
 	}
+	cbs := coalesce(items, d.o.BatchMax, now)
 	// The bound refuses work once the queue holds QueueLimit items (Full);
 	// below it a batch is taken whole, even if it passes the bound: the
 	// worker queues a message's "sent" and "delivered" together, and a

@@ -44,7 +44,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	configured := parseLevel(c.LogLevel)
 	applyLogLevel(level, configured, node.Settings.Current())
 	node.Settings.OnChange(func(a settings.Application) { applyLogLevel(level, configured, a) })
-	handler := node.API
+	handler := node.HTTP
 
 	timeouts := api.Timeouts{
 		ReadHeader: c.ReadHeaderTimeout, Read: c.ReadTimeout, Write: c.WriteTimeout, Idle: c.IdleTimeout,

@@ -86,12 +86,13 @@ func (s *Store) WebhookAttempts(ctx context.Context, f WebhookAttemptFilter) ([]
 		where, args = append(where, "kind = ?"), append(args, f.Kind)
 	}
 	if f.MessageID != "" {
-		// The ids never hold a space or a LIKE wildcard the API would
-		// accept; one that does matches nothing rather than too much.
-		if strings.ContainsAny(f.MessageID, " %_\\") {
+		// An id never holds a space (it would match across two ids);
+		// wildcards in it are escaped (ids of outbound messages hold _).
+		if strings.ContainsAny(f.MessageID, " \t\n") {
 			return nil, nil
 		}
-		where, args = append(where, "message_ids LIKE ?"), append(args, "% "+f.MessageID+" %")
+		id := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(f.MessageID)
+		where, args = append(where, "message_ids LIKE ? ESCAPE '!'"), append(args, "% "+id+" %")
 	}
 	if f.AfterID > 0 {
 		where, args = append(where, "id > ?"), append(args, f.AfterID)

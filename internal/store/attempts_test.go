@@ -55,7 +55,7 @@ func TestWebhookAttemptsFilterPruneAndCursor(t *testing.T) {
 		}
 		msgs, _ := s.WebhookAttempts(ctx, store.WebhookAttemptFilter{Kind: "messages"})
 		byID, _ := s.WebhookAttempts(ctx, store.WebhookAttemptFilter{MessageID: "m2"})
-		wild, _ := s.WebhookAttempts(ctx, store.WebhookAttemptFilter{MessageID: "m%"})
+		wild, _ := s.WebhookAttempts(ctx, store.WebhookAttemptFilter{MessageID: "m_"})
 		if len(msgs) != 2 || len(byID) != 1 || byID[0].ID != all[2].ID || len(wild) != 0 {
 			t.Fatalf("filters: kind %d, id %d, wildcard %d", len(msgs), len(byID), len(wild))
 		}

@@ -100,7 +100,7 @@ func (c *Console) editTemplate(w http.ResponseWriter, r *http.Request, s *sessio
 // templateError shows the sandbox's validation error as the user's mistake.
 func templateError(err error) error {
 	if ae, ok := err.(*apierr.Error); ok && ae.Status < 500 {
-		return badRequest("%s", ae.Error())
+		return &pageError{ae.Status, ae.Error()}
 	}
 	return err
 }

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/apierr"
@@ -118,7 +119,15 @@ type Console struct {
 	pages         map[string]*template.Template
 	mux           *http.ServeMux
 	loginFailures *auth.Limiter
+	// done ends the event streams (Shutdown): an open page's stream
+	// would otherwise hold a graceful shutdown for its whole timeout.
+	done     chan struct{}
+	shutdown sync.Once
 }
+
+// Shutdown ends every event stream; the pages reconnect to another node
+// or when this one is back. Register it with http.Server.RegisterOnShutdown.
+func (c *Console) Shutdown() { c.shutdown.Do(func() { close(c.done) }) }
 
 // Prefix is where the console is served.
 const Prefix = "/console"
@@ -141,7 +150,7 @@ func New(o Options) (*Console, error) {
 		return nil, errors.New("console: CSRF key shorter than 32 bytes")
 	}
 	c := &Console{o: o, log: o.Log, pages: map[string]*template.Template{}, mux: http.NewServeMux(),
-		loginFailures: auth.NewLimiter(o.LoginFailureLimit, time.Hour, o.Now)}
+		loginFailures: auth.NewLimiter(o.LoginFailureLimit, time.Hour, o.Now), done: make(chan struct{})}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -275,6 +284,22 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, nil, fmt.Errorf("panic: %v", v))
 		}
 	}()
+	began := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	w = rec
+	defer func() {
+		// One line per request, as the API logs them; the embedded files at
+		// debug, failures of the server as errors, the rest (4xx too) info.
+		level := slog.LevelInfo
+		switch {
+		case rec.status >= 500:
+			level = slog.LevelError
+		case strings.HasPrefix(r.URL.Path, Prefix+"/static/"):
+			level = slog.LevelDebug
+		}
+		c.log.Log(r.Context(), level, "console request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration", time.Since(began).String(), "remote", r.RemoteAddr)
+	}()
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		if r.URL.Path == Prefix {
 			http.Redirect(w, r, Prefix+"/", http.StatusSeeOther)
@@ -283,6 +308,29 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mux.ServeHTTP(w, r)
 }
+
+// statusRecorder keeps the status for the log line; Unwrap lets
+// http.ResponseController reach the connection (the event stream flushes
+// and extends its write deadline through it).
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // CSP allows nothing from outside: scripts and styles are the embedded
 // files, media the console's own routes (or data: and blob: URLs the

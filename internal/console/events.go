@@ -38,6 +38,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, s *session) err
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-c.done:
+			return nil
 		case <-ticker.C:
 		}
 		cur, err := c.o.Store.GetConsoleCursor(ctx)

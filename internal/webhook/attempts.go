@@ -102,11 +102,8 @@ func (b *batch) messageIDs() []string {
 	var ids []string
 	add := func(arr []json.RawMessage) {
 		for _, raw := range arr {
-			var item struct {
-				ID string `json:"id"`
-			}
-			if json.Unmarshal(raw, &item) == nil && item.ID != "" {
-				ids = append(ids, item.ID)
+			if id, ok := stringMember(raw, "id"); ok && id != "" {
+				ids = append(ids, id)
 			}
 		}
 	}

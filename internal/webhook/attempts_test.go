@@ -57,3 +57,23 @@ func TestAttemptLogOneInsertPerRoundWithOutcomeAndIDs(t *testing.T) {
 		t.Fatalf("delivery logged as %+v", a)
 	}
 }
+
+func TestStringMemberReadsOnlyTopLevelStrings(t *testing.T) {
+	for _, c := range []struct {
+		obj, want string
+		ok        bool
+	}{
+		{`{"id":"gB1","status":"read"}`, "gB1", true},
+		{` { "status" : {"id":"inner"} , "id" : "gB\u0032" } `, "gB2", true},
+		{`{"status":"read","conversation":{"id":"c1"}}`, "", false},
+		{`{"id":12}`, "", false},
+		{`{"a\"id":"x","id":"y"}`, "y", true},
+		{`[1]`, "", false},
+		{`{}`, "", false},
+	} {
+		got, ok := stringMember([]byte(c.obj), "id")
+		if got != c.want || ok != c.ok {
+			t.Errorf("stringMember(%s) = %q %v, want %q %v", c.obj, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -401,7 +402,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Navigate(u+"/customers/"+customer),
 		chromedp.WaitVisible(chromedp.CSS(sel(tplID, ` .interactive[data-kind=template] strong`))),
 	)
-	shown := value(t, bctx, chromedp.Text(chromedp.CSS(sel(tplID, ` .interactive`))))
+	// Read afresh on each poll: a live update may swap the chat meanwhile.
+	shown := value(t, bctx, chromedp.Poll[string](`(() => { const e = document.querySelector(`+strconv.Quote(sel(tplID, ` .interactive`))+
+		`); return e && e.innerText.includes("A-42") ? e.innerText : ""; })()`, chromedp.WithPollingTimeout(10*time.Second)))
 	step("13-timeline",
 		chromedp.Navigate(u+"/messages/"+textID),
 		chromedp.WaitVisible(chromedp.CSS(`.timeline li`)),

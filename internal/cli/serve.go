@@ -44,7 +44,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	configured := parseLevel(c.LogLevel)
 	applyLogLevel(level, configured, node.Settings.Current())
 	node.Settings.OnChange(func(a settings.Application) { applyLogLevel(level, configured, a) })
-	handler := node.API
+	handler := node.HTTP
 
 	timeouts := api.Timeouts{
 		ReadHeader: c.ReadHeaderTimeout, Read: c.ReadTimeout, Write: c.WriteTimeout, Idle: c.IdleTimeout,
@@ -121,6 +121,7 @@ func listen(c *config.Config, handler http.Handler, node *server.Node, timeouts 
 		return nil, fmt.Errorf("listen on %s (WABIZ_LISTEN): %w", c.Listen, err)
 	}
 	httpsSrv := api.NewHTTPServer(handler, timeouts, errorLog)
+	httpsSrv.RegisterOnShutdown(node.Console.Shutdown)
 	httpsSrv.TLSConfig = certs.ServerConfig(node.Listener)
 	servers = append(servers, httpsSrv)
 	log.Info("listening for HTTPS", "addr", httpsLn.Addr().String(), "server_name", c.ServerName)
@@ -132,6 +133,7 @@ func listen(c *config.Config, handler http.Handler, node *server.Node, timeouts 
 			return servers, fmt.Errorf("listen on %s (WABIZ_HTTP_LISTEN): %w", c.HTTPListen, err)
 		}
 		httpSrv := api.NewHTTPServer(handler, timeouts, errorLog)
+		httpSrv.RegisterOnShutdown(node.Console.Shutdown)
 		servers = append(servers, httpSrv)
 		log.Warn("PLAIN HTTP ENABLED: credentials and messages cross the network unencrypted on this address; use it only for local development, tests and benchmarks",
 			"addr", httpLn.Addr().String())

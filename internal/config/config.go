@@ -54,6 +54,7 @@ type Config struct {
 	WebhookRetryHorizon time.Duration // WABIZ_WEBHOOK_RETRY_HORIZON
 	WebhookBatchMax     int           // WABIZ_WEBHOOK_BATCH_MAX
 	WebhookQueueLimit   int           // WABIZ_WEBHOOK_QUEUE_LIMIT
+	WebhookAttemptLog   int           // WABIZ_WEBHOOK_ATTEMPT_LOG: attempts kept for the console, 0 = none
 	WebhookTimeout      time.Duration // WABIZ_WEBHOOK_TIMEOUT: one callback POST
 	DBTimeout           time.Duration // WABIZ_DB_TIMEOUT: a request's database work
 	ShutdownTimeout     time.Duration // WABIZ_SHUTDOWN_TIMEOUT

@@ -70,6 +70,7 @@ func TestDefaults(t *testing.T) {
 		WebhookRetryHorizon: 24 * time.Hour,
 		WebhookBatchMax:     20,
 		WebhookQueueLimit:   100000,
+		WebhookAttemptLog:   10000,
 		WebhookTimeout:      20 * time.Second,
 		DBTimeout:           10 * time.Second,
 		MediaLinkTimeout:    60 * time.Second,

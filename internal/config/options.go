@@ -238,6 +238,11 @@ func Options() []Option {
 			set:  integerIn(100, 100_000_000, func(c *Config) *int { return &c.WebhookQueueLimit }),
 		},
 		{
+			Env: "WABIZ_WEBHOOK_ATTEMPT_LOG", Flag: "webhook-attempt-log", Default: "10000",
+			Help: "callback POSTs kept in the console's webhook log (the newest; 0 keeps none)",
+			set:  integerIn(0, 10_000_000, func(c *Config) *int { return &c.WebhookAttemptLog }),
+		},
+		{
 			Env: "WABIZ_WEBHOOK_TIMEOUT", Flag: "webhook-timeout", Default: "20s",
 			Help: "longest one callback POST may take, connection included, before it counts as failed and is retried",
 			set:  durationIn(time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.WebhookTimeout }),

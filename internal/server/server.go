@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,7 @@ import (
 	"github.com/wabiz/wabiz/internal/certs"
 	"github.com/wabiz/wabiz/internal/cluster"
 	"github.com/wabiz/wabiz/internal/config"
+	"github.com/wabiz/wabiz/internal/console"
 	"github.com/wabiz/wabiz/internal/core"
 	"github.com/wabiz/wabiz/internal/docwatch"
 	"github.com/wabiz/wabiz/internal/media"
@@ -119,6 +121,11 @@ type Node struct {
 
 	// API is the web role's handler.
 	API *api.Server
+	// Console is the console at /console.
+	Console *console.Console
+	// HTTP is what the listeners serve: the console under /console, the
+	// API everywhere else.
+	HTTP http.Handler
 }
 
 // Build opens (and migrates) the database and builds every part. Nothing
@@ -186,11 +193,15 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		log.Warn("took back work the previous run had claimed (it did not shut down cleanly)", "node", n.NodeID,
 			"messages", r.Messages, "callbacks", r.Callbacks, "sandbox_events", r.SandboxEvents, "cloud_events", r.CloudEvents)
 	}
-	if n.Hooks, err = webhook.New(ctx, webhook.Options{
+	hookOptions := webhook.Options{
 		Store: s, Settings: n.Settings.Current, Log: log, Now: now, Version: o.Version, NodeID: n.NodeID,
 		BatchMax: c.WebhookBatchMax, Horizon: c.WebhookRetryHorizon, QueueLimit: c.WebhookQueueLimit,
 		RequestTimeout: c.WebhookTimeout,
-	}); err != nil {
+	}
+	if c.WebhookAttemptLog > 0 {
+		hookOptions.Attempts = s
+	}
+	if n.Hooks, err = webhook.New(ctx, hookOptions); err != nil {
 		return nil, err
 	}
 	// A new webhook URL or concurrency takes effect at once, not at the
@@ -276,7 +287,34 @@ func Build(ctx context.Context, c *config.Config, o Options) (_ *Node, err error
 		o.API(&deps)
 	}
 	n.API = api.New(deps)
+	if err := n.buildConsole(ctx, c.LoginFailureLimit); err != nil {
+		return nil, err
+	}
 	return n, nil
+}
+
+// buildConsole builds /console beside the API, on the same listeners.
+// Its CSRF key is stored like the token signing key, so every node checks
+// the tokens of every other.
+func (n *Node) buildConsole(ctx context.Context, loginFailureLimit int) error {
+	key, err := n.Store.Secret(ctx, "console_csrf_key", n.now())
+	if err != nil {
+		return fmt.Errorf("read the console's CSRF key: %w", err)
+	}
+	co := console.Options{Log: n.Log, Auth: n.Auth, Store: n.Store, Settings: n.Settings.Current, Status: n.Core,
+		Nodes: n.Cluster, CSRFKey: []byte(key), LoginFailureLimit: loginFailureLimit, Now: n.now}
+	if n.Sandbox != nil {
+		co.Sandbox = n.Sandbox // a nil *Sandbox must stay a nil interface
+	}
+	if n.Console, err = console.New(co); err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, n.Console)
+	mux.Handle(console.Prefix+"/", n.Console)
+	mux.Handle("/", n.API)
+	n.HTTP = mux
+	return nil
 }
 
 // watchSharedDocuments registers, before the parts load them, the stored
@@ -455,6 +493,7 @@ func (n *Node) leaderJobs(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.Core.Lead(ctx) })
 	wg.Go(func() { removeExpiredTokens(ctx, n.Store, n.Log, n.now) })
+	wg.Go(func() { pruneAttemptLog(ctx, n.Store, n.Config.WebhookAttemptLog, n.Log) })
 	wg.Go(func() { operations{n.Metrics, n.Collector}.Run(ctx) })
 	wg.Wait()
 }
@@ -619,6 +658,19 @@ func uploadedCertificates(ctx context.Context, c *config.Config, s *store.Store,
 		log.Info("webhook deliveries trust the CA bundle uploaded through /v1/certificates/webhooks/ca")
 	}
 	return m, nil
+}
+
+// pruneAttemptLog keeps the console's webhook attempt log to its newest
+// keep rows (WABIZ_WEBHOOK_ATTEMPT_LOG; 0 empties it once, as nothing is
+// written then).
+func pruneAttemptLog(ctx context.Context, s *store.Store, keep int, log *slog.Logger) {
+	periodic.Every(ctx, time.Minute, func(ctx context.Context) {
+		if n, err := s.PruneWebhookAttempts(ctx, keep); err != nil && ctx.Err() == nil {
+			log.Warn("prune the webhook attempt log", "err", err)
+		} else if n > 0 {
+			log.Debug("pruned the webhook attempt log", "removed", n)
+		}
+	})
 }
 
 // removeExpiredTokens keeps the tokens table from growing with sessions

@@ -409,6 +409,26 @@ var migrations = []migration{
 		// that went silent.
 		addColumn("cluster_nodes", "queue_owner", "VARCHAR(64) NOT NULL DEFAULT ''"),
 	}},
+	{version: 16, name: "console: the webhook attempt log", steps: []step{
+		// One row per callback POST (attempts.go), written by the
+		// dispatcher in batches and pruned to the last
+		// WABIZ_WEBHOOK_ATTEMPT_LOG rows by the leader. message_ids is the
+		// ids the body carried, space-separated with a space at each end,
+		// so one id is found with LIKE '% id %' in a table that stays small.
+		ddl(`CREATE TABLE IF NOT EXISTS webhook_attempts (
+			id {{serial}},
+			attempted_at BIGINT NOT NULL,
+			url {{text}} NOT NULL,
+			status_code INTEGER NOT NULL,
+			error {{text}} NOT NULL,
+			latency_ms BIGINT NOT NULL,
+			body {{text}} NOT NULL,
+			next_retry_at BIGINT NOT NULL,
+			kind VARCHAR(16) NOT NULL,
+			items INTEGER NOT NULL,
+			message_ids {{text}} NOT NULL,
+			node VARCHAR(64) NOT NULL)`),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

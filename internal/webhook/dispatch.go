@@ -77,6 +77,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (Result, error) {
 	if ctx.Err() != nil {
 		d.releasePending(ctx)
 	}
+	d.flushAttempts(ctx)
 	return tr.result(), err
 }
 
@@ -87,6 +88,9 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (Result, error) {
 func (d *Dispatcher) Run(ctx context.Context) {
 	tr := &tracker{}
 	lastCount := d.o.Now()
+	logDone := make(chan struct{})
+	go func() { defer close(logDone); d.runAttemptLog(ctx) }()
+	defer func() { <-logDone; d.flushAttempts(ctx) }()
 	for ctx.Err() == nil {
 		sig := d.changed()
 		_, more, err := d.dispatch(ctx, tr)
@@ -232,12 +236,16 @@ func (d *Dispatcher) deliver(ctx context.Context, tr *tracker, b batch, url stri
 		d.Wake() // a slot is free
 		tr.wg.Done()
 	}()
-	status, err := d.post(ctx, url, b.body())
+	body := b.body()
+	at, began := d.o.Now(), time.Now() // latency is real time even under a test clock
+	status, err := d.post(ctx, url, body)
+	latency := time.Since(began)
 	tr.add(func(r *Result) { r.Posts++ })
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
 	defer cancel()
 
 	if err == nil && status == http.StatusOK {
+		d.recordAttempt(b, body, url, at, latency, status, "", time.Time{})
 		n := len(b.items)
 		if err := d.q.remove(octx, b.ids()); err != nil {
 			// The rows stay leased and are sent again when the lease
@@ -256,6 +264,7 @@ func (d *Dispatcher) deliver(ctx context.Context, tr *tracker, b batch, url stri
 	if ctx.Err() != nil {
 		// Shutting down: the receiver is not at fault, so no attempt is
 		// counted; the items are due again at once for the next run.
+		d.recordAttempt(b, body, url, at, latency, status, "cancelled: the node is shutting down", time.Time{})
 		d.release(octx, b.items)
 		return
 	}
@@ -264,7 +273,8 @@ func (d *Dispatcher) deliver(ctx context.Context, tr *tracker, b batch, url stri
 		d.log.Warn("webhook delivery failed; retrying with backoff", "reason", reason)
 	}
 	d.log.Debug("webhook delivery failed", "reason", reason, "items", len(b.items))
-	d.recordFailure(octx, tr, b.items, reason)
+	next := d.recordFailure(octx, tr, b.items, reason)
+	d.recordAttempt(b, body, url, at, latency, status, reason, next)
 }
 
 func failureReason(status int, err error) string {
@@ -301,8 +311,8 @@ func retryDelay(attempts int, app settings.Application) time.Duration {
 
 // recordFailure reschedules each item by its own attempt count, or drops it
 // when the next attempt would come after the horizon: no attempt is ever
-// made past it.
-func (d *Dispatcher) recordFailure(ctx context.Context, tr *tracker, items []store.Callback, reason string) {
+// made past it. It returns the earliest retry (zero when none is made).
+func (d *Dispatcher) recordFailure(ctx context.Context, tr *tracker, items []store.Callback, reason string) time.Time {
 	app := d.o.Settings()
 	now := d.o.Now()
 	var retry, expired []store.Callback
@@ -335,6 +345,7 @@ func (d *Dispatcher) recordFailure(ctx context.Context, tr *tracker, items []sto
 	if len(expired) > 0 {
 		d.drop(ctx, tr, expired, now, "not delivered within the retry horizon")
 	}
+	return earliest
 }
 
 // drop removes callbacks that ran out of time, one log line each so an

@@ -56,6 +56,34 @@ func topLevelMembers(data []byte) (members []member, ok bool) {
 	return members, true
 }
 
+// stringMember is the string value of the top-level member key of obj, an
+// element of an array topLevelMembers found (so valid JSON): the attempt
+// log reads each status's id without decoding the whole status.
+func stringMember(obj []byte, key string) (string, bool) {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return "", false
+	}
+	for i = skipSpace(obj, i+1); i < len(obj) && obj[i] != '}'; {
+		end := skipString(obj, i)
+		k, ok := jsonKey(obj[i:end])
+		if !ok {
+			return "", false
+		}
+		i = skipSpace(obj, end) // at ':'
+		i = skipSpace(obj, i+1) // at the value
+		end = skipValue(obj, i)
+		if k == key {
+			var s string
+			return s, obj[i] == '"' && json.Unmarshal(obj[i:end], &s) == nil
+		}
+		if i = skipSpace(obj, end); i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	return "", false
+}
+
 // jsonKey is the text of a quoted key; only keys with escapes are decoded.
 func jsonKey(quoted []byte) (string, bool) {
 	inner := quoted[1 : len(quoted)-1]

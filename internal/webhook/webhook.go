@@ -101,6 +101,10 @@ type Options struct {
 	ConnectTimeout time.Duration  // 10 s
 	RequestTimeout time.Duration  // 20 s, the whole POST
 	RootCAs        *x509.CertPool // nil: the system roots
+
+	// Attempts, when set, keeps a line per POST for the console
+	// (attempts.go); nil keeps none.
+	Attempts AttemptLog
 }
 
 // Stats are counters since the dispatcher started.
@@ -146,6 +150,8 @@ type Dispatcher struct {
 	tableMu   sync.Mutex // guards the two below, and makes table counts one at a time
 	tableFull bool       // the last answer of the callbacks table
 	tableAt   time.Time  // when it was read; zero before the first read
+
+	attempts attemptBuffer
 }
 
 // tableFullFor is how long FullInTable reuses its answer, by the

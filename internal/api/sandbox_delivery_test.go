@@ -109,3 +109,89 @@ func containsAll(s string, parts ...string) bool {
 	}
 	return true
 }
+
+// TestOneRecipientsMessagesInOnePass: the messages waiting for one
+// recipient are sent in one worker pass, in the order they were accepted
+// (the phone shows that order although they arrive within one
+// millisecond), each with its own callbacks and conversation; one that
+// expired while it waited fails with 410 in its place without holding up
+// the others.
+func TestOneRecipientsMessagesInOnePass(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		h := newHarness(t, cfg)
+		hook := newReceiver(t)
+		admin := h.adminToken()
+		h.register(admin)
+		h.setWebhook(admin, hook.srv.URL)
+		if res := h.do(request{method: "PATCH", path: "/sandbox/v1/world", header: bearer(admin), body: `{"delivery_delay_ms":0,"auto_read":false}`}); res.Status != 200 {
+			t.Fatalf("world: %d %s", res.Status, res.Raw)
+		}
+		h.userWrites(admin, customer, "hello")
+		h.pump()
+
+		var ids []string
+		for i, ttl := range []string{"", "", `"ttl":1,`, "", "", ""} {
+			ids = append(ids, h.send(admin, `{"to":"`+customer+`",`+ttl+`"text":{"body":"message `+string(rune('a'+i))+`"}}`))
+			// One request after the other: the outbox orders by the
+			// accept's millisecond (ties of one millisecond are concurrent
+			// requests, in no order of their own; docs/decisions.md).
+			h.clock.Advance(time.Millisecond)
+		}
+		h.clock.Advance(2 * time.Second) // the third one's time to live is over
+		if n, err := h.core.ProcessOutbox(ctx); err != nil || n != len(ids) {
+			t.Fatalf("one worker pass: %d, %v; want all %d", n, err, len(ids))
+		}
+		var conversation string
+		for i, id := range ids {
+			m, err := h.store.GetOutbox(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := store.OutboxDelivered
+			if i == 2 {
+				want = store.OutboxFailed
+			}
+			if m.Status != want {
+				t.Fatalf("message %d: %s, want %s", i, m.Status, want)
+			}
+			if want == store.OutboxDelivered {
+				if conversation == "" {
+					conversation = m.ConversationID
+				}
+				if m.ConversationID == "" || m.ConversationID != conversation {
+					t.Errorf("message %d in conversation %q, want the one the first opened (%q)", i, m.ConversationID, conversation)
+				}
+			}
+		}
+		h.pump()
+		for i, id := range ids {
+			sts := hook.statusesOf(id)
+			if i == 2 {
+				if len(sts) != 1 || sts[0]["status"] != "failed" || !strings.Contains(string(mustJSON(sts[0])), `"code":410`) {
+					t.Errorf("expired message's statuses %v, want one failed with 410", sts)
+				}
+				continue
+			}
+			if len(sts) != 1 || sts[0]["status"] != "delivered" {
+				t.Errorf("message %d statuses %v, want delivered", i, sts)
+			}
+		}
+		phone := h.do(request{method: "GET", path: "/sandbox/v1/users/" + customer + "/messages", header: bearer(admin)})
+		last := -1
+		for i, id := range ids {
+			at := strings.Index(string(phone.Raw), id)
+			if i == 2 {
+				if at >= 0 {
+					t.Errorf("the phone has the expired message: %s", phone.Raw)
+				}
+				continue
+			}
+			if at < last {
+				t.Fatalf("the phone shows message %d before the one sent before it: %s", i, phone.Raw)
+			}
+			last = at
+		}
+	})
+}

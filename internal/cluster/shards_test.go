@@ -291,7 +291,7 @@ func TestCleanLeaveGivesBackClaims(t *testing.T) {
 				t.Fatalf("engine stopped %v: another node could claim the left node's message: %v", stopped, got)
 			}
 			if stopped { // sent by the other node: out of the next round's way
-				if _, err := d.s.MarkOutboxSent(ctx, msgs[0], store.OutboxSent, d.clk.Now()); err != nil {
+				if _, err := d.s.MarkOutboxSent(ctx, msgs[:1], []string{store.OutboxSent}, d.clk.Now()); err != nil {
 					t.Fatal(err)
 				}
 			}

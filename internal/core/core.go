@@ -39,7 +39,7 @@ type Store interface {
 	GetOutbox(ctx context.Context, id string) (store.OutboxMessage, error)
 	ClaimOutboxIn(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, ownLeftovers bool, ranges []store.ShardRange) ([]store.OutboxMessage, error)
 	RescheduleOutbox(ctx context.Context, id string, attempts int, next time.Time, lastError string, now time.Time) error
-	MarkOutboxSent(ctx context.Context, m store.OutboxMessage, status string, now time.Time) (bool, error)
+	MarkOutboxSent(ctx context.Context, msgs []store.OutboxMessage, statuses []string, now time.Time) ([]bool, error)
 	AdvanceOutboxFrom(ctx context.Context, m store.OutboxMessage, status, lastError string, now time.Time) (store.OutboxMessage, bool, error)
 	ExpiredOutbox(ctx context.Context, now time.Time, limit int) ([]store.OutboxMessage, error)
 	NextOutboxDue(ctx context.Context) (time.Time, bool, error)

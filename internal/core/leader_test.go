@@ -214,8 +214,8 @@ func TestOnlyTheLeaderSweepsExpiredMessages(t *testing.T) {
 	if err := st.InsertOutbox(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := st.MarkOutboxSent(ctx, m, store.OutboxSent, clk.now()); err != nil || !ok {
-		t.Fatalf("mark sent: %v %v", ok, err)
+	if moved, err := st.MarkOutboxSent(ctx, []store.OutboxMessage{m}, []string{store.OutboxSent}, clk.now()); err != nil || !moved[0] {
+		t.Fatalf("mark sent: %v %v", moved, err)
 	}
 	clk.advance(2 * time.Hour)
 	node := func() (*Core, *statusHooks) {

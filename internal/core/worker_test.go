@@ -28,16 +28,26 @@ func TestOutboxSenderKeepsEachRecipientsOrder(t *testing.T) {
 		release = make(chan struct{})
 		started = make(chan string, 10)
 	)
-	deliver := func(_ context.Context, m store.OutboxMessage) error {
-		started <- m.ID
-		if m.ID == "a1" {
-			<-release // the first message of A is slow
+	passes := map[string][][]string{} // recipient -> the ids of each pass
+	deliver := func(_ context.Context, pass []store.OutboxMessage) error {
+		var ids []string
+		for _, m := range pass {
+			ids = append(ids, m.ID)
 		}
 		mu.Lock()
-		order[m.Recipient] = append(order[m.Recipient], m.ID)
+		passes[pass[0].Recipient] = append(passes[pass[0].Recipient], ids)
 		mu.Unlock()
-		if m.ID == "c1" {
-			return errors.New("database gone")
+		for _, m := range pass {
+			started <- m.ID
+			if m.ID == "a1" {
+				<-release // the first message of A is slow
+			}
+			mu.Lock()
+			order[m.Recipient] = append(order[m.Recipient], m.ID)
+			mu.Unlock()
+			if m.ID == "c1" {
+				return errors.New("database gone")
+			}
 		}
 		return nil
 	}
@@ -62,6 +72,10 @@ func TestOutboxSenderKeepsEachRecipientsOrder(t *testing.T) {
 	}
 	if want := []string{"b1"}; !slices.Equal(order["B"], want) {
 		t.Errorf("B got %v, want %v", order["B"], want)
+	}
+	// What waited for A while a1 was under way went out in one pass.
+	if got, want := passes["A"], [][]string{{"a1", "a2"}, {"a3"}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("A's passes %v, want %v (a1 and a2 were claimed together)", got, want)
 	}
 	if want := []string{"c1"}; !slices.Equal(order["C"], want) {
 		t.Errorf("C got %v, want %v (c2 waits for its lease after c1 failed)", order["C"], want)

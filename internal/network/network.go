@@ -69,6 +69,17 @@ type DeliveryReporter interface {
 	SendReportingDelivery(ctx context.Context, msg Outgoing) (delivered bool, err error)
 }
 
+// BatchSender is implemented by a network that takes several messages to
+// one recipient in one call: the sandbox, whose "send" is a row in its own
+// tables, so a recipient's waiting messages cost one commit instead of one
+// each. SendBatch sends msgs, all to the same recipient, in their order. It
+// returns, for each of the first n messages sent, whether the phone has it
+// already (as SendReportingDelivery); when n < len(msgs), err is why
+// msgs[n] was not sent, and the messages after it were not tried.
+type BatchSender interface {
+	SendBatch(ctx context.Context, msgs []Outgoing) (delivered []bool, err error)
+}
+
 // ConnectionProber is implemented by a network that can check, without
 // sending anything, that WhatsApp's servers answer. The core probes while
 // it doubts the connection (a send or an earlier probe found it down) and

@@ -429,6 +429,13 @@ var migrations = []migration{
 			message_ids {{text}} NOT NULL,
 			node VARCHAR(64) NOT NULL)`),
 	}},
+	{version: 17, name: "sandbox: the order of a user's received messages within a millisecond", steps: []step{
+		// A recipient's messages are recorded several in one pass, at the
+		// same millisecond: received_seq keeps the order they were sent in
+		// (ListSandboxReceived), where the random ids would not. Rows
+		// written before keep 0 and their old order.
+		addColumn("sandbox_received", "received_seq", "BIGINT NOT NULL DEFAULT 0"),
+	}},
 }
 
 // LatestVersion is the schema version this binary expects.

@@ -107,19 +107,44 @@ func (s *Store) RescheduleOutbox(ctx context.Context, id string, attempts int, n
 	})
 }
 
-// MarkOutboxSent records that the network accepted a queued message and the
-// conversation it belongs to; status is "sent", or "delivered" when the
-// network's answer already reported the delivery. It returns false if the
-// message had already moved on (another process sent it, or it failed).
-func (s *Store) MarkOutboxSent(ctx context.Context, m OutboxMessage, status string, now time.Time) (bool, error) {
-	if status != OutboxSent && status != OutboxDelivered {
-		return false, errors.New("store: a message leaves the queue as sent or delivered, not " + status)
+// MarkOutboxSent records that the network accepted queued messages and the
+// conversation each belongs to, in one grouped write; statuses[i] is
+// "sent", or "delivered" when the network's answer already reported the
+// delivery. moved[i] is false if msgs[i] had already moved on (another
+// process sent it, or it failed).
+func (s *Store) MarkOutboxSent(ctx context.Context, msgs []OutboxMessage, statuses []string, now time.Time) ([]bool, error) {
+	if len(statuses) != len(msgs) {
+		return nil, errors.New("store: one status per message sent")
 	}
-	n, err := s.execGrouped(ctx, `UPDATE outbox SET status = ?, attempts = ?, conversation_id = ?, conversation_origin = ?,
-		conversation_expires_at = ?, conversation_opened = ?, lease_owner = '', lease_until = 0, updated_at = ?
-		WHERE id = ? AND status = 'queued'`,
-		status, m.Attempts, m.ConversationID, m.ConversationOrigin, m.ConversationExpiresAt.UnixMilli(), boolToInt(m.ConversationOpened), now.UnixMilli(), m.ID)
-	return n > 0, err
+	for _, status := range statuses {
+		if status != OutboxSent && status != OutboxDelivered {
+			return nil, errors.New("store: a message leaves the queue as sent or delivered, not " + status)
+		}
+	}
+	moved := make([]bool, len(msgs))
+	err := s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for i, m := range msgs {
+			res, err := s.txExec(ctx, tx, `UPDATE outbox SET status = ?, attempts = ?, conversation_id = ?, conversation_origin = ?,
+				conversation_expires_at = ?, conversation_opened = ?, lease_owner = '', lease_until = 0, updated_at = ?
+				WHERE id = ? AND status = 'queued'`,
+				statuses[i], m.Attempts, m.ConversationID, m.ConversationOrigin, m.ConversationExpiresAt.UnixMilli(), boolToInt(m.ConversationOpened), now.UnixMilli(), m.ID)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			// A group that fails is retried write by write: the result is
+			// set by the run that commits.
+			moved[i] = n > 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return moved, nil
 }
 
 // AdvanceOutbox moves a message to status if that is forward from where it

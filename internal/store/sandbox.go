@@ -264,34 +264,48 @@ type SandboxMessage struct {
 	Body      []byte
 	Status    string // received: sent, delivered, read; sent by the user: "" or "read"
 	At        time.Time
+	Seq       int64 // received: orders messages of the same At (received_seq), increasing
 	UpdatedAt time.Time
 }
 
-// RecordSandboxReceived stores a business message a user received together
-// with the events it starts (its delivery and read reports), in one grouped
-// transaction: a crash leaves either both or neither, so a repeated send
-// never has to schedule them again. It returns false, and stores nothing,
-// when the id was already recorded (a repeated send).
-func (s *Store) RecordSandboxReceived(ctx context.Context, m SandboxMessage, events []SandboxEvent) (bool, error) {
-	var fresh bool
+// RecordSandboxReceivedBatch stores business messages a user received,
+// each with the events it starts (events[i], its delivery and read reports),
+// in one grouped transaction: a crash leaves a message with its events or
+// neither, so a repeated send never has to schedule them again, and a
+// recipient's waiting messages cost one commit. fresh[i] is false, and
+// nothing is stored for msgs[i], when its id was already recorded (a
+// repeated send).
+func (s *Store) RecordSandboxReceivedBatch(ctx context.Context, msgs []SandboxMessage, events [][]SandboxEvent) ([]bool, error) {
+	if len(events) != len(msgs) {
+		return nil, errors.New("store: one list of events per received message")
+	}
+	fresh := make([]bool, len(msgs))
 	err := s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `INSERT INTO sandbox_received (id, wa_id, body, status, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`+
-			s.onDuplicateDoNothing("id"), m.ID, m.WaID, string(m.Body), m.Status, m.At.UnixMilli(), m.At.UnixMilli())
-		if err != nil {
-			return err
+		for i, m := range msgs {
+			res, err := s.txExec(ctx, tx, `INSERT INTO sandbox_received (id, wa_id, body, status, received_at, updated_at, received_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`+
+				s.onDuplicateDoNothing("id"), m.ID, m.WaID, string(m.Body), m.Status, m.At.UnixMilli(), m.At.UnixMilli(), m.Seq)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			// A group that fails is retried write by write: the result is
+			// set by the run that commits.
+			if fresh[i] = n > 0; !fresh[i] {
+				continue
+			}
+			if err := s.insertSandboxEvents(ctx, tx, events[i]); err != nil {
+				return err
+			}
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		// A group that fails is retried write by write: the result is set
-		// by the run that commits.
-		if fresh = n > 0; !fresh {
-			return nil
-		}
-		return s.insertSandboxEvents(ctx, tx, events)
+		return nil
 	})
-	return fresh, err
+	if err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }
 
 var receivedRank = map[string]int{"sent": 1, "delivered": 2, "read": 3}
@@ -361,7 +375,7 @@ func (s *Store) ListSandboxReceived(ctx context.Context, waID, status string, li
 		q += ` AND status = ?`
 		args = append(args, status)
 	}
-	q += ` ORDER BY received_at, id LIMIT ?`
+	q += ` ORDER BY received_at, received_seq, id LIMIT ?`
 	return s.sandboxMessages(ctx, q, append(args, limit)...)
 }
 

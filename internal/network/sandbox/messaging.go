@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -49,45 +50,116 @@ func (s *Sandbox) SendReportingDelivery(ctx context.Context, msg network.Outgoin
 	return s.send(ctx, msg, true)
 }
 
-func (s *Sandbox) send(ctx context.Context, msg network.Outgoing, reportDelivery bool) (delivered bool, err error) {
-	u, last, w, err := s.sendView(ctx, msg.To)
+func (s *Sandbox) send(ctx context.Context, msg network.Outgoing, reportDelivery bool) (bool, error) {
+	delivered, err := s.sendBatch(ctx, []network.Outgoing{msg}, reportDelivery)
 	if err != nil {
 		return false, err
 	}
-	if w.ConnectionDown {
-		return false, connectionDown()
+	return delivered[0], nil
+}
+
+// SendBatch implements network.BatchSender: the recipient's phone receives
+// the messages in order, all recorded in one grouped write.
+func (s *Sandbox) SendBatch(ctx context.Context, msgs []network.Outgoing) ([]bool, error) {
+	return s.sendBatch(ctx, msgs, true)
+}
+
+func (s *Sandbox) sendBatch(ctx context.Context, msgs []network.Outgoing, reportDelivery bool) ([]bool, error) {
+	if len(msgs) == 0 {
+		return nil, nil
 	}
-	if !u.WhatsApp {
-		return false, &network.Error{Code: 1013, Details: "Recipient is not a valid WhatsApp user"}
+	to := msgs[0].To
+	u, last, w, err := s.sendView(ctx, to)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
+	var (
+		received  = make([]store.SandboxMessage, 0, len(msgs))
+		events    = make([][]store.SandboxEvent, 0, len(msgs))
+		delivered = make([]bool, 0, len(msgs))
+		refused   error // why the message after the received ones was not taken
+	)
+	for _, msg := range msgs {
+		if msg.To != to {
+			refused = fmt.Errorf("sandbox: a batch of sends goes to one recipient (%s), not also to %s", to, msg.To)
+			break
+		}
+		m, ev, got, err := s.receive(ctx, msg, u, last, w, now, reportDelivery)
+		if err != nil {
+			refused = err
+			break
+		}
+		received, events, delivered = append(received, m), append(events, ev), append(delivered, got)
+	}
+	if len(received) == 0 {
+		return nil, refused
+	}
+	fresh, err := s.store.RecordSandboxReceivedBatch(ctx, received, events)
+	if err != nil {
+		return nil, err
+	}
+	for i := range received {
+		if fresh[i] {
+			s.signalDue(events[i])
+			continue
+		}
+		// A repeated send (the core crashed before recording the first):
+		// the first one stored the message with its reports, so nothing
+		// is scheduled again; the answer tells what the phone has now.
+		if !reportDelivery {
+			delivered[i] = false
+			continue
+		}
+		m, err := s.store.GetSandboxReceived(ctx, received[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		delivered[i] = receivedRank[m.Status] >= receivedRank["delivered"]
+	}
+	return delivered, refused
+}
+
+// receive is what the recipient's phone makes of one message: the record of
+// it, the reports it will send and whether delivery is reported at once; or
+// the network's refusal.
+func (s *Sandbox) receive(ctx context.Context, msg network.Outgoing, u store.SandboxUser, last time.Time, w World, now time.Time, reportDelivery bool) (store.SandboxMessage, []store.SandboxEvent, bool, error) {
+	if w.ConnectionDown {
+		return store.SandboxMessage{}, nil, false, connectionDown()
+	}
+	if !u.WhatsApp {
+		return store.SandboxMessage{}, nil, false, &network.Error{Code: 1013, Details: "Recipient is not a valid WhatsApp user"}
+	}
 	body := msg.Body
 	if msg.Media != nil {
 		// The phone downloads the file: the user has the very bytes (and
 		// sha256) the business uploaded.
 		received, err := s.receiveMedia(ctx, msg.Media, now)
 		if err != nil {
-			return false, err
+			return store.SandboxMessage{}, nil, false, err
 		}
 		if body, err = withKey(msg.Body, "media", received); err != nil {
-			return false, err
+			return store.SandboxMessage{}, nil, false, err
 		}
 	}
 	if msg.Template != nil {
 		var err error
 		if body, err = withKey(body, "shown", showTemplate(msg.Template)); err != nil {
-			return false, err
+			return store.SandboxMessage{}, nil, false, err
 		}
 	}
 	if msg.Type != "template" && msg.Type != "hsm" {
 		if last.IsZero() || now.Sub(last) > ServiceWindow {
-			return false, &network.Error{Code: 470, Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number"}
+			return store.SandboxMessage{}, nil, false, &network.Error{Code: 470, Details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number"}
 		}
 	}
 	// Offline messages wait for the user (UpdateUser schedules them when the
 	// user comes back); a reachable user's phone reports at once or later.
-	received := store.SandboxMessage{ID: msg.ID, WaID: u.WaID, Body: body, Status: "sent", At: now}
-	var events []store.SandboxEvent
+	received := store.SandboxMessage{ID: msg.ID, WaID: u.WaID, Body: body, Status: "sent", At: now, Seq: s.nextSeq()}
+	var (
+		events    []store.SandboxEvent
+		delivered bool
+	)
 	if u.Online && !u.Blocked {
 		delivered = reportDelivery && w.DeliveryDelayMs == 0
 		if delivered {
@@ -95,25 +167,7 @@ func (s *Sandbox) send(ctx context.Context, msg network.Outgoing, reportDelivery
 		}
 		events = s.deliveryEvents(u, w, msg.ID, now, delivered)
 	}
-	fresh, err := s.store.RecordSandboxReceived(ctx, received, events)
-	if err != nil {
-		return false, err
-	}
-	if fresh {
-		s.signalDue(events)
-		return delivered, nil
-	}
-	// A repeated send (the core crashed before recording the first): the
-	// first one stored the message with its reports, so nothing is
-	// scheduled again; the answer tells what the phone has now.
-	if !reportDelivery {
-		return false, nil
-	}
-	m, err := s.store.GetSandboxReceived(ctx, msg.ID)
-	if err != nil {
-		return false, err
-	}
-	return receivedRank[m.Status] >= receivedRank["delivered"], nil
+	return received, events, delivered, nil
 }
 
 // scheduleDelivery queues "delivered" (and "read" when the user reads on

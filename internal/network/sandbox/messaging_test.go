@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -114,3 +116,91 @@ func TestSendReportingDelivery(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSendBatch: a recipient's messages sent in one call reach the phone in
+// the order given, even within one millisecond; a message the network
+// refuses ends the batch there (those before it are recorded, those after
+// it are not tried); a repeated id is recorded once and answers what the
+// phone has.
+func TestSendBatch(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, cfg store.Config) {
+		ctx := context.Background()
+		st := storetest.OpenConfig(t, cfg)
+		now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC) // one instant for every send
+		sb := New(st, func() time.Time { return now })
+		const user, other = "15550001111", "15550002222"
+		w := DefaultWorld()
+		w.DeliveryDelayMs = 0
+		if err := sb.SetWorld(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{user, other} {
+			if _, err := sb.UserSends(ctx, u, UserMessage{Type: "text", Content: []byte(`{"text":{"body":"hi"}}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		text := func(id, to string) network.Outgoing {
+			return network.Outgoing{ID: id, To: to, Type: "text", Body: []byte(`{"text":{"body":"` + id + `"}}`)}
+		}
+		// Ids that sort against the sending order: the phone must still
+		// show the sending order.
+		ids := []string{"gBz", "gBm", "gBa", "gBq", "gBb"}
+		var batch []network.Outgoing
+		for _, id := range ids {
+			batch = append(batch, text(id, user))
+		}
+		delivered, err := sb.SendBatch(ctx, batch)
+		if err != nil || len(delivered) != len(ids) {
+			t.Fatalf("SendBatch: %v, %v", delivered, err)
+		}
+		for i, d := range delivered {
+			if !d {
+				t.Errorf("message %d not reported delivered (the default world has no delay)", i)
+			}
+		}
+		phone := func() []string {
+			t.Helper()
+			got, err := st.ListSandboxReceived(ctx, user, "", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, m := range got {
+				out = append(out, m.ID)
+			}
+			return out
+		}
+		if got := phone(); !slices.Equal(got, ids) {
+			t.Fatalf("the phone shows %v, want the sending order %v", got, ids)
+		}
+
+		// A message to someone else is refused where it stands.
+		delivered, err = sb.SendBatch(ctx, []network.Outgoing{text("gBn1", user), text("gBx", other), text("gBn2", user)})
+		if err == nil || len(delivered) != 1 || !delivered[0] {
+			t.Fatalf("mixed recipients: %v, %v; want one sent, then an error", delivered, err)
+		}
+		if got := phone(); !slices.Equal(got, append(slices.Clone(ids), "gBn1")) {
+			t.Fatalf("after the refusal the phone shows %v", got)
+		}
+
+		// A repeat of an id already received is not stored twice.
+		delivered, err = sb.SendBatch(ctx, []network.Outgoing{text("gBa", user), text("gBn3", user)})
+		if err != nil || !slices.Equal(delivered, []bool{true, true}) {
+			t.Fatalf("repeat: %v, %v", delivered, err)
+		}
+		if got := phone(); len(got) != len(ids)+2 || got[len(got)-1] != "gBn3" {
+			t.Fatalf("after the repeat the phone shows %v", got)
+		}
+
+		// A refusal by WhatsApp itself (no WhatsApp: 1013) ends it at once.
+		w.NonWhatsApp = []string{"15550003333"}
+		if err := sb.SetWorld(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		delivered, err = sb.SendBatch(ctx, []network.Outgoing{text("gBw1", "15550003333"), text("gBw2", "15550003333")})
+		var ne *network.Error
+		if len(delivered) != 0 || !errors.As(err, &ne) || ne.Code != 1013 {
+			t.Fatalf("no WhatsApp: %v, %v; want 1013 before anything is sent", delivered, err)
+		}
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wabiz/wabiz/internal/network"
@@ -33,7 +34,7 @@ type Store interface {
 	RetrySandboxEvents(ctx context.Context, owner string, retries []store.EventRetry, now time.Time) error
 	DeleteSandboxEvents(ctx context.Context, ids []int64) error
 	SandboxEventsByID(ctx context.Context, ids []int64) ([]store.SandboxEvent, error)
-	RecordSandboxReceived(ctx context.Context, m store.SandboxMessage, events []store.SandboxEvent) (bool, error)
+	RecordSandboxReceivedBatch(ctx context.Context, msgs []store.SandboxMessage, events [][]store.SandboxEvent) ([]bool, error)
 	AckSandboxEvents(ctx context.Context, advances []store.SandboxAdvance, ids []int64) error
 	GetSandboxReceived(ctx context.Context, id string) (store.SandboxMessage, error)
 	ListSandboxReceived(ctx context.Context, waID, status string, limit int) ([]store.SandboxMessage, error)
@@ -96,10 +97,27 @@ type Sandbox struct {
 		fns []func(ctx context.Context)
 	}
 
+	// lastSeq is the received_seq given last (nextSeq).
+	lastSeq atomic.Int64
+
 	decoded struct { // the world decoded last (decodeWorld)
 		mu    sync.Mutex
 		body  []byte
 		world World
+	}
+}
+
+// nextSeq orders a message a user receives among those of the same
+// millisecond: the wall clock in nanoseconds, but always above the one given
+// before, so a pass of sends recorded at one instant keeps its order (one
+// recipient's sends come from the one node holding its shard).
+func (s *Sandbox) nextSeq() int64 {
+	for {
+		last, next := s.lastSeq.Load(), time.Now().UnixNano()
+		next = max(next, last+1)
+		if s.lastSeq.CompareAndSwap(last, next) {
+			return next
+		}
 	}
 }
 

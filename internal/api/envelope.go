@@ -43,8 +43,8 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, payload any, errs 
 	}
 	buf.WriteString("}\n")
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

@@ -65,6 +65,12 @@ func validRequestID(id string) bool {
 	return true
 }
 
+var (
+	nosniffHeader   = []string{"nosniff"}
+	noStoreHeader   = []string{"no-store"}
+	jsonContentType = []string{"application/json"}
+)
+
 // withRequestID echoes the caller's X-Request-ID or makes a 32-hex one, as
 // the Webapp did, and puts it on the context for logs.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
@@ -75,10 +81,13 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 			rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
+		// Keys in canonical form, and the fixed values shared (net/http
+		// only reads them): Set would canonicalise "X-Request-ID" and
+		// allocate a slice per value on every answer.
 		h := w.Header()
-		h.Set("X-Request-ID", id)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-store")
+		h["X-Request-Id"] = []string{id}
+		h["X-Content-Type-Options"] = nosniffHeader
+		h["Cache-Control"] = noStoreHeader
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
 	})
 }

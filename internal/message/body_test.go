@@ -2,6 +2,7 @@ package message
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -101,6 +102,22 @@ func TestBodyGolden(t *testing.T) {
 		}
 		if !json.Valid(body) {
 			t.Errorf("%s: invalid JSON", c.name)
+		}
+	}
+}
+
+// TestJSONStringAgreesWithTheDecoder: the fast path for strings without
+// escapes gives what encoding/json gives, and leaves everything else to it.
+func TestJSONStringAgreesWithTheDecoder(t *testing.T) {
+	for _, raw := range []string{
+		`""`, `"hi"`, `"héllo wörld ✓"`, `"a\"b"`, `"a\\b"`, `"\u00e9"`, `"tab\there"`,
+		"\"raw\ttab\"", "\"bad \xff utf8\"", `"<b>&</b>"`, ` "spaced" `, `"`, `"unterminated`, `5`, `null`,
+	} {
+		got, ok := JSONString(json.RawMessage(raw))
+		var want string
+		wantOK := strings.HasPrefix(strings.TrimSpace(raw), `"`) && json.Unmarshal([]byte(strings.TrimSpace(raw)), &want) == nil
+		if got != want || ok != wantOK {
+			t.Errorf("JSONString(%q) = %q, %v; the decoder says %q, %v", raw, got, ok, want, wantOK)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -116,60 +117,100 @@ type Context struct {
 // recipient; `render_mentions` is left out because it only ever applied to
 // groups. Keys come in a fixed order so equal messages have equal bodies.
 func (m *Outbound) Body() ([]byte, error) {
-	typeObject, err := m.typeObject()
-	if err != nil {
+	// One buffer and one encoder for the whole body: encoding member by
+	// member into buffers of their own cost a tenth of an accept's
+	// allocations.
+	w := newJSONWriter()
+	w.buf.WriteString(`{"to":`)
+	w.value(m.WaID)
+	w.buf.WriteString(`,"recipient_type":`)
+	w.value(m.RecipientType)
+	w.buf.WriteString(`,"type":`)
+	w.value(m.Type)
+	w.buf.WriteString(`,"preview_url":`)
+	w.buf.WriteString(strconv.FormatBool(m.PreviewURL))
+	if m.Context != nil {
+		w.buf.WriteString(`,"context":`)
+		w.value(m.Context)
+	}
+	w.buf.WriteByte(',')
+	w.value(m.Type)
+	w.buf.WriteByte(':')
+	if err := m.writeTypeObject(w); err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	writeMember(&buf, "to", m.WaID, false)
-	writeMember(&buf, "recipient_type", m.RecipientType, true)
-	writeMember(&buf, "type", m.Type, true)
-	writeMember(&buf, "preview_url", m.PreviewURL, true)
-	if m.Context != nil {
-		writeMember(&buf, "context", m.Context, true)
-	}
-	buf.WriteByte(',')
-	buf.Write(quote(m.Type))
-	buf.WriteByte(':')
-	buf.Write(typeObject)
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	w.buf.WriteByte('}')
+	return w.buf.Bytes(), nil
 }
 
-// typeObject is the canonical object of the message's type, from its
-// model; template and hsm, which are not modelled yet, send the client's
-// own object, compacted.
-func (m *Outbound) typeObject() ([]byte, error) {
+// writeTypeObject writes the canonical object of the message's type, from
+// its model; template and hsm, which are not modelled yet, send the
+// client's own object, compacted.
+func (m *Outbound) writeTypeObject(w *jsonWriter) error {
 	switch m.Type {
 	case TypeText:
 		if m.Text != nil {
-			return marshal(m.Text), nil
+			w.value(m.Text)
+			return nil
 		}
 	case TypeAudio, TypeDocument, TypeImage, TypeSticker, TypeVideo:
 		if m.Media != nil {
-			return marshal(*m.Media), nil
+			w.value(*m.Media)
+			return nil
 		}
 	case TypeLocation:
 		if m.Location != nil {
-			return marshal(m.Location), nil
+			w.value(m.Location)
+			return nil
 		}
 	case TypeContacts:
 		if len(m.Contacts) > 0 {
-			return contactList(m.Contacts), nil
+			w.buf.Write(contactList(m.Contacts))
+			return nil
 		}
 	case TypeInteractive:
 		if m.Interactive != nil {
-			return marshal(m.Interactive), nil
+			w.value(m.Interactive)
+			return nil
 		}
 	case TypeReaction:
 		if m.Reaction != nil {
-			return marshal(m.Reaction), nil
+			w.value(m.Reaction)
+			return nil
 		}
 	case TypeTemplate, TypeHSM:
-		return m.rawObject()
+		raw, ok := m.Raw[m.Type]
+		if !ok || isNull(raw) {
+			break
+		}
+		if err := json.Compact(&w.buf, raw); err != nil {
+			return fmt.Errorf("message: %q object: %w", m.Type, err)
+		}
+		return nil
 	}
-	return nil, fmt.Errorf("message: no %q object to send", m.Type)
+	return fmt.Errorf("message: no %q object to send", m.Type)
+}
+
+// jsonWriter encodes values one after another into one buffer, without
+// HTML escaping (as marshal).
+type jsonWriter struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newJSONWriter() *jsonWriter {
+	w := &jsonWriter{}
+	w.buf.Grow(256)
+	w.enc = json.NewEncoder(&w.buf)
+	w.enc.SetEscapeHTML(false)
+	return w
+}
+
+// value writes v, which (as for marshal) cannot fail to encode.
+func (w *jsonWriter) value(v any) {
+	if w.enc.Encode(v) == nil {
+		w.buf.Truncate(w.buf.Len() - 1) // the newline Encode ends with
+	}
 }
 
 // contactList writes the cards' canonical JSON as one list.
@@ -184,27 +225,6 @@ func contactList(cards []ContactCard) []byte {
 	}
 	buf.WriteByte(']')
 	return buf.Bytes()
-}
-
-func (m *Outbound) rawObject() ([]byte, error) {
-	raw, ok := m.Raw[m.Type]
-	if !ok || isNull(raw) {
-		return nil, fmt.Errorf("message: no %q object to send", m.Type)
-	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, raw); err != nil {
-		return nil, fmt.Errorf("message: %q object: %w", m.Type, err)
-	}
-	return compact.Bytes(), nil
-}
-
-func writeMember(buf *bytes.Buffer, key string, value any, comma bool) {
-	if comma {
-		buf.WriteByte(',')
-	}
-	buf.Write(quote(key))
-	buf.WriteByte(':')
-	buf.Write(marshal(value))
 }
 
 func quote(s string) []byte { return marshal(s) }

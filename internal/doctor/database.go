@@ -185,7 +185,7 @@ func (r *run) checkMigrations(ctx context.Context) {
 		}
 	}
 	if len(missing) > 0 {
-		r.add(CheckMigrations, Fail, "schema at version %d, this binary expects %d; versions %s not applied: run 'wabiz migrate'", current, latest, strings.Join(missing, ", "))
+		r.add(CheckMigrations, Fail, "schema at version %d, this binary expects %d; not applied: %s; run 'wabiz migrate'", current, latest, strings.Join(missing, ", "))
 		return
 	}
 	r.add(CheckMigrations, OK, "schema at version %d, as this binary expects", latest)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wabiz/wabiz/internal/certs"
 	"github.com/wabiz/wabiz/internal/store"
 	"github.com/wabiz/wabiz/internal/store/storetest"
 )
@@ -117,6 +118,13 @@ func TestFailures(t *testing.T) {
 			_, _, otherKey := ca.leaf(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), "localhost")
 			os.WriteFile(s.opts.Config.TLSKeyFile, otherKey, 0o600)
 		}, CheckCertificate, Fail, []string{"WABIZ_TLS_KEY_FILE"}},
+		{"uploaded certificate served", func(t *testing.T, s *setup) {
+			uploadExternal(t, s, ca, time.Now(), time.Now().Add(-time.Hour), time.Now().Add(60*24*time.Hour))
+		}, CheckCertificate, OK, []string{"uploaded through /v1/certificates/external", "valid until"}},
+		{"uploaded certificate expired", func(t *testing.T, s *setup) {
+			// Uploaded while it was valid; wabiz serve now skips it.
+			uploadExternal(t, s, ca, time.Now().Add(-30*time.Minute), time.Now().Add(-50*time.Minute), time.Now().Add(-10*time.Minute))
+		}, CheckCertificate, Fail, []string{"uploaded TLS certificate not used", "expired"}},
 		{"self-signed certificate expired", func(t *testing.T, s *setup) {
 			s.opts.Now = func() time.Time { return time.Now().Add(900 * 24 * time.Hour) }
 			s.opts.Store = store.Config{Engine: store.Postgres, Host: "127.0.0.1", Port: portOf(t, closedPort(t))} // keep the clock check out of it
@@ -165,7 +173,7 @@ func TestFailures(t *testing.T) {
 		}, CheckClockSkew, Warn, []string{"behind this host's"}},
 		{"migrations behind", func(t *testing.T, s *setup) {
 			execSQLite(t, s, "DELETE FROM schema_migrations WHERE version = ?", store.LatestVersion())
-		}, CheckMigrations, Fail, []string{fmt.Sprintf("versions %d not applied", store.LatestVersion()), "wabiz migrate"}},
+		}, CheckMigrations, Fail, []string{fmt.Sprintf("not applied: %d;", store.LatestVersion()), "wabiz migrate"}},
 		{"migrations newer than the binary", func(t *testing.T, s *setup) {
 			execSQLite(t, s, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from the future', 0)", store.LatestVersion()+1)
 		}, CheckMigrations, Fail, []string{"newer than this binary"}},
@@ -308,6 +316,18 @@ func configureCert(t *testing.T, s *setup, ca *testCA, notBefore, notAfter time.
 	s.opts.Config.TLSKeyFile = filepath.Join(dir, "key.pem")
 	os.WriteFile(s.opts.Config.TLSCertFile, certPEM, 0o600)
 	os.WriteFile(s.opts.Config.TLSKeyFile, keyPEM, 0o600)
+}
+
+// uploadExternal stores a certificate bundle (key, leaf, CA) as
+// POST /v1/certificates/external does at the time uploaded.
+func uploadExternal(t *testing.T, s *setup, ca *testCA, uploaded, notBefore, notAfter time.Time) {
+	t.Helper()
+	_, certPEM, keyPEM := ca.leaf(t, notBefore, notAfter, "localhost")
+	m := certs.NewManager(certs.ManagerOptions{Docs: s.store, Listener: &certs.Store{}, Now: func() time.Time { return uploaded }})
+	bundle := append(append(keyPEM, certPEM...), ca.pem...)
+	if err := m.InstallExternal(s.ctx, bundle); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // execSQLite changes the test's SQLite database behind the store's back.

@@ -43,6 +43,7 @@ func commands() []command {
 		{"sandbox", "drive the sandbox network: registration, simulated users, the world", runSandbox},
 		{"backup", "write an encrypted backup of the configuration; restore reads it back", runBackup},
 		{"restore", "restore a backup made by 'wabiz backup' or POST /v1/settings/backup", runRestore},
+		{"doctor", "check the database, volumes, certificate, webhook, clocks and Cloud token; --bundle for support", runDoctor},
 		{"version", "print the wabiz version and the API version it reports", runVersion},
 	}
 }

@@ -116,6 +116,26 @@ const (
 // a flag given with an empty value counts as set. getenv may be nil,
 // meaning an empty environment. Positional arguments stay in fs.Args().
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config, error) {
+	c, _, err := LoadEffective(fs, args, getenv)
+	return c, err
+}
+
+// Setting is one option as resolved, for support output (wabiz doctor's
+// bundle): a secret's value is never here, only whether it is set.
+type Setting struct {
+	Env    string `json:"env"`
+	Value  string `json:"value"`
+	Origin string `json:"origin"` // "default", "environment", "--flag", a config file line, a *_FILE
+	Secret bool   `json:"secret,omitempty"`
+}
+
+// RedactedValue stands for a secret that is set.
+const RedactedValue = "(set, not shown)"
+
+// LoadEffective is Load that also reports every option's resolved value
+// and origin, in table order, with each secret's value replaced by
+// RedactedValue (or left empty when unset).
+func LoadEffective(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config, []Setting, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -133,7 +153,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config,
 		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	given := make(map[string]string)
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
@@ -159,7 +179,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config,
 	if configPath != "" {
 		entries, err := readConfigFile(configPath, knownNames(options))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		layers = append(layers, func(name string) (string, string, bool) {
 			e, ok := entries[name]
@@ -169,12 +189,18 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config,
 
 	c := &Config{}
 	var errs []error
+	settings := make([]Setting, 0, len(options))
 	for _, o := range options {
 		value, origin, err := resolve(o, layers)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		shown := value
+		if o.Secret && value != "" {
+			shown = RedactedValue
+		}
+		settings = append(settings, Setting{Env: o.Env, Value: shown, Origin: origin, Secret: o.Secret})
 		if err := o.set(c, value); err != nil {
 			if o.Secret {
 				errs = append(errs, fmt.Errorf("%s: invalid value (not shown, from %s): %w", o.Env, origin, err))
@@ -184,12 +210,12 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config,
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
 	if err := c.checkCombinations(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c, nil
+	return c, settings, nil
 }
 
 // Default returns a Config with every option at its default.
@@ -383,4 +409,17 @@ func unquote(v string) string {
 		return v[1 : len(v)-1]
 	}
 	return v
+}
+
+// SecretValues returns the values of the secrets that are set (every
+// option marked Secret in the table), so that support output can scrub
+// them from text that might quote one (an error message, a URL).
+func (c *Config) SecretValues() []string {
+	var out []string
+	for _, v := range []string{c.DB.Password, c.APIKey, c.JWTKey, c.Cloud.AccessToken, c.Cloud.AppSecret, c.Cloud.VerifyToken} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -128,3 +128,15 @@ func (d *Dispatcher) post(ctx context.Context, rawURL string, body []byte) (int,
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }
+
+// NewProbeClient is the client deliveries use (the guarded dialer, no proxy
+// from the environment, no redirects) with one timeout for the whole
+// request, so that a check of the webhook URL (wabiz doctor) meets exactly
+// what a delivery would. roots nil means the system roots.
+func NewProbeClient(timeout time.Duration, roots *x509.CertPool) *http.Client {
+	return newHTTPClient(timeout, timeout, roots)
+}
+
+// RefusedByGuard reports whether err is the guard refusing an address no
+// webhook receiver may have (link-local, cloud metadata, ...).
+func RefusedByGuard(err error) bool { return errors.Is(err, errRefusedAddress) }

@@ -72,6 +72,8 @@ type Server struct {
 	sessions   map[string]*uploadSession
 	handles    map[string][]byte // file handles of finished uploads -> bytes
 	photo      []byte            // the profile photo set with profile_picture_handle
+	scopes     []string          // the permissions debug_token reports for Token
+	expiresAt  int64             // debug_token's expires_at for Token (0 = never)
 }
 
 // uploadSession is one Resumable Upload API session.
@@ -101,7 +103,8 @@ func Start() *Server {
 		Namespace: "b9b5d5e7_2f5a_4d3b_8f4e_1c2d3e4f5a6b", VerifiedName: "Wabiz Test", DisplayNumber: "+1 555-010-0000",
 		AppID:    "1234567890123456",
 		PageSize: 2, media: map[string]media{}, tickets: map[string]string{},
-		sessions: map[string]*uploadSession{}, handles: map[string][]byte{}, after: time.After}
+		sessions: map[string]*uploadSession{}, handles: map[string][]byte{}, after: time.After,
+		scopes: []string{"whatsapp_business_management", "whatsapp_business_messaging"}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -384,6 +387,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"success": true})
 	case r.Method == http.MethodGet && path == s.PhoneNumberID:
 		writeJSON(w, map[string]any{"id": s.PhoneNumberID, "verified_name": s.VerifiedName, "display_phone_number": s.DisplayNumber})
+	case r.Method == http.MethodGet && path == "debug_token":
+		s.debugToken(w, r)
 	case r.Method == http.MethodGet && path == s.WABAID:
 		writeJSON(w, map[string]any{"id": s.WABAID, "message_template_namespace": s.Namespace})
 	case r.Method == http.MethodGet && path == s.WABAID+"/message_templates":

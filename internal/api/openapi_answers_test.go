@@ -213,6 +213,9 @@ func TestRealAnswersFitTheOpenAPIDocument(t *testing.T) {
 			t.Errorf("no answer of %s was checked", want)
 		}
 	}
+	if c.requests < 30 {
+		t.Errorf("only %d accepted request bodies checked", c.requests)
+	}
 	if len(c.checked) < 90 {
 		keys := make([]string, 0, len(c.checked))
 		for k := range c.checked {

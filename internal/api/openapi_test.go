@@ -378,9 +378,10 @@ func TestOpenAPIExamplesFitTheirSchemas(t *testing.T) {
 // answerChecker validates real answers against the operation the document
 // gives their method and path.
 type answerChecker struct {
-	t       *testing.T
-	doc     *openAPIDoc
-	checked map[string]bool // "METHOD /documented/path status"
+	t        *testing.T
+	doc      *openAPIDoc
+	checked  map[string]bool // "METHOD /documented/path status"
+	requests int             // accepted request bodies checked
 }
 
 func newAnswerChecker(t *testing.T) *answerChecker {
@@ -457,11 +458,35 @@ func (c *answerChecker) fits(name, ptr string, body []byte) {
 	}
 }
 
-// do sends a request through the harness and checks its answer.
+// accepted validates the JSON body of a request the server accepted (2xx)
+// against the operation's request body: what the server takes, the
+// document must admit.
+func (c *answerChecker) accepted(method, path string, body []byte) {
+	c.t.Helper()
+	path, _, _ = strings.Cut(path, "?")
+	documented, _ := c.doc.matchPath(path)
+	for _, o := range c.doc.operations() {
+		if o.path != documented || o.method != method || !strings.HasPrefix(o.ptr, "/paths/") {
+			continue
+		}
+		if _, ok := o.op["requestBody"]; !ok {
+			c.t.Errorf("%s %s: accepted a body, and the document has none", method, path)
+			return
+		}
+		c.requests++
+		c.fits(fmt.Sprintf("request %s %s", method, path), o.ptr+pointer("requestBody", "content", "application/json", "schema"), body)
+	}
+}
+
+// do sends a request through the harness and checks its answer (and, when
+// it was accepted, its JSON body).
 func (c *answerChecker) do(h *harness, req request) response {
 	c.t.Helper()
 	res := h.do(req)
 	c.check(req.method, req.path, res.Status, res.Header.Get("Content-Type"), res.Raw)
+	if res.Status/100 == 2 && req.body != "" && req.contentType == "" {
+		c.accepted(req.method, req.path, []byte(req.body))
+	}
 	return res
 }
 

@@ -105,6 +105,7 @@ func (s *Server) routeTable() []Route {
 		s.operationsRoutes(),
 		s.stickerpackRoutes(),
 		s.legacyRoutes(),
+		s.openAPIRoutes(),
 	} {
 		routes = append(routes, area...)
 	}

@@ -43,6 +43,7 @@ func commands() []command {
 		{"sandbox", "drive the sandbox network: registration, simulated users, the world", runSandbox},
 		{"backup", "write an encrypted backup of the configuration; restore reads it back", runBackup},
 		{"restore", "restore a backup made by 'wabiz backup' or POST /v1/settings/backup", runRestore},
+		{"health", "probe this node's own listener (GET /v1/health); exit 0 when it answers", runHealth},
 		{"version", "print the wabiz version and the API version it reports", runVersion},
 	}
 }

@@ -24,6 +24,18 @@ func optionNames() map[string]bool {
 	return names
 }
 
+// secretFileVars is the *_FILE variants of the secret options (not
+// WABIZ_TLS_CERT_FILE and its kind, whose value is the path itself).
+func secretFileVars() map[string]bool {
+	names := map[string]bool{}
+	for _, o := range config.Options() {
+		if o.Secret {
+			names[o.Env+"_FILE"] = true
+		}
+	}
+	return names
+}
+
 // checkEnvNames fails for each name wabiz does not read: a typo in a
 // deployment file would otherwise leave a setting at its default unseen.
 func checkEnvNames(t *testing.T, where string, env map[string]string) {
@@ -43,7 +55,7 @@ func loadConfig(env map[string]string, secretFiles map[string]string) (*config.C
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return config.Load(fs, nil, func(k string) string {
-		if strings.HasSuffix(k, "_FILE") && env[k] != "" {
+		if secretFileVars()[k] && env[k] != "" {
 			if local, ok := secretFiles[k]; ok {
 				return local
 			}
@@ -58,7 +70,7 @@ func secretFilesFor(t *testing.T, env map[string]string) map[string]string {
 	t.Helper()
 	files := map[string]string{}
 	for name, v := range env {
-		if strings.HasSuffix(name, "_FILE") && v != "" {
+		if secretFileVars()[name] && v != "" {
 			files[name] = writeFile(t, t.TempDir(), "secret", fmt.Sprintf("stand-in-secret-for-%s-0123456789abcdef0123456789", strings.ToLower(name)))
 		}
 	}

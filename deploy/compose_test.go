@@ -132,7 +132,9 @@ func checkComposeSetup(t *testing.T, s composeSetup, imageEnv map[string]string)
 		if svc.Image != "wabiz:latest" {
 			t.Errorf("service %s: image %q, want wabiz:latest (what the build makes)", name, svc.Image)
 		}
-		if svc.Build != nil {
+		if svc.Build == nil {
+			t.Errorf("service %s: no build: compose would pull some wabiz:latest from a registry instead of building deploy/Dockerfile", name)
+		} else {
 			df := filepath.Join("compose", svc.Build.Context, svc.Build.Dockerfile)
 			if filepath.Clean(filepath.Join("compose", svc.Build.Context)) != ".." || filepath.Clean(df) != filepath.Join("..", "deploy", "Dockerfile") {
 				t.Errorf("service %s: builds %s in context %s, want deploy/Dockerfile in the repository's root", name, svc.Build.Dockerfile, svc.Build.Context)

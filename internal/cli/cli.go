@@ -44,6 +44,7 @@ func commands() []command {
 		{"backup", "write an encrypted backup of the configuration; restore reads it back", runBackup},
 		{"restore", "restore a backup made by 'wabiz backup' or POST /v1/settings/backup", runRestore},
 		{"doctor", "check the database, volumes, certificate, webhook, clocks and Cloud token; --bundle for support", runDoctor},
+		{"health", "probe this node's own listener (GET /v1/health); exit 0 when it answers", runHealth},
 		{"version", "print the wabiz version and the API version it reports", runVersion},
 	}
 }
